@@ -1,0 +1,155 @@
+"""The `trainlab` command: parse arguments and dispatch; the work happens in the library."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import trainlab
+from trainlab.errors import TrainlabError
+
+TRAIN_EXAMPLE = """example:
+  trainlab train image-classification --data digits --seed 0 train.epochs=5 optim.lr=3e-4
+
+Settings are key=value overrides with dotted keys (optim.lr, train.epochs, model.channels=[16,32],
+optim.schedule=cosine, train.early_stopping.patience=5); `--config FILE` starts from a YAML file,
+e.g. the config.yaml of an earlier run."""
+
+
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit 2) instead of the usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineErrorParser(
+        prog="trainlab",
+        description="Build, train, diagnose and compare CNNs and RNNs.",
+        epilog="example:\n  trainlab train image-classification --data digits",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"trainlab {trainlab.__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineErrorParser)
+    commands.required = True
+
+    def add(name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name, help=help_text, description=help_text, epilog=example,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    train = add("train", "train a model and write a run directory", TRAIN_EXAMPLE)
+    train.add_argument("task", nargs="?", help="image-classification (optional with --config)")
+    train.add_argument("--data", help="builtin dataset name (trainlab list datasets) or a path")
+    train.add_argument("--model", help="model name (trainlab list models)")
+    train.add_argument("--config", type=Path, help="YAML config to start from")
+    train.add_argument("--out", type=Path, help="run directory (default runs/<task>-<data>-<time>)")
+    train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
+    train.add_argument("--seed", type=int, help="seed for every RNG (run.seed)")
+    train.add_argument("--quiet", action="store_true", help="print only the run directory")
+    train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
+
+    resume = add(
+        "resume", "continue an interrupted run where its last checkpoint left it",
+        "example:\n  trainlab resume runs/image-classification-digits-20261122-101500",
+    )
+    resume.add_argument("run_dir", type=Path)
+    resume.add_argument("--quiet", action="store_true", help="print only the run directory")
+
+    evaluate = add(
+        "evaluate", "test metrics of a run's best checkpoint, as JSON",
+        "example:\n  trainlab evaluate runs/image-classification-digits-20261122-101500",
+    )
+    evaluate.add_argument("run_dir", type=Path)
+
+    listing = add("list", "list the registered models, datasets, tasks or studies",
+                  "example:\n  trainlab list models")
+    listing.add_argument("kind", choices=["models", "datasets", "tasks", "studies"])
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except TrainlabError as error:
+        if args.debug:
+            raise
+        print(f"trainlab: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("trainlab: interrupted; `trainlab resume RUN_DIR` continues a training run", file=sys.stderr)
+        return 130
+
+
+def command_train(args: argparse.Namespace) -> int:
+    from trainlab import experiment, runs
+    from trainlab.config import apply_overrides, build_config, load_yaml, parse_overrides
+
+    raw = load_yaml(args.config) if args.config else {}
+    if args.task:
+        raw["task"] = args.task
+    flags = [("data.source", args.data), ("model", args.model), ("run.seed", args.seed)]
+    overrides = [(key, value) for key, value in flags if value is not None]
+    config = build_config(apply_overrides(raw, overrides + parse_overrides(args.overrides)))
+    run_dir = args.out or runs.default_run_dir(config.task, config.data.source)
+    metrics = experiment.train_run(config, run_dir, overwrite=args.overwrite, quiet=args.quiet)
+    return _finish(run_dir, metrics, args.quiet)
+
+
+def command_resume(args: argparse.Namespace) -> int:
+    from trainlab import experiment
+
+    metrics = experiment.resume_run(args.run_dir, quiet=args.quiet)
+    return _finish(args.run_dir, metrics, args.quiet)
+
+
+def _finish(run_dir: Path, metrics: dict, quiet: bool) -> int:
+    from trainlab import runs
+    from trainlab.reports.plots import plot_run
+
+    plot_run(run_dir)
+    if not quiet:
+        headline = {key: value for key, value in metrics.items()
+                    if key.startswith("test_") and isinstance(value, float)}
+        runs.say("  ".join(f"{key} {value:.4f}" for key, value in headline.items()))
+        runs.say("run directory (config, history, metrics, checkpoints, plots):")
+    print(run_dir)
+    return 0
+
+
+def command_evaluate(args: argparse.Namespace) -> int:
+    from trainlab import experiment
+
+    metrics = experiment.evaluate_run(args.run_dir, quiet=True)
+    print(json.dumps(metrics, indent=2))
+    return 0
+
+
+def command_list(args: argparse.Namespace) -> int:
+    from trainlab import registry
+
+    table = {"models": registry.models, "datasets": registry.datasets,
+             "tasks": registry.tasks, "studies": registry.studies}[args.kind]
+    entries = table.entries()
+    if not entries:
+        print(f"no {args.kind} yet")
+    width = max((len(entry.name) for entry in entries), default=0)
+    for entry in entries:
+        print(f"{entry.name:<{width}}  {entry.summary}")
+    return 0
+
+
+COMMANDS = {
+    "train": command_train,
+    "resume": command_resume,
+    "evaluate": command_evaluate,
+    "list": command_list,
+}

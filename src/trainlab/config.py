@@ -1,0 +1,263 @@
+"""Typed, validated configuration: one section per concern, YAML load/save, `key=value` overrides.
+
+A config is built from plain data (a YAML file, then dotted overrides from the command line) by
+`build_config`, which turns the first validation problem into one `TrainlabError` line that names
+the key, e.g. "unknown key 'optim.lrr' (did you mean 'optim.lr'?)".
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveFloat,
+    PositiveInt,
+    SerializeAsAny,
+    ValidationError,
+    model_validator,
+)
+
+from trainlab import registry
+from trainlab.errors import TrainlabError
+
+
+class Section(BaseModel):
+    """A config section: unknown keys are errors, assignments are validated too."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
+
+
+class NamedSection(Section):
+    """A section chosen by name; a bare string is shorthand for `{name: ...}` (`optim=sgd`)."""
+
+    name: str
+
+    @model_validator(mode="before")
+    @classmethod
+    def _name_shorthand(cls, data: Any) -> Any:
+        return {"name": data} if isinstance(data, str) else data
+
+
+class DataConfig(Section):
+    source: str = "digits"  # builtin dataset name or a path
+    limit: PositiveInt | None = None  # keep the first N examples of each split
+    val_fraction: float = Field(0.1, ge=0, lt=1)
+    test_fraction: float = Field(0.2, gt=0, lt=1)
+    # The split is fixed by its own seed so that runs with different `run.seed` see the same data.
+    split_seed: int = 0
+    batch_size: PositiveInt = 64
+
+    @model_validator(mode="after")
+    def _fractions_leave_training_data(self) -> DataConfig:
+        if self.val_fraction + self.test_fraction >= 1:
+            raise ValueError(
+                f"data.val_fraction + data.test_fraction must be < 1 "
+                f"(got {self.val_fraction} + {self.test_fraction})"
+            )
+        return self
+
+
+class ModelConfig(NamedSection):
+    """Base of every model's config; each model registers its own subclass with its options."""
+
+    name: str = "simple_cnn"
+
+
+class ScheduleConfig(NamedSection):
+    """Learning-rate schedule; periods are in epochs (fractions allowed), applied per step."""
+
+    name: Literal["constant", "step", "multistep", "cosine", "onecycle", "plateau"] = "constant"
+    warmup_epochs: NonNegativeFloat = 0.0  # linear warm-up from 0 (constant, step, multistep, cosine)
+    step_size: PositiveInt = 30  # step: multiply by gamma every step_size epochs
+    milestones: list[PositiveInt] = []  # multistep: multiply by gamma at these epochs
+    gamma: float = Field(0.1, gt=0, le=1)
+    min_lr: NonNegativeFloat = 0.0  # cosine: the floor it anneals to
+    pct_start: float = Field(0.3, gt=0, lt=1)  # onecycle: share of steps spent rising
+    div_factor: PositiveFloat = 25.0  # onecycle: starts at lr / div_factor
+    final_div_factor: PositiveFloat = 1e4  # onecycle: ends at lr / div_factor / final_div_factor
+    factor: float = Field(0.1, gt=0, lt=1)  # plateau: multiply by factor ...
+    patience: int = Field(5, ge=0)  # ... after this many epochs without improving train.monitor
+
+
+class OptimConfig(NamedSection):
+    name: Literal["sgd", "adam", "adamw", "rmsprop"] = "adam"
+    lr: PositiveFloat = 1e-3
+    momentum: float | None = Field(None, ge=0, lt=1)  # sgd/rmsprop; resolved to 0.9 / 0.0
+    nesterov: bool = False
+    betas: tuple[float, float] = (0.9, 0.999)
+    eps: PositiveFloat = 1e-8
+    weight_decay: NonNegativeFloat = 0.0  # decoupled for adamw, L2 for the others
+    decay_bias_and_norm: bool = False  # by default biases and norm parameters are not decayed
+    schedule: ScheduleConfig = ScheduleConfig()
+
+    @model_validator(mode="after")
+    def _resolve_momentum(self) -> OptimConfig:
+        if self.momentum is None and self.name in ("sgd", "rmsprop"):
+            # object.__setattr__ skips validate_assignment, which would re-enter this validator.
+            object.__setattr__(self, "momentum", 0.9 if self.name == "sgd" else 0.0)
+        if self.nesterov and self.name != "sgd":
+            raise ValueError(f"optim.nesterov applies to sgd only (optim.name is {self.name})")
+        return self
+
+
+class EarlyStoppingConfig(Section):
+    patience: PositiveInt | None = None  # epochs without improvement before stopping; None: never
+    min_delta: NonNegativeFloat = 0.0
+
+
+class TrainConfig(Section):
+    epochs: PositiveInt = 20
+    device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$")
+    precision: Literal["32", "bf16", "fp16"] = "32"  # mixed precision on CUDA
+    grad_clip_norm: PositiveFloat | None = None
+    grad_clip_value: PositiveFloat | None = None
+    accumulate_grad_batches: PositiveInt = 1
+    label_smoothing: float = Field(0.0, ge=0, lt=1)
+    monitor: str = "val_loss"  # used by early stopping, the best checkpoint and plateau schedules
+    mode: Literal["auto", "min", "max"] = "auto"
+    restore_best: bool = True  # evaluate the best epoch's weights at the end, stopped early or not
+    early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
+
+    @property
+    def monitor_mode(self) -> Literal["min", "max"]:
+        if self.mode != "auto":
+            return self.mode
+        higher_is_better = ("accuracy", "f1", "precision", "recall")
+        return "max" if any(word in self.monitor for word in higher_is_better) else "min"
+
+
+class RunConfig(Section):
+    seed: int = 0
+    deterministic: bool = True  # deterministic CUDA kernels (CPU kernels always are)
+
+
+class Config(Section):
+    task: str
+    data: DataConfig = DataConfig()
+    model: SerializeAsAny[ModelConfig] = ModelConfig()
+    optim: OptimConfig = OptimConfig()
+    train: TrainConfig = TrainConfig()
+    run: RunConfig = RunConfig()
+
+
+def build_config(raw: dict[str, Any]) -> Config:
+    """Validate plain data into a Config; the model section is checked against its model's options."""
+    raw = copy.deepcopy(raw)
+    if not isinstance(raw.get("task"), str):
+        raise TrainlabError("no task given: name one, e.g. `trainlab train image-classification`")
+    registry.tasks.entry(raw["task"])  # an unknown task is an error listing the choices
+    model_raw = raw.pop("model", {})
+    if isinstance(model_raw, str):
+        model_raw = {"name": model_raw}
+    if not isinstance(model_raw, dict):
+        raise TrainlabError(f"model: expected a section or a model name, got {model_raw!r}")
+    model_class = registry.models.entry(model_raw.get("name", ModelConfig().name)).config_class
+    model = _validate(model_class or ModelConfig, model_raw, prefix="model.")
+    config = _validate(Config, {**raw, "model": model}, prefix="")
+    # Fields of the chosen model class must survive the round trip to YAML and back.
+    assert isinstance(config.model, model_class or ModelConfig)
+    return config
+
+
+def _validate(section: type[Section], raw: Any, prefix: str) -> Any:
+    try:
+        return section.model_validate(raw)
+    except ValidationError as error:
+        raise TrainlabError(_one_line(error.errors()[0], section, prefix)) from None
+
+
+def _one_line(error: dict[str, Any], section: type[Section], prefix: str) -> str:
+    key = prefix + ".".join(str(part) for part in error["loc"])
+    if error["type"] == "extra_forbidden":
+        close = difflib.get_close_matches(key, valid_keys(section, prefix), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        return f"unknown key '{key}'{hint}"
+    message = error["msg"].removeprefix("Value error, ")
+    if not key or message.startswith(key):
+        return message
+    return f"{key}: {message} (got {error['input']!r})"
+
+
+def valid_keys(section: type[BaseModel], prefix: str = "") -> list[str]:
+    """Every dotted key a section accepts, e.g. ['optim.lr', 'optim.schedule.name', ...]."""
+    keys = []
+    for name, field in section.model_fields.items():
+        keys.append(prefix + name)
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys.extend(valid_keys(annotation, f"{prefix}{name}."))
+    return keys
+
+
+def parse_overrides(pairs: list[str]) -> list[tuple[str, Any]]:
+    """`['optim.lr=3e-4', 'model.channels=[16,32]']` -> `[('optim.lr', 0.0003), ...]` (YAML values)."""
+    parsed = []
+    for pair in pairs:
+        key, separator, text = pair.partition("=")
+        if not separator or not key:
+            raise TrainlabError(f"override '{pair}' is not key=value (e.g. optim.lr=3e-4)")
+        parsed.append((key.strip(), _parse_value(text)))
+    return parsed
+
+
+def _parse_value(text: str) -> Any:
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    if isinstance(value, str):
+        try:  # YAML 1.1 reads "3e-4" as a string; numbers are what people mean.
+            return float(value) if value.lower() not in ("nan", "inf", "-inf") else value
+        except ValueError:
+            return value
+    return value
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[tuple[str, Any]]) -> dict[str, Any]:
+    """Set dotted keys in plain config data; a section given by name becomes `{name: ...}`."""
+    raw = copy.deepcopy(raw)
+    for key, value in overrides:
+        *parents, leaf = key.split(".")
+        node = raw
+        for index, part in enumerate(parents):
+            child = node.get(part, {})
+            if isinstance(child, str):
+                child = {"name": child}
+            if not isinstance(child, dict):
+                where = ".".join(parents[: index + 1])
+                raise TrainlabError(f"'{key}': '{where}' is a value, not a section")
+            node[part] = child
+            node = child
+        if key == "model" or key == "model.name":
+            # Another model has other options: start its section afresh.
+            current = raw.get("model", {})
+            current_name = current.get("name") if isinstance(current, dict) else current
+            if current_name != value:
+                raw["model"] = {"name": value}
+                continue
+        node[leaf] = value
+    return raw
+
+
+def load_yaml(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        raise TrainlabError(f"config file '{path}' does not exist")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as error:
+        raise TrainlabError(f"config file '{path}' is not valid YAML: {error}") from None
+    if not isinstance(raw, dict):
+        raise TrainlabError(f"config file '{path}' must hold a mapping of sections")
+    return raw
+
+
+def to_yaml(config: Config) -> str:
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -1,0 +1,240 @@
+"""One training run from a config: data, model, trainer and callbacks, written to a run directory.
+
+`train_run` starts a run, `resume_run` continues an interrupted one, `evaluate_run` scores a saved
+one. The CLI only parses arguments and calls these.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from trainlab import registry, runs
+from trainlab.config import Config, build_config, load_yaml, to_yaml
+from trainlab.data.batching import TensorBatches
+from trainlab.data.splits import ClassificationSplits
+from trainlab.errors import TrainingDiverged, TrainlabError
+from trainlab.models import ImageSpec, build_model, count_parameters
+from trainlab.training.callbacks import (
+    Callback,
+    Checkpointing,
+    EarlyStopping,
+    GradientClipping,
+    HistoryCSV,
+    LearningRateScheduler,
+    NaNGuard,
+    ProgressDisplay,
+)
+from trainlab.training.checkpoint import checkpoint_path, load_weights
+from trainlab.training.optim import build_optimizer
+from trainlab.training.trainer import Trainer, resolve_device
+
+
+@dataclass
+class Experiment:
+    """Everything a run needs, built from its config before anything is written to disk."""
+
+    config: Config
+    data: ClassificationSplits
+    trainer: Trainer
+    train_batches: TensorBatches
+    val_batches: TensorBatches | None
+    test_batches: TensorBatches
+
+
+def load_data(config: Config) -> ClassificationSplits:
+    source = config.data.source
+    if source in registry.datasets:
+        splits = registry.datasets.get(source)(
+            val_fraction=config.data.val_fraction,
+            test_fraction=config.data.test_fraction,
+            split_seed=config.data.split_seed,
+        )
+        return splits.limited(config.data.limit)
+    builtin = registry.datasets.names()
+    if Path(source).exists():
+        raise TrainlabError(
+            f"--data '{source}' is a path, but this version of trainlab reads only its builtin "
+            f"datasets ({', '.join(builtin)})"
+        )
+    close = difflib.get_close_matches(source, builtin, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    raise TrainlabError(
+        f"--data '{source}' is neither a builtin dataset{hint} nor an existing path; "
+        f"builtin datasets: {', '.join(builtin)}"
+    )
+
+
+def build_experiment(config: Config, run_dir: Path | None, quiet: bool = False) -> Experiment:
+    """Seed, load the data, build model, optimizer, callbacks and trainer; nothing is written."""
+    runs.seed_everything(config.run.seed)
+    device = resolve_device(config.train.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainlabError(f"train.device={config.train.device} but no CUDA GPU is available")
+    if device.type == "cuda" and config.run.deterministic:
+        runs.use_deterministic_cuda()
+    if config.train.precision != "32" and device.type != "cuda":
+        raise TrainlabError(
+            f"train.precision={config.train.precision} needs a CUDA GPU (device is {device}); "
+            "use train.precision=32"
+        )
+    data = load_data(config)
+    if not quiet:
+        runs.say(data.summary())
+    images = data.train[0]
+    spec = ImageSpec(images.shape[1], images.shape[2], images.shape[3], len(data.classes))
+    try:
+        model = build_model(config.model, spec)
+    except ValueError as error:  # an architecture that does not fit the data
+        raise TrainlabError(f"model {config.model.name}: {error}") from None
+    task = registry.tasks.get(config.task)(len(data.classes), config.train.label_smoothing)
+    _check_monitor(config, task, has_val=data.val is not None)
+    trainer = Trainer(
+        model,
+        task,
+        build_optimizer(model, config.optim),
+        max_epochs=config.train.epochs,
+        callbacks=default_callbacks(config, run_dir, quiet),
+        device=device,
+        precision=config.train.precision,
+        accumulate_grad_batches=config.train.accumulate_grad_batches,
+    )
+    batch_size = config.data.batch_size
+    return Experiment(
+        config,
+        data,
+        trainer,
+        TensorBatches(*data.train, batch_size=batch_size, shuffle=True, seed=config.run.seed),
+        TensorBatches(*data.val, batch_size=batch_size) if data.val is not None else None,
+        TensorBatches(*data.test, batch_size=batch_size),
+    )
+
+
+def _check_monitor(config: Config, task: Any, has_val: bool) -> None:
+    splits = ("train", "val") if has_val else ("train",)
+    available = [f"{split}_{name}" for split in splits for name in task.metric_names]
+    available = [key for key in available if not key.startswith("train_macro")]
+    if config.train.monitor not in available:
+        why = "" if has_val or not config.train.monitor.startswith("val_") else (
+            " (there is no validation split: data.val_fraction is 0)"
+        )
+        raise TrainlabError(
+            f"train.monitor '{config.train.monitor}' is not a metric of this run{why}; "
+            f"choose one of {', '.join(available)}"
+        )
+
+
+def default_callbacks(config: Config, run_dir: Path | None, quiet: bool) -> list[Callback]:
+    train = config.train
+    monitor, mode = train.monitor, train.monitor_mode
+    callbacks: list[Callback] = [
+        NaNGuard(),
+        LearningRateScheduler(config.optim.schedule, monitor, mode),
+        EarlyStopping(
+            monitor,
+            mode,
+            patience=train.early_stopping.patience,
+            min_delta=train.early_stopping.min_delta,
+            restore_best_weights=train.restore_best,
+        ),
+        ProgressDisplay(quiet=quiet),
+    ]
+    if train.grad_clip_norm is not None or train.grad_clip_value is not None:
+        callbacks.append(GradientClipping(train.grad_clip_norm, train.grad_clip_value))
+    if run_dir is not None:
+        callbacks.append(HistoryCSV(run_dir / runs.HISTORY_FILE))
+        callbacks.append(Checkpointing(run_dir / runs.CHECKPOINTS_DIR, monitor, mode))
+    return callbacks
+
+
+def train_run(config: Config, run_dir: Path, overwrite: bool = False, quiet: bool = False) -> dict:
+    """Train from scratch into `run_dir`; returns the final metrics (also in metrics.json)."""
+    experiment = build_experiment(config, run_dir, quiet)
+    runs.prepare_run_dir(run_dir, overwrite)
+    runs.atomic_write_text(run_dir / runs.CONFIG_FILE, to_yaml(config))
+    environment = runs.capture_environment(config.run.seed, experiment.trainer.device)
+    runs.write_json(run_dir / runs.ENV_FILE, environment)
+    return _fit_and_finish(experiment, run_dir, resume_from=None)
+
+
+def resume_run(run_dir: Path, quiet: bool = False) -> dict:
+    """Continue an interrupted run from its last checkpoint (or from the start if it has none)."""
+    config = load_run_config(run_dir)
+    if runs.is_complete(run_dir):
+        raise TrainlabError(f"run '{run_dir}' is already complete ({runs.METRICS_FILE} exists)")
+    experiment = build_experiment(config, run_dir, quiet)
+    last = checkpoint_path(run_dir / runs.CHECKPOINTS_DIR / "last")
+    environment_path = run_dir / runs.ENV_FILE
+    environment = runs.read_json(environment_path) if environment_path.is_file() else {}
+    resumed = runs.capture_environment(config.run.seed, experiment.trainer.device)
+    environment.setdefault("resumed", []).append(
+        {"command": resumed["command"], "started": resumed["started"], "from_checkpoint": str(last)}
+    )
+    runs.write_json(environment_path, environment)
+    if not quiet:
+        where = f"epoch {_checkpoint_epoch(last)}" if last else "the start (no checkpoint yet)"
+        runs.say(f"resuming {run_dir} from {where}")
+    return _fit_and_finish(experiment, run_dir, resume_from=last)
+
+
+def _checkpoint_epoch(checkpoint: Path) -> int:
+    return runs.read_json(checkpoint / "state.json")["epoch"]
+
+
+def _fit_and_finish(experiment: Experiment, run_dir: Path, resume_from: Path | None) -> dict:
+    trainer = experiment.trainer
+    state = trainer.fit(experiment.train_batches, experiment.val_batches, resume_from=resume_from)
+    if state.diverged:
+        raise TrainingDiverged(
+            f"{state.stop_reason}; the last good checkpoint is in {run_dir / runs.CHECKPOINTS_DIR}"
+        )
+    # EarlyStopping has restored the best weights (train.restore_best) by now.
+    results = {"test": trainer.evaluate(experiment.test_batches)}
+    if experiment.val_batches is not None:
+        results["val"] = trainer.evaluate(experiment.val_batches)
+    # metrics.json keeps flat scalars; the matrices go beside it with the class names.
+    confusion = {split: result.pop("confusion_matrix") for split, result in results.items()}
+    runs.write_json(run_dir / runs.CONFUSION_FILE, {"classes": experiment.data.classes, **confusion})
+    metrics: dict[str, Any] = {}
+    for split in ("val", "test"):
+        metrics.update(_prefixed(split, results.get(split, {})))
+    seconds = sum(row["seconds"] for row in state.history)
+    early_stopping = next(cb for cb in trainer.callbacks if isinstance(cb, EarlyStopping))
+    metrics.update(
+        {
+            "epochs": state.epoch,
+            "best_epoch": early_stopping.best_epoch,
+            "stopped_early": early_stopping.stopped_epoch is not None,
+            "params": count_parameters(trainer.model),
+            "train_seconds": seconds,
+            "samples_per_second": experiment.train_batches.num_examples * state.epoch / seconds,
+        }
+    )
+    runs.write_json(run_dir / runs.METRICS_FILE, metrics)  # last: marks the run complete
+    return metrics
+
+
+def _prefixed(prefix: str, results: dict[str, Any]) -> dict[str, Any]:
+    return {f"{prefix}_{key}": value for key, value in results.items()}
+
+
+def load_run_config(run_dir: Path) -> Config:
+    if not (run_dir / runs.CONFIG_FILE).is_file():
+        raise TrainlabError(f"'{run_dir}' is not a run directory (it has no {runs.CONFIG_FILE})")
+    return build_config(load_yaml(run_dir / runs.CONFIG_FILE))
+
+
+def evaluate_run(run_dir: Path, quiet: bool = False) -> dict:
+    """Test metrics of a run's best checkpoint (its last one when it never had a best)."""
+    config = load_run_config(run_dir)
+    experiment = build_experiment(config, run_dir=None, quiet=quiet)
+    checkpoints = run_dir / runs.CHECKPOINTS_DIR
+    chosen = checkpoint_path(checkpoints / "best") or checkpoint_path(checkpoints / "last")
+    if chosen is None:
+        raise TrainlabError(f"run '{run_dir}' has no checkpoint yet")
+    load_weights(experiment.trainer.model, chosen)
+    return _prefixed("test", experiment.trainer.evaluate(experiment.test_batches))

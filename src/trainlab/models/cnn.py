@@ -1,0 +1,130 @@
+"""Small image classifiers: the Keras-style `simple_cnn` and an `mlp` baseline."""
+
+from __future__ import annotations
+
+import torch
+from pydantic import Field, PositiveInt
+from torch import nn
+
+from trainlab import registry
+from trainlab.config import ModelConfig
+
+
+class SimpleCNNConfig(ModelConfig):
+    name: str = "simple_cnn"
+    channels: list[PositiveInt] = [32, 64]  # one conv block per entry, each halves the resolution
+    hidden_size: PositiveInt = 128
+    dropout: float = Field(0.0, ge=0, lt=1)
+    batch_norm: bool = True
+
+
+class MLPConfig(ModelConfig):
+    name: str = "mlp"
+    hidden_sizes: list[PositiveInt] = [256, 128]
+    dropout: float = Field(0.0, ge=0, lt=1)
+
+
+def conv_block(in_channels: int, out_channels: int, batch_norm: bool) -> nn.Sequential:
+    """conv3x3 -> (BN) -> ReLU -> 2x2 max-pool."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=not batch_norm),
+        nn.BatchNorm2d(out_channels) if batch_norm else nn.Identity(),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(2),
+    )
+
+
+class SimpleCNN(nn.Module):
+    """Conv blocks, then a hidden fully connected layer and the classifier.
+
+    Args (of forward):
+        images: (B, C, H, W); H and W must be divisible by 2 ** len(channels).
+    Returns:
+        logits (B, num_classes).
+    """
+
+    def __init__(
+        self,
+        in_channels: int,
+        num_classes: int,
+        image_size: tuple[int, int],
+        channels: list[int],
+        hidden_size: int,
+        dropout: float = 0.0,
+        batch_norm: bool = True,
+    ):
+        super().__init__()
+        downsampling = 2 ** len(channels)
+        height, width = image_size
+        if height % downsampling or width % downsampling:
+            raise ValueError(
+                f"simple_cnn with {len(channels)} blocks halves the image {len(channels)} times, "
+                f"so height and width must be divisible by {downsampling} (got {height}x{width})"
+            )
+        widths = [in_channels, *channels]
+        self.features = nn.Sequential(
+            *(conv_block(a, b, batch_norm) for a, b in zip(widths[:-1], widths[1:]))
+        )
+        flat_size = channels[-1] * (height // downsampling) * (width // downsampling)
+        self.head = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(flat_size, hidden_size),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(hidden_size, num_classes),
+        )
+
+    def forward_features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.features(images)  # (B, channels[-1], H / 2^k, W / 2^k)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(features)  # (B, num_classes)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(images))
+
+
+class MLP(nn.Module):
+    """Flatten the image, then fully connected ReLU layers and the classifier."""
+
+    def __init__(
+        self, in_features: int, num_classes: int, hidden_sizes: list[int], dropout: float = 0.0
+    ):
+        super().__init__()
+        layers: list[nn.Module] = [nn.Flatten()]
+        width = in_features
+        for hidden_size in hidden_sizes:
+            layers += [nn.Linear(width, hidden_size), nn.ReLU(inplace=True), nn.Dropout(dropout)]
+            width = hidden_size
+        self.features = nn.Sequential(*layers)
+        self.head = nn.Linear(width, num_classes)
+
+    def forward_features(self, images: torch.Tensor) -> torch.Tensor:
+        return self.features(images)  # (B, hidden_sizes[-1])
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.head(features)  # (B, num_classes)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(images))
+
+
+@registry.models.register("simple_cnn", config_class=SimpleCNNConfig)
+def simple_cnn(config: SimpleCNNConfig, spec) -> SimpleCNN:
+    """Keras-style CNN: conv-BN-ReLU-pool blocks, a hidden dense layer, the classifier."""
+    return SimpleCNN(
+        spec.in_channels,
+        spec.num_classes,
+        (spec.height, spec.width),
+        config.channels,
+        config.hidden_size,
+        config.dropout,
+        config.batch_norm,
+    )
+
+
+@registry.models.register("mlp", config_class=MLPConfig)
+def mlp(config: MLPConfig, spec) -> MLP:
+    """Multilayer perceptron on flattened pixels: the baseline every CNN should beat."""
+    in_features = spec.in_channels * spec.height * spec.width
+    return MLP(in_features, spec.num_classes, config.hidden_sizes, config.dropout)

@@ -1,0 +1,85 @@
+"""Figures of a run, read from its run directory: learning curves and the confusion matrix."""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+from trainlab import runs  # noqa: E402
+
+
+def plot_run(run_dir: Path) -> list[Path]:
+    """Write every figure a run's files allow into RUN_DIR/plots; returns their paths."""
+    plots_dir = run_dir / runs.PLOTS_DIR
+    plots_dir.mkdir(exist_ok=True)
+    written = []
+    history = _read_history(run_dir / runs.HISTORY_FILE)
+    if history:
+        for metric in _curve_metrics(history[0]):
+            written.append(plot_curve(history, metric, plots_dir / f"{metric}.png"))
+    confusion_path = run_dir / runs.CONFUSION_FILE
+    if confusion_path.is_file():
+        confusion = json.loads(confusion_path.read_text())
+        written.append(
+            plot_confusion_matrix(confusion["test"], confusion["classes"], plots_dir / "confusion_matrix.png")
+        )
+    return written
+
+
+def _read_history(path: Path) -> list[dict[str, float]]:
+    if not path.is_file():
+        return []
+    with path.open() as handle:
+        return [{key: float(value) for key, value in row.items() if value} for row in csv.DictReader(handle)]
+
+
+# One figure per metric, train and val together; precision and recall are left to the F1 curve.
+CURVES = ("loss", "accuracy", "macro_f1", "lr")
+
+
+def _curve_metrics(row: dict[str, float]) -> list[str]:
+    return [name for name in CURVES if any(key in row for key in (name, f"train_{name}", f"val_{name}"))]
+
+
+def plot_curve(history: list[dict[str, float]], metric: str, path: Path) -> Path:
+    figure, axes = plt.subplots(figsize=(5, 3.5), layout="constrained")
+    epochs = [row["epoch"] for row in history]
+    for key in (f"train_{metric}", f"val_{metric}", metric):
+        if key in history[0]:
+            axes.plot(epochs, [row.get(key, float("nan")) for row in history], marker=".", label=key)
+    axes.set_xlabel("epoch")
+    axes.set_ylabel(metric)
+    if metric == "lr":
+        axes.set_yscale("log")
+    axes.legend()
+    axes.grid(alpha=0.3)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def plot_confusion_matrix(confusion: list[list[int]], classes: list[str], path: Path) -> Path:
+    size = len(confusion)
+    figure, axes = plt.subplots(figsize=(1 + 0.45 * size, 0.8 + 0.45 * size), layout="constrained")
+    image = axes.imshow(confusion, cmap="Blues")
+    largest = max(max(row) for row in confusion) or 1
+    for true_class, row in enumerate(confusion):
+        for predicted_class, count in enumerate(row):
+            colour = "white" if count > largest / 2 else "black"
+            axes.text(predicted_class, true_class, count, ha="center", va="center", color=colour, fontsize=7)
+    axes.set_xticks(range(size), classes, rotation=90 if max(map(len, classes)) > 2 else 0)
+    axes.set_yticks(range(size), classes)
+    axes.set_xlabel("predicted class")
+    axes.set_ylabel("true class")
+    axes.set_title("test confusion matrix")
+    figure.colorbar(image, ax=axes, shrink=0.8)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

@@ -1,0 +1,160 @@
+"""Run directories: create, write atomically, capture the environment, seed every RNG.
+
+A run directory is complete exactly when `metrics.json` exists: it is written last, atomically,
+so an interrupted or failed run never looks finished.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import trainlab
+from trainlab.errors import TrainlabError
+
+CONFIG_FILE = "config.yaml"
+ENV_FILE = "env.json"
+HISTORY_FILE = "history.csv"
+METRICS_FILE = "metrics.json"
+CONFUSION_FILE = "confusion_matrix.json"
+CHECKPOINTS_DIR = "checkpoints"
+PLOTS_DIR = "plots"
+
+
+def default_run_dir(task: str, source: str, root: Path = Path("runs")) -> Path:
+    """`runs/<task>-<data>-<timestamp>`, with a counter if two runs start in the same second."""
+    data_name = Path(source).name or "data"
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    candidate = root / f"{task}-{data_name}-{stamp}"
+    counter = 1
+    while candidate.exists():
+        counter += 1
+        candidate = root / f"{task}-{data_name}-{stamp}-{counter}"
+    return candidate
+
+
+def prepare_run_dir(run_dir: Path, overwrite: bool) -> Path:
+    """Create an empty run directory; an existing non-empty one is refused unless `overwrite`."""
+    if run_dir.exists() and not run_dir.is_dir():
+        raise TrainlabError(f"--out '{run_dir}' is a file; give a directory path")
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        if not overwrite:
+            raise TrainlabError(
+                f"run directory '{run_dir}' is not empty; choose another --out or add --overwrite"
+            )
+        _empty_run_dir(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def _empty_run_dir(run_dir: Path) -> None:
+    # Only a directory that looks like a run is emptied, so a mistyped --out cannot wipe a user's folder.
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise TrainlabError(
+            f"--overwrite refused: '{run_dir}' has files but no {CONFIG_FILE}, so it is not a run "
+            "directory; choose another --out"
+        )
+    import shutil
+
+    shutil.rmtree(run_dir)
+
+
+def is_complete(run_dir: Path) -> bool:
+    return (run_dir / METRICS_FILE).is_file()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write through a temporary file in the same directory and rename, so readers never see half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, data: Any) -> None:
+    atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(path.read_text())
+
+
+def seed_everything(seed: int) -> None:
+    """One seed for Python, NumPy and torch (CPU and CUDA)."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+def use_deterministic_cuda() -> None:
+    """Make CUDA kernels deterministic (CPU kernels already are); only called for CUDA runs,
+    because torch.use_deterministic_algorithms costs two seconds of imports."""
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+
+
+def capture_environment(seed: int, device: torch.device) -> dict[str, Any]:
+    """Versions, device, seed, git commit and command line: what a reader needs to rerun the run."""
+    environment: dict[str, Any] = {
+        "trainlab": trainlab.__version__,
+        "python": platform.python_version(),
+        **{package: _version(package) for package in ("torch", "numpy", "pandas", "scikit-learn", "pydantic")},
+        "platform": platform.platform(),
+        "processor": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "device": str(device),
+        "seed": seed,
+        "git_commit": _git_commit(),
+        "command": sys.argv,
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }
+    if device.type == "cuda":
+        environment["cuda"] = torch.version.cuda
+        environment["gpu"] = torch.cuda.get_device_name(device)
+    return environment
+
+
+def _version(package: str) -> str | None:
+    try:
+        return importlib.metadata.version(package)
+    except importlib.metadata.PackageNotFoundError:
+        return None
+
+
+def _git_commit() -> str | None:
+    """The commit of the trainlab source tree, when it is a git checkout."""
+    source = Path(trainlab.__file__).resolve().parent
+    try:
+        result = subprocess.run(
+            ["git", "-C", str(source), "rev-parse", "HEAD"],
+            capture_output=True, text=True, timeout=5, check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return result.stdout.strip() or None if result.returncode == 0 else None
+
+
+def say(message: str) -> None:
+    """A progress message for the user: stderr, so stdout stays for results."""
+    print(message, file=sys.stderr, flush=True)

@@ -1,0 +1,177 @@
+"""Checkpoints that load without unpickling: safetensors for tensors, JSON for everything else.
+
+A checkpoint directory holds
+    model.safetensors   the model's weights (loadable by any safetensors reader)
+    state.safetensors   every other tensor: optimizer moments, RNG states, callbacks' tensors
+    state.json          epoch, step, history, optimizer hyper-parameters, callback states, with
+                        {"__tensor__": key} where a tensor of state.safetensors belongs
+It is written into a temporary directory and renamed into place, so a kill never leaves half of one.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, load_model, save_file, save_model
+
+from trainlab.errors import TrainlabError
+from trainlab.training.state import TrainState
+
+FORMAT_VERSION = 1
+
+
+def save_checkpoint(directory: Path, state: TrainState) -> None:
+    """Write the whole training state to `directory`, replacing any checkpoint there atomically."""
+    directory = Path(directory)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}-"))
+    try:
+        save_model(state.model, str(temporary / "model.safetensors"))
+        tensors: dict[str, torch.Tensor] = {}
+        document = to_json_and_tensors(training_state_dict(state), tensors)
+        save_file(tensors, str(temporary / "state.safetensors"))
+        (temporary / "state.json").write_text(json.dumps(document))
+        _replace_directory(temporary, directory)
+    except BaseException:
+        shutil.rmtree(temporary, ignore_errors=True)
+        raise
+
+
+def _replace_directory(new: Path, target: Path) -> None:
+    # rename(2) cannot replace a non-empty directory: move the old one aside first. A kill between
+    # the two renames leaves `<target>.old`, which `checkpoint_path` falls back to.
+    old = target.with_name(target.name + ".old")
+    if target.exists():
+        shutil.rmtree(old, ignore_errors=True)
+        target.rename(old)
+    new.rename(target)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def checkpoint_path(directory: Path) -> Path | None:
+    """The usable checkpoint at `directory` (or the one a kill left beside it), else None."""
+    for candidate in (Path(directory), Path(str(directory) + ".old")):
+        if (candidate / "state.json").is_file():
+            return candidate
+    return None
+
+
+def training_state_dict(state: TrainState) -> dict[str, Any]:
+    return {
+        "format": FORMAT_VERSION,
+        "epoch": state.epoch,
+        "step": state.step,
+        "history": state.history,
+        "optimizer": state.optimizer.state_dict(),
+        "scaler": state.scaler.state_dict() if state.scaler is not None else None,
+        "callbacks": {_callback_key(i, cb): cb.state_dict() for i, cb in enumerate(state.callbacks)},
+        "rng": {
+            "python": random.getstate(),
+            "numpy": np.random.get_state(),
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        },
+    }
+
+
+def load_weights(model: torch.nn.Module, directory: Path) -> None:
+    """Load only the model weights of a checkpoint (evaluation, prediction, best weights)."""
+    found = checkpoint_path(directory)
+    if found is None:
+        raise TrainlabError(f"no checkpoint in '{directory}'")
+    device = next(model.parameters()).device
+    load_model(model, str(found / "model.safetensors"), device=str(device))
+
+
+def restore_checkpoint(directory: Path, state: TrainState) -> dict[str, Any]:
+    """Put the model, optimizer, counters, history and RNGs back as they were saved.
+
+    Returns the callbacks' saved states, for `load_callback_states` once the callbacks have been
+    reset at the start of fit.
+    """
+    found = checkpoint_path(directory)
+    if found is None:
+        raise TrainlabError(f"no checkpoint in '{directory}'")
+    load_weights(state.model, found)
+    document = json.loads((found / "state.json").read_text())
+    if document.get("format") != FORMAT_VERSION:
+        raise TrainlabError(f"checkpoint '{found}' has format {document.get('format')}, "
+                            f"this trainlab reads format {FORMAT_VERSION}")
+    saved = from_json_and_tensors(document, load_file(str(found / "state.safetensors")))
+    state.epoch, state.step, state.history = saved["epoch"], saved["step"], saved["history"]
+    state.optimizer.load_state_dict(saved["optimizer"])
+    if state.scaler is not None and saved["scaler"] is not None:
+        state.scaler.load_state_dict(saved["scaler"])
+    rng = saved["rng"]
+    random.setstate(rng["python"])
+    np.random.set_state(rng["numpy"])
+    torch.set_rng_state(rng["torch"])
+    if rng["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(rng["cuda"])
+    return saved["callbacks"]
+
+
+def load_callback_states(state: TrainState, callback_states: dict[str, Any]) -> None:
+    for index, callback in enumerate(state.callbacks):
+        key = _callback_key(index, callback)
+        if key not in callback_states:
+            raise TrainlabError(
+                f"the checkpoint has no state for callback {key}; it was written with other "
+                f"callbacks ({', '.join(callback_states)})"
+            )
+        callback.load_state_dict(callback_states[key])
+
+
+def _callback_key(index: int, callback: Any) -> str:
+    return f"{index}:{type(callback).__name__}"
+
+
+def to_json_and_tensors(value: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    """A JSON-able copy of `value` whose tensors and arrays move into `tensors`.
+
+    Tuples and dicts with non-string keys (optimizer states are keyed by parameter index) are
+    tagged so that `from_json_and_tensors` gives back exactly the same structure.
+    """
+    if isinstance(value, torch.Tensor):
+        key = str(len(tensors))
+        tensors[key] = value.detach().cpu().clone().contiguous()
+        return {"__tensor__": key}
+    if isinstance(value, np.ndarray):
+        key = str(len(tensors))
+        # safetensors has no uint32 for torch; int64 holds every value NumPy's RNG state has.
+        tensors[key] = torch.from_numpy(value.astype(np.int64, copy=True))
+        return {"__ndarray__": key, "dtype": str(value.dtype)}
+    if isinstance(value, dict):
+        if all(isinstance(key, str) for key in value):
+            return {key: to_json_and_tensors(item, tensors) for key, item in value.items()}
+        return {"__items__": [[key, to_json_and_tensors(item, tensors)] for key, item in value.items()]}
+    if isinstance(value, tuple):
+        return {"__tuple__": [to_json_and_tensors(item, tensors) for item in value]}
+    if isinstance(value, list):
+        return [to_json_and_tensors(item, tensors) for item in value]
+    if isinstance(value, (np.integer, np.floating)):
+        return value.item()
+    return value
+
+
+def from_json_and_tensors(value: Any, tensors: dict[str, torch.Tensor]) -> Any:
+    if isinstance(value, dict):
+        if "__tensor__" in value:
+            return tensors[value["__tensor__"]]
+        if "__ndarray__" in value:
+            return tensors[value["__ndarray__"]].numpy().astype(value["dtype"])
+        if "__items__" in value:
+            return {key: from_json_and_tensors(item, tensors) for key, item in value["__items__"]}
+        if "__tuple__" in value:
+            return tuple(from_json_and_tensors(item, tensors) for item in value["__tuple__"])
+        return {key: from_json_and_tensors(item, tensors) for key, item in value.items()}
+    if isinstance(value, list):
+        return [from_json_and_tensors(item, tensors) for item in value]
+    return value

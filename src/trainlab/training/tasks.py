@@ -1,0 +1,86 @@
+"""Tasks own what a batch means, the loss and the metrics, so one Trainer serves every task."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from trainlab import registry
+from trainlab.metrics.classification import classification_report
+
+
+class ClassificationTask:
+    """Batches are (inputs, class indices); the model returns logits (B, num_classes).
+
+    Label smoothing regularises the training loss only: validation and test losses are the plain
+    cross-entropy, so they stay comparable across runs with and without smoothing.
+    """
+
+    metric_names = ("loss", "accuracy", "macro_precision", "macro_recall", "macro_f1")
+
+    def __init__(self, num_classes: int, label_smoothing: float = 0.0):
+        self.num_classes = num_classes
+        self.label_smoothing = label_smoothing
+
+    def forward(
+        self, model: nn.Module, batch: tuple[torch.Tensor, ...], training: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(mean loss, logits (B, num_classes), targets (B,)) for one batch."""
+        inputs, targets = batch
+        logits = model(inputs)
+        smoothing = self.label_smoothing if training else 0.0
+        return F.cross_entropy(logits, targets, label_smoothing=smoothing), logits, targets
+
+    def train_meter(self) -> TrainMeter:
+        return TrainMeter()
+
+    def eval_meter(self) -> EvalMeter:
+        return EvalMeter(self.num_classes)
+
+
+class TrainMeter:
+    """Running loss and accuracy over an epoch, kept on the device: no sync per batch."""
+
+    def __init__(self):
+        self.loss_sum: torch.Tensor | float = 0.0
+        self.correct: torch.Tensor | int = 0
+        self.count = 0
+
+    def update(self, loss: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> None:
+        self.loss_sum = self.loss_sum + loss.detach() * len(targets)
+        self.correct = self.correct + (logits.detach().argmax(dim=1) == targets).sum()
+        self.count += len(targets)
+
+    def compute(self) -> dict[str, float]:
+        return {
+            "loss": float(self.loss_sum) / self.count,
+            "accuracy": float(self.correct) / self.count,
+        }
+
+
+class EvalMeter:
+    """Every prediction of an evaluation, for the full classification report."""
+
+    def __init__(self, num_classes: int):
+        self.num_classes = num_classes
+        self.loss_sum: torch.Tensor | float = 0.0
+        self.predicted: list[torch.Tensor] = []
+        self.targets: list[torch.Tensor] = []
+
+    def update(self, loss: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> None:
+        self.loss_sum = self.loss_sum + loss.detach().double() * len(targets)
+        self.predicted.append(logits.argmax(dim=1).cpu())
+        self.targets.append(targets.cpu())
+
+    def compute(self) -> dict[str, Any]:
+        predicted, targets = torch.cat(self.predicted), torch.cat(self.targets)
+        report = classification_report(predicted, targets, self.num_classes)
+        return {"loss": float(self.loss_sum) / len(targets), **report}
+
+
+@registry.tasks.register("image-classification", "classify images (a builtin dataset or a folder)")
+def image_classification(num_classes: int, label_smoothing: float = 0.0) -> ClassificationTask:
+    return ClassificationTask(num_classes, label_smoothing)

@@ -1,0 +1,179 @@
+"""The training loop. Everything optional (logging, checkpoints, early stopping, schedules,
+clipping, diagnostics, progress) is a callback; the task says what a batch means."""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainlab.training.callbacks.base import Callback
+from trainlab.training.checkpoint import load_callback_states, restore_checkpoint
+from trainlab.training.state import TrainState
+
+HOOKS = (
+    "on_fit_start", "on_epoch_start", "on_batch_start", "after_backward", "on_batch_end",
+    "on_validation_end", "on_epoch_end", "on_fit_end",
+)
+AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' is CUDA when there is a GPU, else the CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+class Trainer:
+    """Fits `model` with `optimizer` on batches the `task` understands.
+
+    Args:
+        max_epochs: epochs to train, counting those of a run being resumed.
+        callbacks: run in ascending `order`, then in the order given.
+        precision: '32', or mixed precision 'bf16'/'fp16' (CUDA only; fp16 with loss scaling).
+        accumulate_grad_batches: sum the gradients of this many batches per optimizer step.
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        task: Any,
+        optimizer: torch.optim.Optimizer,
+        *,
+        max_epochs: int,
+        callbacks: Sequence[Callback] = (),
+        device: torch.device | str = "cpu",
+        precision: str = "32",
+        accumulate_grad_batches: int = 1,
+    ):
+        if max_epochs < 1:
+            raise ValueError(f"max_epochs must be >= 1, got {max_epochs}")
+        if accumulate_grad_batches < 1:
+            raise ValueError(f"accumulate_grad_batches must be >= 1, got {accumulate_grad_batches}")
+        self.device = torch.device(device)
+        if precision != "32" and self.device.type != "cuda":
+            raise ValueError(f"precision '{precision}' needs a CUDA device (device is {self.device})")
+        self.model = model.to(self.device)
+        self.task = task
+        self.optimizer = optimizer
+        self.max_epochs = max_epochs
+        self.callbacks = sorted(callbacks, key=lambda callback: callback.order)
+        self.precision = precision
+        self.accumulate_grad_batches = accumulate_grad_batches
+        self.scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+        # Only callbacks that override a hook are called for it: less Python per batch.
+        self._hooks = {
+            hook: [getattr(cb, hook) for cb in self.callbacks
+                   if getattr(type(cb), hook) is not getattr(Callback, hook)]
+            for hook in HOOKS
+        }
+        self.state: TrainState | None = None
+
+    def fit(
+        self,
+        train_batches: Iterable,
+        val_batches: Iterable | None = None,
+        resume_from: Path | None = None,
+    ) -> TrainState:
+        """Train until `max_epochs` or a callback stops; with `resume_from`, continue a checkpoint."""
+        steps_per_epoch = math.ceil(len(train_batches) / self.accumulate_grad_batches)
+        state = self.state = TrainState(
+            self.model, self.optimizer, self.max_epochs, steps_per_epoch,
+            callbacks=self.callbacks, scaler=self.scaler,
+        )
+        callback_states = restore_checkpoint(resume_from, state) if resume_from else None
+        self._emit("on_fit_start")
+        if callback_states is not None:
+            load_callback_states(state, callback_states)
+        while state.epoch < state.max_epochs and not state.should_stop:
+            started = time.perf_counter()
+            self._train_epoch(train_batches)
+            if state.diverged:
+                break
+            if val_batches is not None:
+                results = self.evaluate(val_batches)
+                state.logs.update({f"val_{k}": v for k, v in results.items() if _is_scalar(v)})
+                self._emit("on_validation_end")
+            state.logs["seconds"] = time.perf_counter() - started
+            state.epoch += 1
+            state.history.append(dict(state.logs))
+            self._emit("on_epoch_end")
+        self._emit("on_fit_end")
+        return state
+
+    def _train_epoch(self, train_batches: Iterable) -> None:
+        state = self.state
+        state.logs = {"epoch": state.epoch + 1}
+        if hasattr(train_batches, "set_epoch"):
+            train_batches.set_epoch(state.epoch)
+        self.model.train()
+        meter = self.task.train_meter()
+        last_batch = len(train_batches) - 1
+        self._emit("on_epoch_start")
+        for state.batch_index, batch in enumerate(train_batches):
+            self._emit("on_batch_start")
+            batch = tuple(tensor.to(self.device, non_blocking=True) for tensor in batch)
+            with self._autocast():
+                loss, outputs, targets = self.task.forward(self.model, batch, training=True)
+            meter.update(loss, outputs, targets)
+            state.loss = loss.detach()
+            self._backward(loss / self.accumulate_grad_batches)
+            if (state.batch_index + 1) % self.accumulate_grad_batches == 0 or state.batch_index == last_batch:
+                self._optimizer_step()
+            self._emit("on_batch_end")
+            if state.should_stop:
+                break
+        state.logs["lr"] = self.optimizer.param_groups[0]["lr"]
+        state.logs.update({f"train_{k}": v for k, v in meter.compute().items()})
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+        else:
+            loss.backward()
+
+    def _optimizer_step(self) -> None:
+        if self.scaler is not None:
+            self.scaler.unscale_(self.optimizer)  # callbacks clip and inspect true gradients
+        self._emit("after_backward")
+        if self.scaler is not None:
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
+        else:
+            self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        self.state.step += 1
+
+    @torch.no_grad()
+    def evaluate(self, batches: Iterable) -> dict[str, Any]:
+        """The task's metrics over `batches`, in eval mode (no dropout, running BN statistics)."""
+        was_training = self.model.training
+        self.model.eval()
+        meter = self.task.eval_meter()
+        for batch in batches:
+            batch = tuple(tensor.to(self.device, non_blocking=True) for tensor in batch)
+            with self._autocast():
+                loss, outputs, targets = self.task.forward(self.model, batch, training=False)
+            meter.update(loss.float(), outputs.float(), targets)
+        self.model.train(was_training)
+        return meter.compute()
+
+    def _autocast(self) -> contextlib.AbstractContextManager:
+        if self.precision == "32":
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=AUTOCAST_DTYPES[self.precision])
+
+    def _emit(self, hook: str) -> None:
+        for method in self._hooks[hook]:
+            method(self.state)
+
+
+def _is_scalar(value: Any) -> bool:
+    return isinstance(value, (int, float))
