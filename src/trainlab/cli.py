@@ -76,7 +76,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # key=value overrides may come after options (`--seed 0 train.epochs=5`), where argparse has
+    # already closed its positionals: collect them from what it leaves over.
+    args, leftover = parser.parse_known_args(argv)
+    if args.command == "train":
+        if args.task and "=" in args.task:
+            args.overrides.insert(0, args.task)
+            args.task = None
+        for argument in leftover:
+            if argument.startswith("-") or "=" not in argument:
+                parser.error(f"unrecognized argument '{argument}' (settings are key=value)")
+            args.overrides.append(argument)
+    elif leftover:
+        parser.error(f"unrecognized arguments: {' '.join(leftover)}")
     try:
         return COMMANDS[args.command](args)
     except TrainlabError as error:

@@ -153,6 +153,7 @@ def default_callbacks(config: Config, run_dir: Path | None, quiet: bool) -> list
 
 def train_run(config: Config, run_dir: Path, overwrite: bool = False, quiet: bool = False) -> dict:
     """Train from scratch into `run_dir`; returns the final metrics (also in metrics.json)."""
+    runs.check_run_dir(run_dir, overwrite)  # before the data loads: fail fast
     experiment = build_experiment(config, run_dir, quiet)
     runs.prepare_run_dir(run_dir, overwrite)
     runs.atomic_write_text(run_dir / runs.CONFIG_FILE, to_yaml(config))

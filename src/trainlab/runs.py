@@ -11,6 +11,7 @@ import json
 import os
 import platform
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -45,8 +46,8 @@ def default_run_dir(task: str, source: str, root: Path = Path("runs")) -> Path:
     return candidate
 
 
-def prepare_run_dir(run_dir: Path, overwrite: bool) -> Path:
-    """Create an empty run directory; an existing non-empty one is refused unless `overwrite`."""
+def check_run_dir(run_dir: Path, overwrite: bool) -> None:
+    """Refuse a file, or a non-empty directory unless `overwrite` and it is an earlier run."""
     if run_dir.exists() and not run_dir.is_dir():
         raise TrainlabError(f"--out '{run_dir}' is a file; give a directory path")
     if run_dir.is_dir() and any(run_dir.iterdir()):
@@ -54,21 +55,22 @@ def prepare_run_dir(run_dir: Path, overwrite: bool) -> Path:
             raise TrainlabError(
                 f"run directory '{run_dir}' is not empty; choose another --out or add --overwrite"
             )
-        _empty_run_dir(run_dir)
+        # Only a directory that looks like a run is emptied, so a mistyped --out cannot wipe a
+        # user's folder.
+        if not (run_dir / CONFIG_FILE).is_file():
+            raise TrainlabError(
+                f"--overwrite refused: '{run_dir}' has files but no {CONFIG_FILE}, so it is not a "
+                "run directory; choose another --out"
+            )
+
+
+def prepare_run_dir(run_dir: Path, overwrite: bool) -> Path:
+    """An empty run directory at `run_dir`, after the checks of `check_run_dir`."""
+    check_run_dir(run_dir, overwrite)
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     return run_dir
-
-
-def _empty_run_dir(run_dir: Path) -> None:
-    # Only a directory that looks like a run is emptied, so a mistyped --out cannot wipe a user's folder.
-    if not (run_dir / CONFIG_FILE).is_file():
-        raise TrainlabError(
-            f"--overwrite refused: '{run_dir}' has files but no {CONFIG_FILE}, so it is not a run "
-            "directory; choose another --out"
-        )
-    import shutil
-
-    shutil.rmtree(run_dir)
 
 
 def is_complete(run_dir: Path) -> bool:

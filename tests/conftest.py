@@ -1,0 +1,33 @@
+"""Shared fixtures: the offline data folder and an in-process `trainlab` command."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from trainlab.cli import main
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """../shared/data (or $TRAINLAB_SHARED_DATA); tests that need it skip when it is absent."""
+    folder = Path(os.environ.get("TRAINLAB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+    if not folder.is_dir():
+        pytest.skip(f"shared data folder {folder} is absent")
+    return folder
+
+
+@pytest.fixture
+def trainlab(capsys):
+    """Run `trainlab ARGS...` in this process; returns (exit code, stdout, stderr)."""
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main([str(arg) for arg in args])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return run
