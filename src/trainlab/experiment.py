@@ -190,9 +190,9 @@ def _fit_and_finish(experiment: Experiment, run_dir: Path, resume_from: Path | N
     trainer = experiment.trainer
     state = trainer.fit(experiment.train_batches, experiment.val_batches, resume_from=resume_from)
     if state.diverged:
-        raise TrainingDiverged(
-            f"{state.stop_reason}; the last good checkpoint is in {run_dir / runs.CHECKPOINTS_DIR}"
-        )
+        last = checkpoint_path(run_dir / runs.CHECKPOINTS_DIR / "last")
+        kept = f"the last good checkpoint (epoch {state.epoch}) is {last}" if last else "no epoch completed"
+        raise TrainingDiverged(f"{state.stop_reason}; {kept}")
     # EarlyStopping has restored the best weights (train.restore_best) by now.
     results = {"test": trainer.evaluate(experiment.test_batches)}
     if experiment.val_batches is not None:
@@ -230,11 +230,13 @@ def load_run_config(run_dir: Path) -> Config:
 
 
 def evaluate_run(run_dir: Path, quiet: bool = False) -> dict:
-    """Test metrics of a run's best checkpoint (its last one when it never had a best)."""
+    """Test metrics of a run's saved weights, the same ones its metrics.json was computed with."""
     config = load_run_config(run_dir)
     experiment = build_experiment(config, run_dir=None, quiet=quiet)
     checkpoints = run_dir / runs.CHECKPOINTS_DIR
-    chosen = checkpoint_path(checkpoints / "best") or checkpoint_path(checkpoints / "last")
+    # The weights the run itself was scored with: its best epoch's, unless restore_best was off.
+    preferred = ("best", "last") if config.train.restore_best else ("last",)
+    chosen = next(filter(None, (checkpoint_path(checkpoints / name) for name in preferred)), None)
     if chosen is None:
         raise TrainlabError(f"run '{run_dir}' has no checkpoint yet")
     load_weights(experiment.trainer.model, chosen)

@@ -59,7 +59,7 @@ class ProgressDisplay(Callback):
 
     def on_fit_end(self, state: TrainState) -> None:
         self._close()
-        if state.stop_reason and not self.quiet:
+        if state.stop_reason and not state.diverged and not self.quiet:  # divergence is an error
             self.console.print(state.stop_reason)
 
     def _close(self) -> None:

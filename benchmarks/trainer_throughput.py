@@ -1,0 +1,120 @@
+"""Training throughput of trainlab's Trainer against a hand-written PyTorch loop.
+
+Both train the same model (the small CNN of ../shared/PERF.md: conv32-BN-pool-conv64-BN-pool-
+fc128-fc10 on 28x28 inputs) from the same initial weights on the same batches with Adam, one epoch
+per measurement, interleaved so that machine noise hits both alike. Reported: median samples/s of
+each and the ratio Trainer / hand loop.
+
+    python benchmarks/trainer_throughput.py                 # CPU, the figures in benchmarks/README.md
+    python benchmarks/trainer_throughput.py --device cuda   # on a GPU
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+from torch.nn import functional as F
+
+from trainlab.data import TensorBatches
+from trainlab.models.cnn import SimpleCNN
+from trainlab.training import ClassificationTask, Trainer
+from trainlab.training.callbacks import (
+    Checkpointing,
+    EarlyStopping,
+    HistoryCSV,
+    LearningRateScheduler,
+    NaNGuard,
+    ProgressDisplay,
+)
+from trainlab.config import ScheduleConfig
+
+
+def hand_written_epoch(model, batches, device) -> float:
+    """The loop people write by hand; returns seconds for one epoch."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    model.train()
+    started = time.perf_counter()
+    for inputs, targets in batches:
+        inputs, targets = inputs.to(device), targets.to(device)
+        loss = F.cross_entropy(model(inputs), targets)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+    _synchronize(device)
+    return time.perf_counter() - started
+
+
+def trainer_epoch(model, batches, device, with_disk: bool) -> float:
+    """One epoch of Trainer.fit with the callbacks a CLI run uses; returns its seconds."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    callbacks = [
+        NaNGuard(),
+        LearningRateScheduler(ScheduleConfig(), "train_loss", "min"),
+        EarlyStopping("train_loss", "min", restore_best_weights=True),
+        ProgressDisplay(quiet=True),
+    ]
+    with tempfile.TemporaryDirectory() as run_dir:
+        if with_disk:
+            callbacks += [HistoryCSV(Path(run_dir) / "history.csv"),
+                          Checkpointing(Path(run_dir) / "checkpoints", "train_loss", "min")]
+        trainer = Trainer(model, ClassificationTask(10), optimizer, max_epochs=1, callbacks=callbacks,
+                          device=device)
+        started = time.perf_counter()
+        trainer.fit(batches)
+        _synchronize(device)
+        return time.perf_counter() - started
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--samples", type=int, default=6400)
+    parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    device = torch.device(args.device)
+
+    torch.manual_seed(0)
+    images = torch.randn(args.samples, 1, 28, 28)
+    labels = torch.randint(0, 10, (args.samples,))
+    if device.type == "cuda":  # keep data on the GPU like an in-memory dataset would be
+        images, labels = images.to(device), labels.to(device)
+    batches = TensorBatches(images, labels, batch_size=args.batch_size, shuffle=True, seed=0)
+    initial = SimpleCNN(1, 10, (28, 28), channels=[32, 64], hidden_size=128).to(device)
+
+    runners = {
+        "hand-written loop": lambda model: hand_written_epoch(model, batches, device),
+        "Trainer": lambda model: trainer_epoch(model, batches, device, with_disk=False),
+        "Trainer + history/checkpoints": lambda model: trainer_epoch(model, batches, device, with_disk=True),
+    }
+    for runner in runners.values():  # warm-up: allocator, oneDNN primitives, lazy imports
+        runner(copy.deepcopy(initial))
+    seconds: dict[str, list[float]] = {name: [] for name in runners}
+    for _ in range(args.repeats):
+        for name, runner in runners.items():
+            seconds[name].append(runner(copy.deepcopy(initial)))
+
+    reference = args.samples / statistics.median(seconds["hand-written loop"])
+    print(f"device {device}, torch {torch.__version__}, threads {torch.get_num_threads()}, "
+          f"{args.samples} samples, batch {args.batch_size}, {args.repeats} interleaved repeats")
+    print("| loop | median samples/s | range | vs hand-written |")
+    print("|---|---|---|---|")
+    for name, times in seconds.items():
+        rates = sorted(args.samples / t for t in times)
+        median = statistics.median(rates)
+        print(f"| {name} | {median:,.0f} | {rates[0]:,.0f}-{rates[-1]:,.0f} | {median / reference:.3f} |")
+
+
+if __name__ == "__main__":
+    main()
