@@ -11,6 +11,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display
 
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from trainlab import runs  # noqa: E402
 
@@ -55,6 +56,7 @@ def plot_curve(history: list[dict[str, float]], metric: str, path: Path) -> Path
         if key in history[0]:
             axes.plot(epochs, [row.get(key, float("nan")) for row in history], marker=".", label=key)
     axes.set_xlabel("epoch")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
     axes.set_ylabel(metric)
     if metric == "lr":
         axes.set_yscale("log")

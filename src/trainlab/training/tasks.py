@@ -42,22 +42,26 @@ class ClassificationTask:
 
 
 class TrainMeter:
-    """Running loss and accuracy over an epoch, kept on the device: no sync per batch."""
+    """Loss and accuracy over an epoch. Per batch it only keeps tensors (one argmax, no sync);
+    the sums happen once at the end of the epoch, which matters for small models."""
 
     def __init__(self):
-        self.loss_sum: torch.Tensor | float = 0.0
-        self.correct: torch.Tensor | int = 0
-        self.count = 0
+        self.losses: list[torch.Tensor] = []
+        self.predicted: list[torch.Tensor] = []
+        self.targets: list[torch.Tensor] = []
 
     def update(self, loss: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> None:
-        self.loss_sum = self.loss_sum + loss.detach() * len(targets)
-        self.correct = self.correct + (logits.detach().argmax(dim=1) == targets).sum()
-        self.count += len(targets)
+        self.losses.append(loss.detach())
+        self.predicted.append(logits.detach().argmax(dim=1))
+        self.targets.append(targets)
 
     def compute(self) -> dict[str, float]:
+        sizes = torch.tensor([len(batch) for batch in self.targets], dtype=torch.float64)
+        losses = torch.stack(self.losses).double().cpu()
+        correct = (torch.cat(self.predicted) == torch.cat(self.targets)).sum().item()
         return {
-            "loss": float(self.loss_sum) / self.count,
-            "accuracy": float(self.correct) / self.count,
+            "loss": (losses * sizes).sum().item() / sizes.sum().item(),
+            "accuracy": correct / sizes.sum().item(),
         }
 
 

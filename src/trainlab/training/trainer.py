@@ -124,7 +124,7 @@ class Trainer:
                 loss, outputs, targets = self.task.forward(self.model, batch, training=True)
             meter.update(loss, outputs, targets)
             state.loss = loss.detach()
-            self._backward(loss / self.accumulate_grad_batches)
+            self._backward(loss if self.accumulate_grad_batches == 1 else loss / self.accumulate_grad_batches)
             if (state.batch_index + 1) % self.accumulate_grad_batches == 0 or state.batch_index == last_batch:
                 self._optimizer_step()
             self._emit("on_batch_end")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import torch
+import math
 
 from trainlab.training.callbacks.base import Callback
 from trainlab.training.state import TrainState
@@ -17,9 +17,10 @@ class NaNGuard(Callback):
     order = -10
 
     def on_batch_end(self, state: TrainState) -> None:
-        if state.loss is not None and not torch.isfinite(state.loss):
+        loss = state.loss.item() if state.loss is not None else 0.0  # one sync, cheap on CPU
+        if not math.isfinite(loss):
             state.diverged = True
             state.stop(
-                f"the training loss became {state.loss.item()} at epoch {state.epoch + 1}, "
+                f"the training loss became {loss} at epoch {state.epoch + 1}, "
                 f"batch {state.batch_index + 1}; lower optim.lr or set train.grad_clip_norm"
             )
