@@ -87,3 +87,18 @@ def test_resume_before_the_first_checkpoint_starts_over_and_matches(trainlab, tm
     reference = json.loads((unbroken / "metrics.json").read_text())
     assert {k: v for k, v in finished.items() if k not in TIMINGS} == \
         {k: v for k, v in reference.items() if k not in TIMINGS}
+
+
+def test_an_early_stop_survives_a_kill_before_the_metrics_were_written(trainlab, tmp_path):
+    """Killed right after the checkpoint of the epoch that stopped early: resume must not train on."""
+    stopped = tmp_path / "stopped"
+    settings = ["--seed", "0", "--quiet", "train.epochs=40", "train.early_stopping.patience=1",
+                "optim.lr=0.01"]
+    assert trainlab("train", "image-classification", "--data", "digits", "--out", stopped, *settings)[0] == 0
+    reference = json.loads((stopped / "metrics.json").read_text())
+    assert reference["stopped_early"] and reference["epochs"] < 40
+    (stopped / "metrics.json").unlink()  # as if killed between the last checkpoint and the metrics
+    assert trainlab("resume", stopped, "--quiet")[0] == 0
+    resumed = json.loads((stopped / "metrics.json").read_text())
+    assert {k: v for k, v in resumed.items() if k not in TIMINGS} == \
+        {k: v for k, v in reference.items() if k not in TIMINGS}

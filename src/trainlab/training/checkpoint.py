@@ -69,6 +69,9 @@ def training_state_dict(state: TrainState) -> dict[str, Any]:
         "epoch": state.epoch,
         "step": state.step,
         "history": state.history,
+        # An early stop decided at this epoch must survive a kill before the run wrote its metrics.
+        "should_stop": state.should_stop,
+        "stop_reason": state.stop_reason,
         "optimizer": state.optimizer.state_dict(),
         "scaler": state.scaler.state_dict() if state.scaler is not None else None,
         "callbacks": {_callback_key(i, cb): cb.state_dict() for i, cb in enumerate(state.callbacks)},
@@ -106,6 +109,7 @@ def restore_checkpoint(directory: Path, state: TrainState) -> dict[str, Any]:
                             f"this trainlab reads format {FORMAT_VERSION}")
     saved = from_json_and_tensors(document, load_file(str(found / "state.safetensors")))
     state.epoch, state.step, state.history = saved["epoch"], saved["step"], saved["history"]
+    state.should_stop, state.stop_reason = saved["should_stop"], saved["stop_reason"]
     state.optimizer.load_state_dict(saved["optimizer"])
     if state.scaler is not None and saved["scaler"] is not None:
         state.scaler.load_state_dict(saved["scaler"])
