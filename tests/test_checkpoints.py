@@ -1,0 +1,98 @@
+"""Checkpoints: no pickle, exact round trips of optimizer and RNG state, atomic replacement."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from trainlab.errors import TrainlabError
+from trainlab.training.callbacks import EarlyStopping
+from trainlab.training.checkpoint import (
+    checkpoint_path,
+    from_json_and_tensors,
+    load_callback_states,
+    restore_checkpoint,
+    save_checkpoint,
+    to_json_and_tensors,
+)
+from trainlab.training.state import TrainState
+
+
+def test_nested_values_round_trip():
+    value = {
+        "ints": {0: {"step": torch.tensor(3.0)}, 1: None},
+        "betas": (0.9, 0.999),
+        "array": np.arange(5, dtype=np.uint32),
+        "list": [1.5, "text", True],
+    }
+    tensors: dict = {}
+    document = json.loads(json.dumps(to_json_and_tensors(value, tensors)))
+    back = from_json_and_tensors(document, tensors)
+    assert back["ints"][0]["step"].item() == 3.0 and back["ints"][1] is None
+    assert back["betas"] == (0.9, 0.999)
+    assert back["array"].dtype == np.uint32 and back["array"].tolist() == [0, 1, 2, 3, 4]
+    assert back["list"] == [1.5, "text", True]
+
+
+def make_state(seed: int = 0) -> TrainState:
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    return TrainState(model, optimizer, max_epochs=3, steps_per_epoch=2, callbacks=[EarlyStopping()])
+
+
+def adam_step(state: TrainState, inputs: torch.Tensor) -> None:
+    state.optimizer.zero_grad()
+    state.model(inputs).pow(2).sum().backward()
+    state.optimizer.step()
+
+
+def test_restore_continues_bit_identically(tmp_path):
+    inputs = torch.randn(5, 3)
+    original = make_state()
+    for _ in range(3):
+        adam_step(original, inputs)
+    original.epoch, original.step, original.history = 1, 3, [{"epoch": 1, "train_loss": 0.5}]
+    save_checkpoint(tmp_path / "last", original)
+    expected_random = (random.random(), np.random.rand(), torch.rand(2))
+    adam_step(original, inputs)
+
+    restored = make_state(seed=1)  # other initial weights: everything must come from the checkpoint
+    callback_states = restore_checkpoint(tmp_path / "last", restored)
+    load_callback_states(restored, callback_states)
+    assert (random.random(), np.random.rand()) == expected_random[:2]
+    assert torch.equal(torch.rand(2), expected_random[2])
+    adam_step(restored, inputs)
+    for mine, theirs in zip(restored.model.parameters(), original.model.parameters()):
+        assert torch.equal(mine, theirs)
+    assert (restored.epoch, restored.step, restored.history) == (1, 3, [{"epoch": 1, "train_loss": 0.5}])
+
+
+def test_checkpoint_files_hold_no_pickle_and_replace_atomically(tmp_path):
+    state = make_state()
+    save_checkpoint(tmp_path / "last", state)
+    save_checkpoint(tmp_path / "last", state)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last"]  # no temporary or .old left
+    assert sorted(p.name for p in (tmp_path / "last").iterdir()) == [
+        "model.safetensors", "state.json", "state.safetensors"]
+    json.loads((tmp_path / "last" / "state.json").read_text())
+    for path in (tmp_path / "last").iterdir():
+        assert b"\x80\x04" not in path.read_bytes()[:2]  # no pickle protocol header
+
+
+def test_a_kill_between_the_renames_falls_back_to_the_old_checkpoint(tmp_path):
+    save_checkpoint(tmp_path / "last", make_state())
+    (tmp_path / "last").rename(tmp_path / "last.old")
+    assert checkpoint_path(tmp_path / "last") == tmp_path / "last.old"
+    assert checkpoint_path(tmp_path / "missing") is None
+
+
+def test_callback_states_must_match(tmp_path):
+    state = make_state()
+    with pytest.raises(TrainlabError, match="no state for callback 0:EarlyStopping"):
+        load_callback_states(state, {"0:HistoryCSV": {}})
