@@ -115,9 +115,9 @@ def build_experiment(config: Config, run_dir: Path | None, quiet: bool = False) 
 
 
 def _check_monitor(config: Config, task: Any, has_val: bool) -> None:
-    splits = ("train", "val") if has_val else ("train",)
-    available = [f"{split}_{name}" for split in splits for name in task.metric_names]
-    available = [key for key in available if not key.startswith("train_macro")]
+    available = [f"train_{name}" for name in task.train_metric_names]
+    if has_val:
+        available += [f"val_{name}" for name in task.metric_names]
     if config.train.monitor not in available:
         why = "" if has_val or not config.train.monitor.startswith("val_") else (
             " (there is no validation split: data.val_fraction is 0)"

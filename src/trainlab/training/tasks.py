@@ -20,6 +20,7 @@ class ClassificationTask:
     """
 
     metric_names = ("loss", "accuracy", "macro_precision", "macro_recall", "macro_f1")
+    train_metric_names = ("loss", "accuracy")  # what TrainMeter tracks during an epoch
 
     def __init__(self, num_classes: int, label_smoothing: float = 0.0):
         self.num_classes = num_classes
