@@ -130,3 +130,16 @@ def test_history_csv_has_one_row_per_epoch_with_every_column(tmp_path):
         rows = list(csv.DictReader(handle))
     assert list(rows[0]) == ["epoch", "lr", "train_loss", "val_loss"]
     assert [row["train_loss"] for row in rows] == ["0.5", "0.4"] and rows[0]["val_loss"] == ""
+
+
+def test_progress_prints_an_epoch_line_off_a_terminal_and_nothing_when_quiet():
+    import io
+
+    from trainlab.training.callbacks import ProgressDisplay
+
+    for quiet, expected in ((False, "epoch 1/50  lr 0.1  train_loss 0.5  val_accuracy 0.75  (1.2s)\n"), (True, "")):
+        stream = io.StringIO()
+        display, state = ProgressDisplay(quiet=quiet, stream=stream), make_state()
+        display.on_epoch_start(state)
+        end_epoch(display, state, lr=0.1, train_loss=0.5, val_accuracy=0.75, val_macro_f1=0.7, seconds=1.25)
+        assert stream.getvalue() == expected
