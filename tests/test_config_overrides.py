@@ -42,6 +42,25 @@ def test_switching_model_starts_its_section_afresh():
     assert config.model.name == "mlp" and config.model.hidden_sizes == [10]
 
 
+def test_naming_the_current_model_keeps_its_options():
+    # The default model counts as named, so `model=simple_cnn` does not reset it either.
+    assert config_from("model.channels=[8]", "model=simple_cnn").model.channels == [8]
+    assert config_from("model=mlp", "model.hidden_sizes=[10]", "model.name=mlp").model.hidden_sizes == [10]
+
+
+def test_naming_the_optimizer_keeps_the_other_optimizer_keys():
+    config = config_from("optim.lr=0.5", "optim=sgd", "optim.schedule.warmup_epochs=2", "optim.schedule=cosine")
+    assert (config.optim.name, config.optim.lr) == ("sgd", 0.5)
+    assert (config.optim.schedule.name, config.optim.schedule.warmup_epochs) == ("cosine", 2.0)
+
+
+def test_precision_32_reads_as_text_from_the_command_line_and_yaml(tmp_path):
+    assert config_from("train.precision=32").train.precision == "32"
+    path = tmp_path / "config.yaml"
+    path.write_text("task: image-classification\ntrain:\n  precision: 32\n")
+    assert build_config(load_yaml(path)).train.precision == "32"
+
+
 @pytest.mark.parametrize(
     "pair, message",
     [

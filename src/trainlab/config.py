@@ -22,6 +22,7 @@ from pydantic import (
     PositiveInt,
     SerializeAsAny,
     ValidationError,
+    field_validator,
     model_validator,
 )
 
@@ -125,6 +126,12 @@ class TrainConfig(Section):
     mode: Literal["auto", "min", "max"] = "auto"
     restore_best: bool = True  # evaluate the best epoch's weights at the end, stopped early or not
     early_stopping: EarlyStoppingConfig = EarlyStoppingConfig()
+
+    @field_validator("precision", mode="before")
+    @classmethod
+    def _precision_as_text(cls, value: Any) -> Any:
+        # YAML reads `precision: 32` (and `train.precision=32`) as the integer 32.
+        return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
     @property
     def monitor_mode(self) -> Literal["min", "max"]:
@@ -237,12 +244,17 @@ def apply_overrides(raw: dict[str, Any], overrides: list[tuple[str, Any]]) -> di
             node[part] = child
             node = child
         if key == "model" or key == "model.name":
-            # Another model has other options: start its section afresh.
+            # Another model has other options: start its section afresh; the same model keeps them.
             current = raw.get("model", {})
-            current_name = current.get("name") if isinstance(current, dict) else current
-            if current_name != value:
-                raw["model"] = {"name": value}
-                continue
+            if isinstance(current, str):
+                current = {"name": current}
+            current_name = current.get("name", ModelConfig.model_fields["name"].default)
+            raw["model"] = {**current, "name": value} if current_name == value else {"name": value}
+            continue
+        if isinstance(node.get(leaf), dict) and isinstance(value, str):
+            # `optim=sgd` names the optimizer and keeps the section's other keys (lr, ...).
+            node[leaf] = {**node[leaf], "name": value}
+            continue
         node[leaf] = value
     return raw
 

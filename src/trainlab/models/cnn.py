@@ -58,7 +58,7 @@ class SimpleCNN(nn.Module):
         height, width = image_size
         if height % downsampling or width % downsampling:
             raise ValueError(
-                f"simple_cnn with {len(channels)} blocks halves the image {len(channels)} times, "
+                f"simple_cnn halves the image once per block ({len(channels)} in model.channels), "
                 f"so height and width must be divisible by {downsampling} (got {height}x{width})"
             )
         widths = [in_channels, *channels]
