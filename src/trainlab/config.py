@@ -18,6 +18,7 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeFloat,
+    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     SerializeAsAny,
@@ -47,14 +48,63 @@ class NamedSection(Section):
         return {"name": data} if isinstance(data, str) else data
 
 
+class AugmentConfig(Section):
+    """Training-time image augmentation (never applied to validation or test images)."""
+
+    crop_padding: NonNegativeInt = 0  # random crop of the original size after zero padding
+    flip: bool = False  # random horizontal flip
+    rotate_degrees: float = Field(0.0, ge=0, le=180)  # random rotation in [-d, d]
+    translate: float = Field(0.0, ge=0, lt=1)  # random shift, a fraction of height/width
+    scale: float = Field(0.0, ge=0, lt=1)  # random zoom in [1 - s, 1 + s]
+    brightness: float = Field(0.0, ge=0, lt=1)  # colour jitter: random factors in [1 - b, 1 + b]
+    contrast: float = Field(0.0, ge=0, lt=1)
+    saturation: float = Field(0.0, ge=0, lt=1)
+
+
 class DataConfig(Section):
     source: str = "digits"  # builtin dataset name or a path
+    test: str | None = None  # a separate file or folder for the test split (else split off)
+    val: str | None = None  # a separate file or folder for the validation split (else split off)
     limit: PositiveInt | None = None  # keep the first N examples of each split
     val_fraction: float = Field(0.1, ge=0, lt=1)
     test_fraction: float = Field(0.2, gt=0, lt=1)
     # The split is fixed by its own seed so that runs with different `run.seed` see the same data.
     split_seed: int = 0
     batch_size: PositiveInt = 64
+    strict: bool = False  # a corrupt file is an error instead of skipped with a warning
+    encoding: str = "utf-8"  # of text and CSV files
+
+    # Images
+    image_size: tuple[PositiveInt, PositiveInt] | None = None  # (height, width) to resize folders to
+    color: Literal["auto", "grayscale", "rgb"] = "auto"  # auto: RGB if any image has colour
+    augment: AugmentConfig = AugmentConfig()
+
+    # Text (CSV/TSV/JSONL columns, tokenizer, vocabulary, length cap)
+    text_column: str = "text"
+    label_column: str = "label"
+    tokenizer: Literal["word", "char"] = "word"
+    lowercase: bool = True
+    strip_html: bool = True  # drop tags such as IMDB's <br /> (word tokenizer)
+    min_freq: PositiveInt = 1  # rarer tokens become <unk>
+    max_vocab: PositiveInt | None = 20_000  # most frequent tokens kept, <pad> and <unk> included
+    max_length: PositiveInt | None = None  # truncate longer texts (the share truncated is reported)
+    bucket: bool = True  # training batches of similar lengths (less padding)
+
+    # Time series (CSV: a time column, target column(s), optional covariates)
+    time_column: str | None = None  # None: the first column
+    target: str | list[str] | None = None  # None: the only numeric column
+    covariates: list[str] = []
+    missing: Literal["error", "interpolate", "ffill"] = "error"
+    scaler: Literal["standard", "minmax", "none"] = "standard"  # fitted on the training part only
+    window: PositiveInt = 24  # input length
+    horizon: PositiveInt = 1  # steps predicted
+    stride: PositiveInt = 1  # between consecutive windows
+
+    # Synthetic diagnostic tasks
+    sequence_length: PositiveInt = 50
+    num_examples: PositiveInt = 10_000
+    alphabet_size: PositiveInt = 8  # copy task
+    noise: NonNegativeFloat = 0.1  # polynomial regression
 
     @model_validator(mode="after")
     def _fractions_leave_training_data(self) -> DataConfig:

@@ -49,11 +49,7 @@ class Experiment:
 def load_data(config: Config) -> ClassificationSplits:
     source = config.data.source
     if source in registry.datasets:
-        splits = registry.datasets.get(source)(
-            val_fraction=config.data.val_fraction,
-            test_fraction=config.data.test_fraction,
-            split_seed=config.data.split_seed,
-        )
+        splits = registry.datasets.get(source)(config.data)
         return splits.limited(config.data.limit)
     builtin = registry.datasets.names()
     if Path(source).exists():

@@ -24,7 +24,8 @@ class Entry(Generic[Builder]):
     name: str
     builder: Builder
     summary: str
-    config_class: type | None = None
+    config_class: type | None = None  # models: the config section with the model's options
+    task: str | None = None  # datasets: the task they are made for, e.g. "text-classification"
 
 
 class Registry(Generic[Builder]):
@@ -35,13 +36,13 @@ class Registry(Generic[Builder]):
         self._entries: dict[str, Entry[Builder]] = {}
 
     def register(
-        self, name: str, summary: str = "", config_class: type | None = None
+        self, name: str, summary: str = "", config_class: type | None = None, task: str | None = None
     ) -> Callable[[Builder], Builder]:
         def decorate(builder: Builder) -> Builder:
             if name in self._entries:
                 raise ValueError(f"{self.kind} '{name}' is registered twice")
             first_doc_line = (builder.__doc__ or "").strip().split("\n")[0]
-            self._entries[name] = Entry(name, builder, summary or first_doc_line, config_class)
+            self._entries[name] = Entry(name, builder, summary or first_doc_line, config_class, task)
             return builder
 
         return decorate

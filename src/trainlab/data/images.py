@@ -9,6 +9,7 @@ import numpy as np
 import torch
 
 from trainlab import registry
+from trainlab.config import DataConfig
 from trainlab.errors import TrainlabError
 from trainlab.data.splits import ClassificationSplits, stratified_split
 
@@ -21,7 +22,13 @@ def _sklearn_data_file(name: str) -> Path:
     return Path(spec.submodule_search_locations[0]) / "datasets" / "data" / name
 
 
-@registry.datasets.register("digits", "scikit-learn's 1,797 8x8 handwritten digits (offline)")
+@registry.datasets.register(
+    "digits", "scikit-learn's 1,797 8x8 handwritten digits (offline)", task="image-classification"
+)
+def digits(data: DataConfig) -> ClassificationSplits:
+    return load_digits(data.val_fraction, data.test_fraction, data.split_seed)
+
+
 def load_digits(
     val_fraction: float = 0.1, test_fraction: float = 0.2, split_seed: int = 0
 ) -> ClassificationSplits:
