@@ -23,6 +23,7 @@ from pathlib import Path
 import torch
 from torch.nn import functional as F
 
+from trainlab.config import ScheduleConfig
 from trainlab.data import TensorBatches
 from trainlab.models.cnn import SimpleCNN
 from trainlab.training import ClassificationTask, Trainer
@@ -34,7 +35,6 @@ from trainlab.training.callbacks import (
     NaNGuard,
     ProgressDisplay,
 )
-from trainlab.config import ScheduleConfig
 
 
 def hand_written_epoch(model, batches, device) -> float:

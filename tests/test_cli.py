@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import yaml
@@ -75,10 +76,12 @@ def test_another_seed_trains_differently_on_the_same_split(trainlab, tmp_path):
         (["train.epochs=0"], "trainlab: error: train.epochs: Input should be greater than 0 (got 0)"),
         (["optim.lr=-1"], "trainlab: error: optim.lr: Input should be greater than 0 (got -1)"),
         (["--model", "resnt"], "trainlab: error: unknown model 'resnt'; choices: mlp, simple_cnn"),
-        (["--data", "/no/such/folder"], "trainlab: error: --data '/no/such/folder' is neither a builtin "
-                                        "dataset nor an existing path; builtin datasets: digits"),
-        (["--data", "digts"], "trainlab: error: --data 'digts' is neither a builtin dataset "
-                              "(did you mean 'digits'?) nor an existing path; builtin datasets: digits"),
+        (["--data", "/no/such/folder"], "trainlab: error: --data /no/such/folder: neither a builtin "
+                                        "image-classification dataset nor an existing path; "
+                                        "builtin: cifar10, digits, fashion-mnist, mnist"),
+        (["--data", "digts"], "trainlab: error: --data digts: neither a builtin image-classification dataset "
+                              "(did you mean 'digits'?) nor an existing path; "
+                              "builtin: cifar10, digits, fashion-mnist, mnist"),
         (["train.monitor=val_auc"], "trainlab: error: train.monitor 'val_auc' is not a metric of this run; "
                                     "choose one of train_loss, train_accuracy, val_loss, val_accuracy, "
                                     "val_macro_precision, val_macro_recall, val_macro_f1"),
@@ -153,7 +156,8 @@ def test_list_shows_registered_names(trainlab):
     code, out, _ = trainlab("list", "models")
     assert code == 0
     assert [line.split()[0] for line in out.splitlines()] == ["mlp", "simple_cnn"]
-    assert trainlab("list", "datasets")[1].startswith("digits ")
+    listing = trainlab("list", "datasets")[1]
+    assert re.search(r"^digits +image-classification +scikit-learn's", listing, flags=re.MULTILINE)
 
 
 def test_version_and_help(capsys):

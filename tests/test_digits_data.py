@@ -7,25 +7,25 @@ import pytest
 import torch
 from sklearn.datasets import load_digits as sklearn_digits
 
-from trainlab.data import TensorBatches, load_digits, stratified_split
+from trainlab.config import DataConfig
+from trainlab.data import TensorBatches, stratified_split
+from trainlab.data.images import digits
 
 
-def test_digits_are_sklearns_standardised_with_training_statistics():
-    data = load_digits()
+def test_digits_are_sklearns_scaled_to_unit_range_and_split_by_class():
+    data = digits(DataConfig(source="digits"))
     reference = sklearn_digits()
     images = torch.cat([data.train[0], data.val[0], data.test[0]])
     labels = torch.cat([data.train[1], data.val[1], data.test[1]])
     assert images.shape == (1797, 1, 8, 8) and images.dtype == torch.float32
-    assert data.train[0].mean().item() == pytest.approx(0, abs=1e-5)
-    assert data.train[0].std(unbiased=False).item() == pytest.approx(1, abs=1e-4)
-    # Undo the standardisation: the raw images and labels are sklearn's, each exactly once.
-    train, _, _ = stratified_split(reference.target, 0.1, 0.2, seed=0)
-    raw_train = reference.images[train]
-    restored = images.numpy()[:, 0] * raw_train.std() + raw_train.mean()
-    ours = sorted(map(tuple, np.round(restored.reshape(1797, 64)).astype(int).tolist()))
-    theirs = sorted(map(tuple, reference.images.reshape(1797, 64).astype(int).tolist()))
+    # Every sklearn image and label exactly once, scaled from 0..16 to [0, 1].
+    ours = sorted(zip(labels.tolist(), map(tuple, (images * 16).round().int().reshape(1797, 64).tolist())))
+    theirs = sorted(zip(reference.target.tolist(), map(tuple, reference.images.reshape(1797, 64).astype(int).tolist())))
     assert ours == theirs
-    assert np.bincount(labels.numpy()).tolist() == np.bincount(reference.target).tolist()
+    assert [len(pair[1]) for pair in (data.train, data.val, data.test)] == [1259, 179, 359]  # 20% and 10% of each class, rounded
+    # Stratified: each class keeps its share in the test split (to rounding).
+    for label, count in enumerate(np.bincount(reference.target)):
+        assert abs((data.test[1] == label).sum().item() - count * 0.2) <= 1
 
 
 def test_stratified_split_is_disjoint_complete_proportional_and_seeded():
@@ -41,10 +41,13 @@ def test_stratified_split_is_disjoint_complete_proportional_and_seeded():
     assert len(stratified_split(labels, 0.0, 0.25, seed=3)[1]) == 0
 
 
-def test_limit_keeps_the_first_examples_of_each_split():
-    data = load_digits().limited(7)
-    assert [len(pair[1]) for pair in (data.train, data.val, data.test)] == [7, 7, 7]
-    assert data.summary() == "digits: train 7, val 7, test 7; 10 classes; inputs 1x8x8"
+def test_limit_keeps_a_random_sample_of_each_split():
+    full = digits(DataConfig(source="digits"))
+    data = digits(DataConfig(source="digits", limit=30))
+    assert [len(pair[1]) for pair in (data.train, data.val, data.test)] == [30, 30, 30]
+    assert torch.equal(data.train[0], full.train[0][:30])
+    assert len(set(data.train[1].tolist())) > 5  # shuffled: not the first class or two
+    assert data.summary() == "digits: train 30, val 30, test 30; 10 classes; inputs 1x8x8"
 
 
 def test_batches_slice_in_order_and_shuffle_by_seed_and_epoch():

@@ -19,6 +19,12 @@ optim.schedule=cosine, train.early_stopping.patience=5); `--config FILE` starts 
 e.g. the config.yaml of an earlier run."""
 
 
+DATA_EXAMPLE = """examples:
+  trainlab data fetch mnist
+  trainlab data show reviews.csv --task text-classification data.text_column=review
+  trainlab data show sales.csv --task forecast data.time_column=date data.target=units"""
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (and exit 2) instead of the usage block."""
 
@@ -72,6 +78,16 @@ def build_parser() -> argparse.ArgumentParser:
     listing = add("list", "list the registered models, datasets, tasks or studies",
                   "example:\n  trainlab list models")
     listing.add_argument("kind", choices=["models", "datasets", "tasks", "studies"])
+
+    data = add("data", "download or inspect datasets", DATA_EXAMPLE)
+    data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=OneLineErrorParser)
+    data_commands.required = True
+    fetch = data_commands.add_parser("fetch", help="download, verify and cache a builtin dataset")
+    fetch.add_argument("name", help="a downloadable builtin dataset (trainlab list datasets)")
+    show = data_commands.add_parser("show", help="load a source as a run would and print its summary")
+    show.add_argument("source", help="builtin dataset name or a path")
+    show.add_argument("--task", help="the task it is for (guessed from the source when it can be)")
+    show.add_argument("overrides", nargs="*", metavar="data.key=value", help="data options")
     return parser
 
 
@@ -80,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     # key=value overrides may come after options (`--seed 0 train.epochs=5`), where argparse has
     # already closed its positionals: collect them from what it leaves over.
     args, leftover = parser.parse_known_args(argv)
-    if args.command == "train":
-        if args.task and "=" in args.task:
+    if getattr(args, "overrides", None) is not None:  # train and data show
+        if args.command == "train" and args.task and "=" in args.task:
             args.overrides.insert(0, args.task)
             args.task = None
         for argument in leftover:
@@ -155,12 +171,33 @@ def command_list(args: argparse.Namespace) -> int:
     if not entries:
         print(f"no {args.kind} yet")
     width = max((len(entry.name) for entry in entries), default=0)
+    task_width = max((len(entry.task or "") for entry in entries), default=0)
     for entry in entries:
-        print(f"{entry.name:<{width}}  {entry.summary}")
+        task = f"{entry.task or '':<{task_width}}  " if task_width else ""
+        print(f"{entry.name:<{width}}  {task}{entry.summary}")
+    return 0
+
+
+def command_data(args: argparse.Namespace) -> int:
+    from trainlab.config import apply_overrides, build_data_config, parse_overrides
+    from trainlab.data import download, sources
+
+    if args.data_command == "fetch":
+        for path in download.fetch_dataset(args.name):
+            print(path)
+        return 0
+    task = args.task or sources.guess_task(args.source)
+    overrides = [("data.source", args.source), *parse_overrides(args.overrides)]
+    for key, _ in overrides:
+        if not key.startswith("data."):
+            raise TrainlabError(f"'{key}': data show takes data options only (data.{key}=...)")
+    data = build_data_config(apply_overrides({}, overrides)["data"])
+    print(sources.load_source(task, data).summary())
     return 0
 
 
 COMMANDS = {
+    "data": command_data,
     "train": command_train,
     "resume": command_resume,
     "evaluate": command_evaluate,

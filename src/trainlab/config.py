@@ -83,12 +83,13 @@ class DataConfig(Section):
     text_column: str = "text"
     label_column: str = "label"
     tokenizer: Literal["word", "char"] = "word"
-    lowercase: bool = True
+    lowercase: bool | None = None  # None: lowercase words, keep the case of characters
     strip_html: bool = True  # drop tags such as IMDB's <br /> (word tokenizer)
     min_freq: PositiveInt = 1  # rarer tokens become <unk>
     max_vocab: PositiveInt | None = 20_000  # most frequent tokens kept, <pad> and <unk> included
     max_length: PositiveInt | None = None  # truncate longer texts (the share truncated is reported)
     bucket: bool = True  # training batches of similar lengths (less padding)
+    embeddings: str | None = None  # GloVe-format vectors aligned to the vocabulary (coverage reported)
 
     # Time series (CSV: a time column, target column(s), optional covariates)
     time_column: str | None = None  # None: the first column
@@ -104,7 +105,7 @@ class DataConfig(Section):
     sequence_length: PositiveInt = 50
     num_examples: PositiveInt = 10_000
     alphabet_size: PositiveInt = 8  # copy task
-    noise: NonNegativeFloat = 0.1  # polynomial regression
+    noise: NonNegativeFloat = 0.1  # polynomial regression, trend-sine-walk
 
     @model_validator(mode="after")
     def _fractions_leave_training_data(self) -> DataConfig:
@@ -222,6 +223,11 @@ def build_config(raw: dict[str, Any]) -> Config:
     # Fields of the chosen model class must survive the round trip to YAML and back.
     assert isinstance(config.model, model_class or ModelConfig)
     return config
+
+
+def build_data_config(raw: dict[str, Any]) -> DataConfig:
+    """Validate a data section alone (`trainlab data show`), with the same one-line errors."""
+    return _validate(DataConfig, raw, prefix="data.")
 
 
 def _validate(section: type[Section], raw: Any, prefix: str) -> Any:

@@ -6,8 +6,7 @@ one. The CLI only parses arguments and calls these.
 
 from __future__ import annotations
 
-import difflib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,8 +14,10 @@ import torch
 
 from trainlab import registry, runs
 from trainlab.config import Config, build_config, load_yaml, to_yaml
-from trainlab.data.batching import TensorBatches
+from trainlab.data.batching import TensorBatches, TransformedBatches
+from trainlab.data.sources import load_source
 from trainlab.data.splits import ClassificationSplits
+from trainlab.data.transforms import image_transforms
 from trainlab.errors import TrainingDiverged, TrainlabError
 from trainlab.models import ImageSpec, build_model, count_parameters
 from trainlab.training.callbacks import (
@@ -41,28 +42,15 @@ class Experiment:
     config: Config
     data: ClassificationSplits
     trainer: Trainer
-    train_batches: TensorBatches
-    val_batches: TensorBatches | None
-    test_batches: TensorBatches
+    train_batches: TransformedBatches
+    val_batches: TransformedBatches | None
+    test_batches: TransformedBatches
+    data_info: dict[str, Any]  # written to RUN_DIR/data.json: what predict and reports need
 
 
 def load_data(config: Config) -> ClassificationSplits:
-    source = config.data.source
-    if source in registry.datasets:
-        splits = registry.datasets.get(source)(config.data)
-        return splits.limited(config.data.limit)
-    builtin = registry.datasets.names()
-    if Path(source).exists():
-        raise TrainlabError(
-            f"--data '{source}' is a path, but this version of trainlab reads only its builtin "
-            f"datasets ({', '.join(builtin)})"
-        )
-    close = difflib.get_close_matches(source, builtin, n=1)
-    hint = f" (did you mean '{close[0]}'?)" if close else ""
-    raise TrainlabError(
-        f"--data '{source}' is neither a builtin dataset{hint} nor an existing path; "
-        f"builtin datasets: {', '.join(builtin)}"
-    )
+    """The run's data for its task: a builtin dataset or the user's own files (`--data`)."""
+    return load_source(config.task, config.data)
 
 
 def build_experiment(config: Config, run_dir: Path | None, quiet: bool = False) -> Experiment:
@@ -82,6 +70,7 @@ def build_experiment(config: Config, run_dir: Path | None, quiet: bool = False) 
     if not quiet:
         runs.say(data.summary())
     images = data.train[0]
+    train_transform, eval_transform = image_transforms(images, config.data.augment)
     spec = ImageSpec(images.shape[1], images.shape[2], images.shape[3], len(data.classes))
     try:
         model = build_model(config.model, spec)
@@ -99,14 +88,19 @@ def build_experiment(config: Config, run_dir: Path | None, quiet: bool = False) 
         precision=config.train.precision,
         accumulate_grad_batches=config.train.accumulate_grad_batches,
     )
-    batch_size = config.data.batch_size
+    batch_size, seed = config.data.batch_size, config.run.seed
+
+    def batches(pair, transform, shuffle: bool = False) -> TransformedBatches:
+        return TransformedBatches(TensorBatches(*pair, batch_size=batch_size, shuffle=shuffle, seed=seed), transform, seed)
+
     return Experiment(
         config,
         data,
         trainer,
-        TensorBatches(*data.train, batch_size=batch_size, shuffle=True, seed=config.run.seed),
-        TensorBatches(*data.val, batch_size=batch_size) if data.val is not None else None,
-        TensorBatches(*data.test, batch_size=batch_size),
+        batches(data.train, train_transform, shuffle=True),
+        batches(data.val, eval_transform) if data.val is not None else None,
+        batches(data.test, eval_transform),
+        {"summary": data.summary(), "classes": data.classes, "normalize": asdict(eval_transform.normalize)},
     )
 
 
@@ -155,6 +149,7 @@ def train_run(config: Config, run_dir: Path, overwrite: bool = False, quiet: boo
     runs.atomic_write_text(run_dir / runs.CONFIG_FILE, to_yaml(config))
     environment = runs.capture_environment(config.run.seed, experiment.trainer.device)
     runs.write_json(run_dir / runs.ENV_FILE, environment)
+    runs.write_json(run_dir / runs.DATA_FILE, experiment.data_info)
     return _fit_and_finish(experiment, run_dir, resume_from=None)
 
 

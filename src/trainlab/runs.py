@@ -30,6 +30,7 @@ ENV_FILE = "env.json"
 HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 CONFUSION_FILE = "confusion_matrix.json"
+DATA_FILE = "data.json"  # data summary, class names, normalisation statistics
 CHECKPOINTS_DIR = "checkpoints"
 PLOTS_DIR = "plots"
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -63,3 +63,32 @@ class TensorBatches:
         for batch_index in range(len(self)):
             start = batch_index * self.batch_size
             yield tuple(tensor[start : start + self.batch_size] for tensor in tensors)
+
+
+class TransformedBatches:
+    """Batches whose inputs (the first tensor) pass through `transform(inputs, generator)`.
+
+    The generator is seeded from `(seed, epoch)` at the start of every epoch, so random
+    augmentation is reproducible and a resumed run sees the same augmented batches.
+    """
+
+    def __init__(self, batches: TensorBatches, transform: Callable, seed: int = 0):
+        self.batches = batches
+        self.transform = transform
+        self.seed = seed
+
+    @property
+    def num_examples(self) -> int:
+        return self.batches.num_examples
+
+    def set_epoch(self, epoch: int) -> None:
+        self.batches.set_epoch(epoch)
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        # A different stream from the shuffling one, which uses the same (seed, epoch).
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.batches.epoch + 7_777_777)
+        for inputs, *rest in self.batches:
+            yield (self.transform(inputs, generator), *rest)

@@ -28,6 +28,6 @@ def count_parameters(model: nn.Module) -> int:
     return sum(parameter.numel() for parameter in model.parameters())
 
 
-from trainlab.models import cnn  # noqa: E402  (registers its models)
+from trainlab.models import cnn
 
 __all__ = ["ImageSpec", "build_model", "cnn", "count_parameters"]

@@ -10,10 +10,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
 
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import MaxNLocator  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
-from trainlab import runs  # noqa: E402
+from trainlab import runs
 
 
 def plot_run(run_dir: Path) -> list[Path]:

@@ -1,0 +1,59 @@
+"""`--data SOURCE` for any task: a builtin dataset name or a path, read by the task's loader."""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from pathlib import Path
+from typing import Any
+
+from trainlab import registry
+from trainlab.config import DataConfig
+from trainlab.errors import TrainlabError
+
+# task -> "module:function" reading a DataConfig; imported on demand (pandas, Pillow cost time).
+_LOADERS = {
+    "image-classification": "trainlab.data.images:load_image_source",
+    "text-classification": "trainlab.data.text:load_text_source",
+    "language-model": "trainlab.data.corpus:load_corpus_source",
+    "forecast": "trainlab.data.series_sources:load_series_source",
+    "sequence-classification": "trainlab.data.synthetic:load_synthetic_source",
+}
+
+
+def load_source(task: str, data: DataConfig) -> Any:
+    """The splits of `data.source` for `task`; an unknown source gets one line with the choices."""
+    if task not in _LOADERS:
+        raise TrainlabError(f"task '{task}' reads no data yet; tasks with data: {', '.join(_LOADERS)}")
+    source = data.source
+    if source in registry.datasets:
+        made_for = registry.datasets.entry(source).task
+        if made_for != task:
+            raise TrainlabError(f"--data {source} is a dataset for {made_for}; it cannot feed task {task}")
+    elif not Path(source).exists():
+        builtin = [entry.name for entry in registry.datasets.entries() if entry.task == task]
+        close = difflib.get_close_matches(source, builtin, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise TrainlabError(
+            f"--data {source}: neither a builtin {task} dataset{hint} nor an existing path; "
+            f"builtin: {', '.join(builtin) or 'none'}"
+        )
+    module, function = _LOADERS[task].split(":")
+    return getattr(importlib.import_module(module), function)(data)
+
+
+def guess_task(source: str) -> str:
+    """The task a source is for: a builtin's own task, or one read off the path's form."""
+    if source in registry.datasets:
+        return registry.datasets.entry(source).task
+    path = Path(source)
+    if path.is_dir():
+        has_texts = any(path.rglob("*.txt"))
+        return "text-classification" if has_texts else "image-classification"
+    if path.suffix.lower() in (".tsv", ".jsonl"):
+        return "text-classification"
+    if path.suffix.lower() == ".txt":
+        return "language-model"
+    raise TrainlabError(
+        f"--data {source}: say what it is for with --task (forecast or text-classification for a CSV)"
+    )
