@@ -12,7 +12,10 @@ from trainlab.models.cnn import SimpleCNN
 SPEC = ImageSpec(in_channels=3, height=8, width=8, num_classes=7)  # 7: catches hard-coded heads
 
 
-@pytest.mark.parametrize("name", registry.models.names())
+IMAGE_MODELS = [entry.name for entry in registry.models.entries() if entry.task == "image-classification"]
+
+
+@pytest.mark.parametrize("name", IMAGE_MODELS)
 def test_model_outputs_logits_and_every_parameter_gets_a_gradient(name):
     torch.manual_seed(0)
     model = build_model(registry.models.entry(name).config_class(), SPEC)

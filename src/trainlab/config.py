@@ -206,6 +206,15 @@ class Config(Section):
     run: RunConfig = RunConfig()
 
 
+# The model a task trains when the config names none.
+DEFAULT_MODELS = {
+    "image-classification": "simple_cnn",
+    "text-classification": "lstm",
+    "forecast": "lstm",
+    "language-model": "lstm",
+}
+
+
 def build_config(raw: dict[str, Any]) -> Config:
     """Validate plain data into a Config; the model section is checked against its model's options."""
     raw = copy.deepcopy(raw)
@@ -217,7 +226,8 @@ def build_config(raw: dict[str, Any]) -> Config:
         model_raw = {"name": model_raw}
     if not isinstance(model_raw, dict):
         raise TrainlabError(f"model: expected a section or a model name, got {model_raw!r}")
-    model_class = registry.models.entry(model_raw.get("name", ModelConfig().name)).config_class
+    model_raw = {**model_raw, "name": model_raw.get("name", DEFAULT_MODELS.get(raw["task"], ModelConfig().name))}
+    model_class = registry.models.entry(model_raw["name"], raw["task"]).config_class
     model = _validate(model_class or ModelConfig, model_raw, prefix="model.")
     config = _validate(Config, {**raw, "model": model}, prefix="")
     # Fields of the chosen model class must survive the round trip to YAML and back.

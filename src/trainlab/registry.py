@@ -26,47 +26,66 @@ class Entry(Generic[Builder]):
     builder: Builder
     summary: str
     config_class: type | None = None  # models: the config section with the model's options
-    task: str | None = None  # datasets: the task they are made for, e.g. "text-classification"
+    task: str | None = None  # datasets and models: the task they are made for, e.g. "forecast"
 
 
 class Registry(Generic[Builder]):
-    """A table of named builders; an unknown name is an error that lists the choices."""
+    """A table of named builders; an unknown name is an error that lists the choices.
+
+    One name may be registered once per task (`lstm` classifies texts and forecasts series); a
+    lookup with a task picks that task's entry.
+    """
 
     def __init__(self, kind: str):
         self.kind = kind
-        self._entries: dict[str, Entry[Builder]] = {}
+        self._entries: dict[tuple[str, str | None], Entry[Builder]] = {}
 
     def register(
         self, name: str, summary: str = "", config_class: type | None = None, task: str | None = None
     ) -> Callable[[Builder], Builder]:
         def decorate(builder: Builder) -> Builder:
-            if name in self._entries:
-                raise ValueError(f"{self.kind} '{name}' is registered twice")
+            if (name, task) in self._entries:
+                for_task = f" for {task}" if task else ""
+                raise ValueError(f"{self.kind} '{name}' is registered twice{for_task}")
             first_doc_line = (builder.__doc__ or "").strip().split("\n")[0]
-            self._entries[name] = Entry(name, builder, summary or first_doc_line, config_class, task)
+            self._entries[name, task] = Entry(name, builder, summary or first_doc_line, config_class, task)
             return builder
 
         return decorate
 
-    def entry(self, name: str) -> Entry[Builder]:
+    def entry(self, name: str, task: str | None = None) -> Entry[Builder]:
         load_builtins()
-        if name not in self._entries:
-            raise TrainlabError(unknown_name_message(self.kind, name, self.names()))
-        return self._entries[name]
+        candidates = [entry for (known, _), entry in self._entries.items() if known == name]
+        if not candidates:
+            raise TrainlabError(unknown_name_message(self.kind, name, self.names(task)))
+        if task is not None:
+            for_task = [entry for entry in candidates if entry.task in (task, None)]
+            if not for_task:
+                made_for = " and ".join(sorted(str(entry.task) for entry in candidates))
+                raise TrainlabError(
+                    f"{self.kind} '{name}' is for {made_for}, not {task}; "
+                    f"choices for {task}: {', '.join(self.names(task)) or 'none yet'}"
+                )
+            candidates = for_task
+        if len(candidates) > 1:
+            tasks = ", ".join(sorted(str(entry.task) for entry in candidates))
+            raise ValueError(f"{self.kind} '{name}' exists for several tasks ({tasks}): name the task")
+        return candidates[0]
 
-    def get(self, name: str) -> Builder:
-        return self.entry(name).builder
+    def get(self, name: str, task: str | None = None) -> Builder:
+        return self.entry(name, task).builder
 
     def __contains__(self, name: str) -> bool:
-        load_builtins()
-        return name in self._entries
+        return name in self.names()
 
-    def names(self) -> list[str]:
-        load_builtins()
-        return sorted(self._entries)
+    def names(self, task: str | None = None) -> list[str]:
+        """Every registered name, or those usable for `task`."""
+        return sorted({entry.name for entry in self.entries(task)})
 
-    def entries(self) -> list[Entry[Builder]]:
-        return [self._entries[name] for name in self.names()]
+    def entries(self, task: str | None = None) -> list[Entry[Builder]]:
+        load_builtins()
+        chosen = [entry for entry in self._entries.values() if task is None or entry.task in (task, None)]
+        return sorted(chosen, key=lambda entry: (entry.name, entry.task or ""))
 
 
 def unknown_name_message(kind: str, name: str, choices: list[str]) -> str:

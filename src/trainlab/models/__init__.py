@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from trainlab import registry
@@ -19,9 +20,29 @@ class ImageSpec:
     num_classes: int
 
 
-def build_model(config, spec) -> nn.Module:
-    """Build the registered model `config.name` for data described by `spec`."""
-    return registry.models.get(config.name)(config, spec)
+@dataclass(frozen=True)
+class TextSpec:
+    """What a text classifier needs to know about its data."""
+
+    vocab_size: int
+    num_classes: int
+    padding_idx: int = 0
+    embeddings: torch.Tensor | None = None  # (vocab_size, dim) pretrained rows (data.embeddings)
+
+
+@dataclass(frozen=True)
+class SeriesSpec:
+    """What a forecaster needs to know about its windows."""
+
+    input_features: int  # per step: the target columns, then the covariates
+    target_features: int
+    window: int
+    horizon: int
+
+
+def build_model(config, spec, task: str | None = None) -> nn.Module:
+    """Build the registered model `config.name` (the one made for `task`) for data like `spec`."""
+    return registry.models.get(config.name, task)(config, spec)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -30,4 +51,4 @@ def count_parameters(model: nn.Module) -> int:
 
 from trainlab.models import cnn
 
-__all__ = ["ImageSpec", "build_model", "cnn", "count_parameters"]
+__all__ = ["ImageSpec", "SeriesSpec", "TextSpec", "build_model", "cnn", "count_parameters"]

@@ -109,7 +109,7 @@ class MLP(nn.Module):
         return self.forward_head(self.forward_features(images))
 
 
-@registry.models.register("simple_cnn", config_class=SimpleCNNConfig)
+@registry.models.register("simple_cnn", config_class=SimpleCNNConfig, task="image-classification")
 def simple_cnn(config: SimpleCNNConfig, spec) -> SimpleCNN:
     """Keras-style CNN: conv-BN-ReLU-pool blocks, a hidden dense layer, the classifier."""
     return SimpleCNN(
@@ -123,7 +123,7 @@ def simple_cnn(config: SimpleCNNConfig, spec) -> SimpleCNN:
     )
 
 
-@registry.models.register("mlp", config_class=MLPConfig)
+@registry.models.register("mlp", config_class=MLPConfig, task="image-classification")
 def mlp(config: MLPConfig, spec) -> MLP:
     """Multilayer perceptron on flattened pixels: the baseline every CNN should beat."""
     in_features = spec.in_channels * spec.height * spec.width
