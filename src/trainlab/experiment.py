@@ -6,20 +6,17 @@ one. The CLI only parses arguments and calls these.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from trainlab import registry, runs
+from trainlab import runs
 from trainlab.config import Config, build_config, load_yaml, to_yaml
-from trainlab.data.batching import TensorBatches, TransformedBatches
-from trainlab.data.sources import load_source
-from trainlab.data.splits import ClassificationSplits
-from trainlab.data.transforms import image_transforms
 from trainlab.errors import TrainingDiverged, TrainlabError
-from trainlab.models import ImageSpec, build_model, count_parameters
+from trainlab.models import build_model, count_parameters
+from trainlab.pipelines import Pipeline, build_pipeline
 from trainlab.training.callbacks import (
     Callback,
     Checkpointing,
@@ -40,17 +37,8 @@ class Experiment:
     """Everything a run needs, built from its config before anything is written to disk."""
 
     config: Config
-    data: ClassificationSplits
+    pipeline: Pipeline  # the task's data, batches, loss and metrics
     trainer: Trainer
-    train_batches: TransformedBatches
-    val_batches: TransformedBatches | None
-    test_batches: TransformedBatches
-    data_info: dict[str, Any]  # written to RUN_DIR/data.json: what predict and reports need
-
-
-def load_data(config: Config) -> ClassificationSplits:
-    """The run's data for its task: a builtin dataset or the user's own files (`--data`)."""
-    return load_source(config.task, config.data)
 
 
 def build_experiment(config: Config, run_dir: Path | None, quiet: bool = False) -> Experiment:
@@ -66,21 +54,17 @@ def build_experiment(config: Config, run_dir: Path | None, quiet: bool = False) 
             f"train.precision={config.train.precision} needs a CUDA GPU (device is {device}); "
             "use train.precision=32"
         )
-    data = load_data(config)
+    pipeline = build_pipeline(config)
     if not quiet:
-        runs.say(data.summary())
-    images = data.train[0]
-    train_transform, eval_transform = image_transforms(images, config.data.augment)
-    spec = ImageSpec(images.shape[1], images.shape[2], images.shape[3], len(data.classes))
+        runs.say(pipeline.summary())
     try:
-        model = build_model(config.model, spec)
+        model = build_model(config.model, pipeline.spec, config.task)
     except ValueError as error:  # an architecture that does not fit the data
         raise TrainlabError(f"model {config.model.name}: {error}") from None
-    task = registry.tasks.get(config.task)(len(data.classes), config.train.label_smoothing)
-    _check_monitor(config, task, has_val=data.val is not None)
+    _check_monitor(config, pipeline.task, has_val=pipeline.val_batches is not None)
     trainer = Trainer(
         model,
-        task,
+        pipeline.task,
         build_optimizer(model, config.optim),
         max_epochs=config.train.epochs,
         callbacks=default_callbacks(config, run_dir, quiet),
@@ -88,20 +72,7 @@ def build_experiment(config: Config, run_dir: Path | None, quiet: bool = False) 
         precision=config.train.precision,
         accumulate_grad_batches=config.train.accumulate_grad_batches,
     )
-    batch_size, seed = config.data.batch_size, config.run.seed
-
-    def batches(pair, transform, shuffle: bool = False) -> TransformedBatches:
-        return TransformedBatches(TensorBatches(*pair, batch_size=batch_size, shuffle=shuffle, seed=seed), transform, seed)
-
-    return Experiment(
-        config,
-        data,
-        trainer,
-        batches(data.train, train_transform, shuffle=True),
-        batches(data.val, eval_transform) if data.val is not None else None,
-        batches(data.test, eval_transform),
-        {"summary": data.summary(), "classes": data.classes, "normalize": asdict(eval_transform.normalize)},
-    )
+    return Experiment(config, pipeline, trainer)
 
 
 def _check_monitor(config: Config, task: Any, has_val: bool) -> None:
@@ -149,7 +120,8 @@ def train_run(config: Config, run_dir: Path, overwrite: bool = False, quiet: boo
     runs.atomic_write_text(run_dir / runs.CONFIG_FILE, to_yaml(config))
     environment = runs.capture_environment(config.run.seed, experiment.trainer.device)
     runs.write_json(run_dir / runs.ENV_FILE, environment)
-    runs.write_json(run_dir / runs.DATA_FILE, experiment.data_info)
+    runs.write_json(run_dir / runs.DATA_FILE, experiment.pipeline.info)
+    experiment.pipeline.save_artifacts(run_dir)
     return _fit_and_finish(experiment, run_dir, resume_from=None)
 
 
@@ -178,22 +150,21 @@ def _checkpoint_epoch(checkpoint: Path) -> int:
 
 
 def _fit_and_finish(experiment: Experiment, run_dir: Path, resume_from: Path | None) -> dict:
-    trainer = experiment.trainer
-    state = trainer.fit(experiment.train_batches, experiment.val_batches, resume_from=resume_from)
+    trainer, pipeline = experiment.trainer, experiment.pipeline
+    state = trainer.fit(pipeline.train_batches, pipeline.val_batches, resume_from=resume_from)
     if state.diverged:
         last = checkpoint_path(run_dir / runs.CHECKPOINTS_DIR / "last")
         kept = f"the last good checkpoint (epoch {state.epoch}) is {last}" if last else "no epoch completed"
         raise TrainingDiverged(f"{state.stop_reason}; {kept}")
     # EarlyStopping has restored the best weights (train.restore_best) by now.
-    results = {"test": trainer.evaluate(experiment.test_batches)}
-    if experiment.val_batches is not None:
-        results["val"] = trainer.evaluate(experiment.val_batches)
-    # metrics.json keeps flat scalars; the matrices go beside it with the class names.
-    confusion = {split: result.pop("confusion_matrix") for split, result in results.items()}
-    runs.write_json(run_dir / runs.CONFUSION_FILE, {"classes": experiment.data.classes, **confusion})
+    results = {"test": trainer.evaluate(pipeline.test_batches)}
+    if pipeline.val_batches is not None:
+        results["val"] = trainer.evaluate(pipeline.val_batches)
+    extra = pipeline.finish(trainer.model, results, run_dir)
     metrics: dict[str, Any] = {}
     for split in ("val", "test"):
         metrics.update(_prefixed(split, results.get(split, {})))
+    metrics.update(extra)
     seconds = sum(row["seconds"] for row in state.history)
     early_stopping = next(cb for cb in trainer.callbacks if isinstance(cb, EarlyStopping))
     metrics.update(
@@ -203,7 +174,7 @@ def _fit_and_finish(experiment: Experiment, run_dir: Path, resume_from: Path | N
             "stopped_early": early_stopping.stopped_epoch is not None,
             "params": count_parameters(trainer.model),
             "train_seconds": seconds,
-            "samples_per_second": experiment.train_batches.num_examples * state.epoch / seconds,
+            "samples_per_second": pipeline.train_batches.num_examples * state.epoch / seconds,
         }
     )
     runs.write_json(run_dir / runs.METRICS_FILE, metrics)  # last: marks the run complete
@@ -231,4 +202,4 @@ def evaluate_run(run_dir: Path, quiet: bool = False) -> dict:
     if chosen is None:
         raise TrainlabError(f"run '{run_dir}' has no checkpoint yet")
     load_weights(experiment.trainer.model, chosen)
-    return _prefixed("test", experiment.trainer.evaluate(experiment.test_batches))
+    return _prefixed("test", experiment.trainer.evaluate(experiment.pipeline.test_batches))

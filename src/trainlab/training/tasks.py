@@ -8,12 +8,12 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from trainlab import registry
 from trainlab.metrics.classification import classification_report
 
 
 class ClassificationTask:
-    """Batches are (inputs, class indices); the model returns logits (B, num_classes).
+    """Batches are (inputs..., class indices); `model(inputs...)` returns logits (B, num_classes):
+    images `(images, labels)`, texts `(tokens, lengths, labels)`.
 
     Label smoothing regularises the training loss only: validation and test losses are the plain
     cross-entropy, so they stay comparable across runs with and without smoothing.
@@ -30,8 +30,8 @@ class ClassificationTask:
         self, model: nn.Module, batch: tuple[torch.Tensor, ...], training: bool
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(mean loss, logits (B, num_classes), targets (B,)) for one batch."""
-        inputs, targets = batch
-        logits = model(inputs)
+        *inputs, targets = batch
+        logits = model(*inputs)
         smoothing = self.label_smoothing if training else 0.0
         return F.cross_entropy(logits, targets, label_smoothing=smoothing), logits, targets
 
@@ -84,8 +84,3 @@ class EvalMeter:
         predicted, targets = torch.cat(self.predicted), torch.cat(self.targets)
         report = classification_report(predicted, targets, self.num_classes)
         return {"loss": float(self.loss_sum) / len(targets), **report}
-
-
-@registry.tasks.register("image-classification", "classify images (a builtin dataset or a folder)")
-def image_classification(num_classes: int, label_smoothing: float = 0.0) -> ClassificationTask:
-    return ClassificationTask(num_classes, label_smoothing)

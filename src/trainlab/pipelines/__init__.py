@@ -1,0 +1,63 @@
+"""One pipeline per task: what its data becomes before training, and what a finished run adds.
+
+A pipeline loads the run's data, says what the model must fit (`spec`), which Task object owns the
+loss and metrics, which batches to train and evaluate on, and what goes beside the metrics when
+training ends (a confusion matrix, a tokenizer, baseline scores). `experiment.py` builds the model,
+the trainer and the callbacks the same way for every task. Importing this package registers every
+task under its name (`trainlab list tasks`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from trainlab import registry
+from trainlab.config import Config
+
+
+class Pipeline:
+    """The data side of one run. Subclasses set the attributes in `__init__`.
+
+    Attributes:
+        data: the loaded splits (anything with `summary()`).
+        spec: what the model builder needs to know about the data (ImageSpec, TextSpec, ...).
+        task: loss, metrics and the meaning of a batch (training/tasks.py).
+        train_batches, val_batches, test_batches: iterables of batches (val may be None).
+        info: written to RUN_DIR/data.json; what predict, forecast and reports need.
+    """
+
+    data: Any
+    spec: Any
+    task: Any
+    train_batches: Iterable
+    val_batches: Iterable | None
+    test_batches: Iterable
+    info: dict[str, Any]
+
+    def __init__(self, config: Config):
+        self.config = config
+
+    def summary(self) -> str:
+        return self.data.summary()
+
+    def save_artifacts(self, run_dir: Path) -> None:
+        """Files besides data.json that using the trained model needs (e.g. the tokenizer)."""
+
+    def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:
+        """Flat extra metrics for metrics.json, from the evaluation `results` of each split ("val",
+        "test"); may take non-scalar entries out of `results` and write them to files."""
+        return {}
+
+
+def build_pipeline(config: Config) -> Pipeline:
+    """The pipeline of `config.task`, with its data loaded."""
+    return registry.tasks.get(config.task)(config)
+
+
+from trainlab.pipelines import image_classification  # registers the task
+
+__all__ = ["Pipeline", "build_pipeline", "image_classification"]
