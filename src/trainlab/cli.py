@@ -25,6 +25,13 @@ DATA_EXAMPLE = """examples:
   trainlab data show sales.csv --task forecast data.time_column=date data.target=units"""
 
 
+STUDY_EXAMPLE = """examples:
+  trainlab study depth-vs-residual --scale quick --seeds 3
+  trainlab study cnn-ablations train.epochs=2          # overrides apply to every run of the study
+
+Running a study again into the same --out finishes the runs an interruption left undone."""
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (and exit 2) instead of the usage block."""
 
@@ -75,6 +82,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("run_dir", type=Path)
 
+    study = add("study", "run a study of the curriculum: every configuration x seed, summary and report",
+                STUDY_EXAMPLE)
+    study.add_argument("name", help="study name (trainlab list studies)")
+    study.add_argument("--scale", default="quick", help="quick (offline, minutes; default) or full")
+    study.add_argument("--seeds", type=int, help="seeds per configuration (default: the study's)")
+    study.add_argument("--out", type=Path, help="study directory (default runs/study-<name>-<scale>-<time>)")
+    study.add_argument("--overwrite", action="store_true", help="replace an existing study directory")
+    study.add_argument("--quiet", action="store_true", help="print only the study directory")
+    study.add_argument("overrides", nargs="*", metavar="key=value", help="overrides for every run")
+
     listing = add("list", "list the registered models, datasets, tasks or studies",
                   "example:\n  trainlab list models")
     listing.add_argument("kind", choices=["models", "datasets", "tasks", "studies"])
@@ -96,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     # key=value overrides may come after options (`--seed 0 train.epochs=5`), where argparse has
     # already closed its positionals: collect them from what it leaves over.
     args, leftover = parser.parse_known_args(argv)
-    if getattr(args, "overrides", None) is not None:  # train and data show
+    if getattr(args, "overrides", None) is not None:  # train, study and data show
         if args.command == "train" and args.task and "=" in args.task:
             args.overrides.insert(0, args.task)
             args.task = None
@@ -162,6 +179,21 @@ def command_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_study(args: argparse.Namespace) -> int:
+    from trainlab import runs, studies
+    from trainlab.config import parse_overrides
+
+    study_dir, summary = studies.run(
+        args.name, args.scale, args.seeds, args.out, parse_overrides(args.overrides),
+        overwrite=args.overwrite, quiet=args.quiet,
+    )
+    if not args.quiet:
+        runs.say(summary["finding"])
+        runs.say("study directory (summary.json, report.html, one run directory per configuration and seed):")
+    print(study_dir)
+    return 0
+
+
 def command_list(args: argparse.Namespace) -> int:
     from trainlab import registry
 
@@ -201,5 +233,6 @@ COMMANDS = {
     "train": command_train,
     "resume": command_resume,
     "evaluate": command_evaluate,
+    "study": command_study,
     "list": command_list,
 }

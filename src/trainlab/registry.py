@@ -17,7 +17,7 @@ from trainlab.errors import TrainlabError
 Builder = TypeVar("Builder", bound=Callable[..., Any])
 
 # Modules whose import registers the builtin entries.
-_BUILTIN_MODULES = ("trainlab.models", "trainlab.data", "trainlab.pipelines")
+_BUILTIN_MODULES = ("trainlab.models", "trainlab.data", "trainlab.pipelines", "trainlab.studies")
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,48 @@
+"""The curriculum's studies, one file each; importing this package registers them by name.
+
+A study module registers a function `(scale) -> StudyPlan` with `registry.studies`; `run` runs a
+registered study into a directory and writes its summary and report.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from trainlab import registry
+from trainlab.errors import TrainlabError
+from trainlab.studies.plan import SCALES, Arm, StudyPlan
+
+
+def default_study_dir(name: str, scale: str, root: Path = Path("runs")) -> Path:
+    """`runs/study-<name>-<scale>-<timestamp>`."""
+    return root / f"study-{name}-{scale}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def run(
+    name: str,
+    scale: str = "quick",
+    seeds: int | None = None,
+    study_dir: Path | None = None,
+    overrides: list[tuple[str, Any]] = (),
+    overwrite: bool = False,
+    quiet: bool = False,
+) -> tuple[Path, dict[str, Any]]:
+    """Run study `name` at `scale` (quick: offline, minutes on a laptop; full: the paper setting)."""
+    from trainlab.reports.study_report import write_study_report
+    from trainlab.studies.runner import run_study
+
+    if scale not in SCALES:
+        raise TrainlabError(f"--scale {scale}: choose one of {', '.join(SCALES)}")
+    if seeds is not None and seeds < 1:
+        raise TrainlabError(f"--seeds {seeds}: a study needs at least one seed")
+    plan = registry.studies.get(name)(scale)
+    study_dir = study_dir or default_study_dir(name, scale)
+    summary = run_study(plan, study_dir, scale, seeds, list(overrides), overwrite, quiet)
+    extra = plan.figures(study_dir, summary) if plan.figures else []
+    write_study_report(study_dir, summary, extra)
+    return study_dir, summary
+
+
+__all__ = ["SCALES", "Arm", "StudyPlan", "default_study_dir", "run"]

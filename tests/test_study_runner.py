@@ -1,0 +1,75 @@
+"""A study runs every arm x seed as an ordinary run, summarises over seeds, and resumes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from trainlab import runs
+from trainlab.errors import TrainlabError
+from trainlab.reports.study_report import write_study_report
+from trainlab.studies import Arm, StudyPlan
+from trainlab.studies.runner import run_study
+from trainlab.studies.statistics import estimate
+
+BASE = {"task": "image-classification", "data": {"source": "digits", "limit": 120},
+        "train": {"epochs": 1}}
+
+
+def tiny_plan() -> StudyPlan:
+    return StudyPlan(
+        name="tiny",
+        question="Does a CNN beat an MLP on digits?",
+        data_note="scikit-learn's digits, 120 examples per split",
+        arms=[Arm("mlp", {**BASE, "model": "mlp"}, label="MLP"),
+              Arm("cnn", {**BASE, "model": {"name": "simple_cnn", "channels": [4]}}, label="CNN")],
+        metrics=["test_accuracy", "test_loss"],
+        seeds=2,
+        comparisons=[("cnn", "mlp")],
+    )
+
+
+def test_study_summarises_every_arm_over_seeds_and_writes_a_report(tmp_path):
+    study_dir = tmp_path / "study"
+    summary = run_study(tiny_plan(), study_dir, "quick", quiet=True)
+    assert [row["arm"] for row in summary["rows"]] == ["mlp", "cnn"]
+    for row in summary["rows"]:
+        seeds = [runs.read_json(study_dir / row["arm"] / f"seed-{seed}" / "metrics.json") for seed in (0, 1)]
+        assert runs.read_json(study_dir / row["arm"] / "seed-1" / "env.json")["seed"] == 1
+        assert row["test_accuracy"] == estimate([m["test_accuracy"] for m in seeds]).to_dict()
+    comparison = summary["comparisons"][0]
+    means = {row["arm"]: row["test_accuracy"]["mean"] for row in summary["rows"]}
+    assert comparison["difference"] == pytest.approx(means["cnn"] - means["mlp"])
+    assert summary["best_arm"] == max(means, key=means.get)
+    assert json.loads((study_dir / "summary.json").read_text()) == summary
+
+    report = write_study_report(study_dir, summary)
+    text = report.read_text()
+    assert "Does a CNN beat an MLP on digits?" in text and "data:image/png;base64," in text
+    assert (study_dir / "plots" / "headline.png").is_file() and (study_dir / "plots" / "val_loss.png").is_file()
+
+
+def test_a_rerun_skips_finished_runs_and_another_study_is_refused(tmp_path):
+    study_dir = tmp_path / "study"
+    plan = tiny_plan()
+    plan.arms = plan.arms[:1]
+    plan.comparisons = []
+    run_study(plan, study_dir, "quick", seeds=1, quiet=True)
+    metrics_file = study_dir / "mlp" / "seed-0" / "metrics.json"
+    written = metrics_file.stat().st_mtime_ns
+    run_study(plan, study_dir, "quick", seeds=1, quiet=True)
+    assert metrics_file.stat().st_mtime_ns == written
+    with pytest.raises(TrainlabError, match=r"holds another study run \(tiny, scale quick, 1 seeds"):
+        run_study(plan, study_dir, "quick", seeds=2, quiet=True)
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "notes.txt").write_text("keep me")
+    with pytest.raises(TrainlabError, match="is not empty and holds no study.json"):
+        run_study(plan, tmp_path / "mine", "quick", seeds=1, quiet=True, overwrite=True)
+    assert (tmp_path / "mine" / "notes.txt").read_text() == "keep me"
+
+
+def test_a_bad_override_fails_before_any_run(tmp_path):
+    with pytest.raises(TrainlabError, match="unknown key 'optim.lrr'"):
+        run_study(tiny_plan(), tmp_path / "study", "quick", overrides=[("optim.lrr", 1.0)], quiet=True)
+    assert not any((tmp_path / "study").glob("*/seed-*"))

@@ -1,0 +1,50 @@
+"""Confidence intervals over seeds against scipy's own t-interval and Welch test."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from trainlab.studies.statistics import difference, estimate
+
+
+def test_estimate_matches_a_hand_computed_t_interval():
+    values = [0.90, 0.92, 0.94]
+    result = estimate(values)
+    # mean 0.92, s = 0.02, t(0.975, 2) = 4.302653, half-width = 4.302653 * 0.02 / sqrt(3)
+    half = 4.302652729911275 * 0.02 / math.sqrt(3)
+    assert result.mean == pytest.approx(0.92)
+    assert result.std == pytest.approx(0.02)
+    assert (result.ci_low, result.ci_high) == pytest.approx((0.92 - half, 0.92 + half))
+    low, high = stats.t.interval(0.95, 2, loc=np.mean(values), scale=stats.sem(values))
+    assert (result.ci_low, result.ci_high) == pytest.approx((low, high))
+    assert result.text() == f"0.9200 ± {half:.4f} (95% CI, n=3)"
+
+
+def test_one_value_has_no_interval():
+    result = estimate([0.5])
+    assert (result.mean, result.std, result.ci_low, result.ci_high) == (0.5, None, None, None)
+    assert result.text() == "0.5000 (n=1)"
+    with pytest.raises(ValueError, match="at least one value"):
+        estimate([])
+
+
+def test_difference_agrees_with_welchs_test():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0.8, 0.02, 5), rng.normal(0.7, 0.05, 4)
+    result = difference(a, b)
+    welch = stats.ttest_ind(a, b, equal_var=False)
+    low, high = welch.confidence_interval(0.95)
+    assert result.difference == pytest.approx(a.mean() - b.mean())
+    assert (result.ci_low, result.ci_high) == pytest.approx((low, high))
+    assert result.significant == (welch.pvalue < 0.05)
+
+
+def test_overlapping_settings_are_not_significant():
+    result = difference([0.80, 0.82, 0.84], [0.81, 0.83, 0.79])
+    assert result.significant is False
+    assert "not significant" in result.text()
+    assert difference([0.8], [0.7, 0.75]).significant is None
