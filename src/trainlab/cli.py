@@ -82,6 +82,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     evaluate.add_argument("run_dir", type=Path)
 
+    predict = add(
+        "predict", "class and probabilities of a trained classifier for texts or image files",
+        'examples:\n  trainlab predict runs/sentiment "a gripping, beautifully shot film" "dull and far too long"\n'
+        "  trainlab predict runs/digits-cnn photo1.png photo2.png --json",
+    )
+    predict.add_argument("run_dir", type=Path)
+    predict.add_argument("inputs", nargs="+", metavar="INPUT", help="texts (text runs) or image paths (image runs)")
+    predict.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+
     study = add("study", "run a study of the curriculum: every configuration x seed, summary and report",
                 STUDY_EXAMPLE)
     study.add_argument("name", help="study name (trainlab list studies)")
@@ -179,6 +188,21 @@ def command_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_predict(args: argparse.Namespace) -> int:
+    from trainlab.predict import predict
+
+    for prediction in predict(args.run_dir, args.inputs):
+        if args.json:
+            print(json.dumps({"input": prediction.input, "label": prediction.label,
+                              "probabilities": prediction.probabilities}))
+            continue
+        ranked = sorted(prediction.probabilities.items(), key=lambda item: -item[1])[:3]
+        shown = "  ".join(f"{label} {probability:.3f}" for label, probability in ranked)
+        text = prediction.input if len(prediction.input) <= 60 else prediction.input[:57] + "..."
+        print(f"{prediction.label}\t{shown}\t{text}")
+    return 0
+
+
 def command_study(args: argparse.Namespace) -> int:
     from trainlab import runs, studies
     from trainlab.config import parse_overrides
@@ -233,6 +257,7 @@ COMMANDS = {
     "train": command_train,
     "resume": command_resume,
     "evaluate": command_evaluate,
+    "predict": command_predict,
     "study": command_study,
     "list": command_list,
 }

@@ -191,15 +191,20 @@ def load_run_config(run_dir: Path) -> Config:
     return build_config(load_yaml(run_dir / runs.CONFIG_FILE))
 
 
-def evaluate_run(run_dir: Path, quiet: bool = False) -> dict:
-    """Test metrics of a run's saved weights, the same ones its metrics.json was computed with."""
-    config = load_run_config(run_dir)
-    experiment = build_experiment(config, run_dir=None, quiet=quiet)
+def scored_checkpoint(run_dir: Path, config: Config) -> Path:
+    """The checkpoint whose weights the run's metrics.json was computed with: the best epoch's,
+    unless restore_best was off."""
     checkpoints = run_dir / runs.CHECKPOINTS_DIR
-    # The weights the run itself was scored with: its best epoch's, unless restore_best was off.
     preferred = ("best", "last") if config.train.restore_best else ("last",)
     chosen = next(filter(None, (checkpoint_path(checkpoints / name) for name in preferred)), None)
     if chosen is None:
         raise TrainlabError(f"run '{run_dir}' has no checkpoint yet")
-    load_weights(experiment.trainer.model, chosen)
+    return chosen
+
+
+def evaluate_run(run_dir: Path, quiet: bool = False) -> dict:
+    """Test metrics of a run's saved weights, the same ones its metrics.json was computed with."""
+    config = load_run_config(run_dir)
+    experiment = build_experiment(config, run_dir=None, quiet=quiet)
+    load_weights(experiment.trainer.model, scored_checkpoint(run_dir, config))
     return _prefixed("test", experiment.trainer.evaluate(experiment.pipeline.test_batches))

@@ -79,17 +79,7 @@ def read_image_split(
 
     def decode(path: Path) -> np.ndarray | str:
         try:
-            with Image.open(path) as image:
-                image.load()
-                if image.mode.startswith("I;16"):
-                    # Pillow's convert("L") clips 16-bit values at 255: scale 0..65535 to 0..255.
-                    eight_bit = np.round(np.asarray(image, dtype=np.float64) / 257).astype(np.uint8)
-                    image = Image.fromarray(eight_bit, mode="L")
-                mode = "L" if grayscale or image.mode in _GRAY_MODES else "RGB"
-                image = image.convert(mode)
-                if image_size is not None and image.size != (image_size[1], image_size[0]):
-                    image = image.resize((image_size[1], image_size[0]), Image.Resampling.BILINEAR)
-                return np.asarray(image, dtype=np.uint8)
+            return decode_image(path, image_size, grayscale)
         except (UnidentifiedImageError, OSError, ValueError) as error:
             return str(error) or type(error).__name__
 
@@ -111,6 +101,24 @@ def read_image_split(
     if not arrays:
         raise TrainlabError(f"{root}: no readable images")
     return ImageSet(arrays, np.asarray(kept_labels, dtype=np.int64), skipped)
+
+
+def decode_image(path: Path, image_size: tuple[int, int] | None, grayscale: bool) -> np.ndarray:
+    """One image file as uint8 (H, W) (grayscale) or (H, W, 3), resized to `image_size` if given.
+
+    Raises Pillow's errors (UnidentifiedImageError, OSError, ValueError) for unreadable files.
+    """
+    with Image.open(path) as image:
+        image.load()
+        if image.mode.startswith("I;16"):
+            # Pillow's convert("L") clips 16-bit values at 255: scale 0..65535 to 0..255.
+            eight_bit = np.round(np.asarray(image, dtype=np.float64) / 257).astype(np.uint8)
+            image = Image.fromarray(eight_bit, mode="L")
+        mode = "L" if grayscale or image.mode in _GRAY_MODES else "RGB"
+        image = image.convert(mode)
+        if image_size is not None and image.size != (image_size[1], image_size[0]):
+            image = image.resize((image_size[1], image_size[0]), Image.Resampling.BILINEAR)
+        return np.asarray(image, dtype=np.uint8)
 
 
 def stack_images(sets: dict[str, ImageSet], color: str, root: Path) -> dict[str, np.ndarray]:

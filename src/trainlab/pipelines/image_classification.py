@@ -35,6 +35,7 @@ class ImageClassification(classification.ClassificationPipeline):
         self.info = {
             "summary": self.data.summary(),
             "classes": self.classes,
+            "image_shape": list(images.shape[1:]),  # (C, H, W) the model was built for
             "normalize": asdict(eval_transform.normalize),
         }
 
