@@ -66,6 +66,8 @@ class DataConfig(Section):
     test: str | None = None  # a separate file or folder for the test split (else split off)
     val: str | None = None  # a separate file or folder for the validation split (else split off)
     limit: PositiveInt | None = None  # keep the first N examples of each split
+    train_examples: PositiveInt | None = None  # keep N training examples only (learning curves)
+    classes: list[str] | None = None  # images: keep only these classes, in this order
     val_fraction: float = Field(0.1, ge=0, lt=1)
     test_fraction: float = Field(0.2, gt=0, lt=1)
     # The split is fixed by its own seed so that runs with different `run.seed` see the same data.
@@ -106,6 +108,15 @@ class DataConfig(Section):
     num_examples: PositiveInt = 10_000
     alphabet_size: PositiveInt = 8  # copy task
     noise: NonNegativeFloat = 0.1  # polynomial regression, trend-sine-walk
+
+    @field_validator("classes", mode="before")
+    @classmethod
+    def _class_names_as_text(cls, value: Any) -> Any:
+        # `data.classes=[0,1,2]` reads as numbers; class names are text ("0" for digits).
+        if isinstance(value, list):
+            return [str(item) if isinstance(item, int | float) and not isinstance(item, bool) else item
+                    for item in value]
+        return value
 
     @model_validator(mode="after")
     def _fractions_leave_training_data(self) -> DataConfig:
@@ -192,6 +203,24 @@ class TrainConfig(Section):
         return "max" if any(word in self.monitor for word in higher_is_better) else "min"
 
 
+class FinetuneConfig(Section):
+    """Transfer learning from pretrained weights (`model.load_pretrained=PATH`).
+
+    Layer groups are the model's top-level blocks from the input up to its head (`fc`, `head` or
+    `classifier`); a Sequential block counts each of its children as a group.
+    """
+
+    freeze: Literal["none", "backbone"] = "none"  # backbone: train the head only
+    unfreeze_epoch: PositiveInt | None = None  # staged: from this epoch on, the top groups train too
+    unfreeze_groups: PositiveInt | None = None  # how many groups below the head unfreeze; None: all
+    lr_decay: float = Field(1.0, gt=0, le=1)  # discriminative: group k below the head gets lr * lr_decay^k
+    frozen_bn_eval: bool = True  # BatchNorm of frozen groups keeps its running statistics
+
+    @property
+    def active(self) -> bool:
+        return self.freeze != "none" or self.lr_decay != 1.0
+
+
 class RunConfig(Section):
     seed: int = 0
     deterministic: bool = True  # deterministic CUDA kernels (CPU kernels always are)
@@ -203,6 +232,7 @@ class Config(Section):
     model: SerializeAsAny[ModelConfig] = ModelConfig()
     optim: OptimConfig = OptimConfig()
     train: TrainConfig = TrainConfig()
+    finetune: FinetuneConfig = FinetuneConfig()
     run: RunConfig = RunConfig()
 
 

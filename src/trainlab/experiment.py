@@ -28,6 +28,7 @@ from trainlab.training.callbacks import (
     ProgressDisplay,
 )
 from trainlab.training.checkpoint import checkpoint_path, load_weights
+from trainlab.training.finetune import FineTuning, lr_scales
 from trainlab.training.optim import build_optimizer
 from trainlab.training.trainer import Trainer, resolve_device
 
@@ -62,12 +63,20 @@ def build_experiment(config: Config, run_dir: Path | None, quiet: bool = False) 
     except ValueError as error:  # an architecture that does not fit the data
         raise TrainlabError(f"model {config.model.name}: {error}") from None
     _check_monitor(config, pipeline.task, has_val=pipeline.val_batches is not None)
+    callbacks = default_callbacks(config, run_dir, quiet) + pipeline.callbacks()
+    scales = None
+    if config.finetune.active:
+        try:
+            scales = lr_scales(model, config.finetune.lr_decay)
+        except ValueError as error:
+            raise TrainlabError(f"finetune: {error}") from None
+        callbacks.append(FineTuning(config.finetune))
     trainer = Trainer(
         model,
         pipeline.task,
-        build_optimizer(model, config.optim),
+        build_optimizer(model, config.optim, scales),
         max_epochs=config.train.epochs,
-        callbacks=default_callbacks(config, run_dir, quiet),
+        callbacks=callbacks,
         device=device,
         precision=config.train.precision,
         accumulate_grad_batches=config.train.accumulate_grad_batches,

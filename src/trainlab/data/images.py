@@ -65,7 +65,7 @@ def assemble_splits(
         return torch.from_numpy(np.ascontiguousarray(pair[0][order])), torch.from_numpy(pair[1][order])
 
     splits = ClassificationSplits(name, shuffled(train), shuffled(val), shuffled(test), classes)
-    return splits.limited(data.limit)
+    return splits.with_classes(data.classes).with_train_examples(data.train_examples).limited(data.limit)
 
 
 def _sklearn_data_file(name: str) -> Path:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from trainlab.errors import TrainlabError
+
 Pair = tuple[torch.Tensor, torch.Tensor]
 
 
@@ -31,6 +33,37 @@ class ClassificationSplits:
         return ClassificationSplits(
             self.name, head(self.train), head(self.val), head(self.test), self.classes
         )
+
+    def with_classes(self, names: list[str] | None) -> ClassificationSplits:
+        """Only the examples of the classes `names`, relabelled 0..k-1 in that order (transfer
+        learning: pretrain on some classes, fine-tune on the others)."""
+        if names is None:
+            return self
+        unknown = [name for name in names if name not in self.classes]
+        if unknown or len(set(names)) != len(names) or len(names) < 2:
+            raise TrainlabError(
+                f"data.classes={names}: give two or more distinct classes of {self.name} "
+                f"({', '.join(self.classes)})" + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+            )
+        relabel = torch.full((len(self.classes),), -1, dtype=torch.int64)
+        for new, name in enumerate(names):
+            relabel[self.classes.index(name)] = new
+
+        def keep(pair: Pair | None) -> Pair | None:
+            if pair is None:
+                return None
+            labels = relabel[pair[1]]
+            kept = labels >= 0
+            return pair[0][kept], labels[kept]
+
+        return ClassificationSplits(self.name, keep(self.train), keep(self.val), keep(self.test), list(names))
+
+    def with_train_examples(self, count: int | None) -> ClassificationSplits:
+        """The first `count` training examples; validation and test stay whole (learning curves)."""
+        if count is None:
+            return self
+        train = (self.train[0][:count], self.train[1][:count])
+        return ClassificationSplits(self.name, train, self.val, self.test, self.classes)
 
     def summary(self) -> str:
         sizes = [f"train {len(self.train[1])}"]

@@ -17,6 +17,7 @@ from torch import nn
 
 from trainlab import registry
 from trainlab.config import Config
+from trainlab.training.callbacks import Callback
 
 
 class Pipeline:
@@ -43,6 +44,10 @@ class Pipeline:
 
     def summary(self) -> str:
         return self.data.summary()
+
+    def callbacks(self) -> list[Callback]:
+        """Callbacks the task needs besides the default ones (e.g. a teacher-forcing schedule)."""
+        return []
 
     def save_artifacts(self, run_dir: Path) -> None:
         """Files besides data.json that using the trained model needs (e.g. the tokenizer)."""

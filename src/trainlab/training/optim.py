@@ -8,26 +8,42 @@ from torch import nn
 from trainlab.config import OptimConfig
 
 
-def parameter_groups(model: nn.Module, weight_decay: float, decay_bias_and_norm: bool) -> list[dict]:
-    """Split trainable parameters into a decayed group and a non-decayed one.
+def parameter_groups(
+    model: nn.Module,
+    weight_decay: float,
+    decay_bias_and_norm: bool,
+    lr: float | None = None,
+    lr_scales: dict[nn.Parameter, float] | None = None,
+) -> list[dict]:
+    """Split trainable parameters into a decayed group and a non-decayed one (and, with
+    `lr_scales`, by learning rate: each group gets `lr * scale`).
 
     Decaying biases and the scales/shifts of normalisation layers only fights the normalisation
     (they carry no capacity to overfit), so by default only weight matrices and kernels (ndim >= 2)
     are decayed.
     """
-    trainable = [parameter for parameter in model.parameters() if parameter.requires_grad]
-    if decay_bias_and_norm or weight_decay == 0:
-        return [{"params": trainable, "weight_decay": weight_decay}]
-    decayed = [parameter for parameter in trainable if parameter.ndim >= 2]
-    not_decayed = [parameter for parameter in trainable if parameter.ndim < 2]
-    groups = [{"params": decayed, "weight_decay": weight_decay}]
-    if not_decayed:
-        groups.append({"params": not_decayed, "weight_decay": 0.0})
-    return groups
+    groups: dict[tuple[float, float], list[nn.Parameter]] = {}
+    for parameter in model.parameters():
+        if not parameter.requires_grad:
+            continue
+        decayed = decay_bias_and_norm or parameter.ndim >= 2
+        scale = 1.0 if lr_scales is None else lr_scales.get(parameter, 1.0)
+        groups.setdefault((weight_decay if decayed else 0.0, scale), []).append(parameter)
+    if not groups:
+        return []
+    # Decayed first, then by falling learning rate (head first): a stable order for checkpoints.
+    ordered = sorted(groups.items(), key=lambda item: (-item[0][0], -item[0][1]))
+    return [
+        {"params": params, "weight_decay": decay, **({"lr": lr * scale} if lr_scales is not None else {})}
+        for (decay, scale), params in ordered
+    ]
 
 
-def build_optimizer(model: nn.Module, config: OptimConfig) -> torch.optim.Optimizer:
-    groups = parameter_groups(model, config.weight_decay, config.decay_bias_and_norm)
+def build_optimizer(
+    model: nn.Module, config: OptimConfig, lr_scales: dict[nn.Parameter, float] | None = None
+) -> torch.optim.Optimizer:
+    """The configured optimizer; `lr_scales` gives parameters a share of `config.lr` (fine-tuning)."""
+    groups = parameter_groups(model, config.weight_decay, config.decay_bias_and_norm, config.lr, lr_scales)
     if config.name == "sgd":
         return torch.optim.SGD(
             groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov
