@@ -101,7 +101,9 @@ class DataConfig(Section):
     scaler: Literal["standard", "minmax", "none"] = "standard"  # fitted on the training part only
     window: PositiveInt = 24  # input length
     horizon: PositiveInt = 1  # steps predicted
-    stride: PositiveInt = 1  # between consecutive windows
+    stride: PositiveInt = 1  # between consecutive training windows
+    period: PositiveInt | None = None  # seasonal period (seasonal naive, MASE); None: detected
+    backtest_stride: PositiveInt | None = None  # steps between test forecast origins; None: horizon
 
     # Synthetic diagnostic tasks
     sequence_length: PositiveInt = 50

@@ -31,6 +31,7 @@ HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 CONFUSION_FILE = "confusion_matrix.json"
 DATA_FILE = "data.json"  # data summary, class names, normalisation statistics
+ENCODER_FILE = "tokenizer.json"  # text runs: the tokenizer and vocabulary that predict needs
 CHECKPOINTS_DIR = "checkpoints"
 PLOTS_DIR = "plots"
 

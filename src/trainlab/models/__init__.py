@@ -49,6 +49,6 @@ def count_parameters(model: nn.Module) -> int:
     return sum(parameter.numel() for parameter in model.parameters())
 
 
-from trainlab.models import cnn
+from trainlab.models import cnn, forecast, resnet, rnn, vgg  # registers the models
 
-__all__ = ["ImageSpec", "SeriesSpec", "TextSpec", "build_model", "cnn", "count_parameters"]
+__all__ = ["ImageSpec", "SeriesSpec", "TextSpec", "build_model", "cnn", "count_parameters", "forecast", "resnet", "rnn", "vgg"]

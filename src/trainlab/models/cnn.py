@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import itertools
+from typing import Literal
+
 import torch
 from pydantic import Field, PositiveInt
 from torch import nn
 
 from trainlab import registry
 from trainlab.config import ModelConfig
+from trainlab.models.layers import ActivationName, make_activation
 
 
 class SimpleCNNConfig(ModelConfig):
@@ -16,6 +20,10 @@ class SimpleCNNConfig(ModelConfig):
     hidden_size: PositiveInt = 128
     dropout: float = Field(0.0, ge=0, lt=1)
     batch_norm: bool = True
+    # Options of the cnn-ablations study
+    pooling: Literal["max", "avg"] = "max"
+    activation: ActivationName = "relu"  # in the conv blocks and the hidden dense layer
+    kernel_size: Literal[3, 5, 7] = 3  # padding kernel_size // 2 keeps the resolution
 
 
 class MLPConfig(ModelConfig):
@@ -24,13 +32,22 @@ class MLPConfig(ModelConfig):
     dropout: float = Field(0.0, ge=0, lt=1)
 
 
-def conv_block(in_channels: int, out_channels: int, batch_norm: bool) -> nn.Sequential:
-    """conv3x3 -> (BN) -> ReLU -> 2x2 max-pool."""
+def conv_block(
+    in_channels: int,
+    out_channels: int,
+    batch_norm: bool,
+    kernel_size: int = 3,
+    activation: ActivationName = "relu",
+    pooling: Literal["max", "avg"] = "max",
+) -> nn.Sequential:
+    """conv kxk (same size) -> (BN) -> activation -> 2x2 max- or average-pool."""
     return nn.Sequential(
-        nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, bias=not batch_norm),
+        nn.Conv2d(
+            in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=not batch_norm
+        ),
         nn.BatchNorm2d(out_channels) if batch_norm else nn.Identity(),
-        nn.ReLU(inplace=True),
-        nn.MaxPool2d(2),
+        make_activation(activation),
+        nn.MaxPool2d(2) if pooling == "max" else nn.AvgPool2d(2),
     )
 
 
@@ -52,8 +69,15 @@ class SimpleCNN(nn.Module):
         hidden_size: int,
         dropout: float = 0.0,
         batch_norm: bool = True,
+        pooling: Literal["max", "avg"] = "max",
+        activation: ActivationName = "relu",
+        kernel_size: int = 3,
     ):
         super().__init__()
+        if kernel_size % 2 == 0:
+            raise ValueError(
+                f"simple_cnn needs an odd kernel_size to keep the image size (got {kernel_size})"
+            )
         downsampling = 2 ** len(channels)
         height, width = image_size
         if height % downsampling or width % downsampling:
@@ -63,13 +87,16 @@ class SimpleCNN(nn.Module):
             )
         widths = [in_channels, *channels]
         self.features = nn.Sequential(
-            *(conv_block(a, b, batch_norm) for a, b in zip(widths[:-1], widths[1:]))
+            *(
+                conv_block(a, b, batch_norm, kernel_size, activation, pooling)
+                for a, b in itertools.pairwise(widths)
+            )
         )
         flat_size = channels[-1] * (height // downsampling) * (width // downsampling)
         self.head = nn.Sequential(
             nn.Flatten(),
             nn.Linear(flat_size, hidden_size),
-            nn.ReLU(inplace=True),
+            make_activation(activation),
             nn.Dropout(dropout),
             nn.Linear(hidden_size, num_classes),
         )
@@ -120,6 +147,9 @@ def simple_cnn(config: SimpleCNNConfig, spec) -> SimpleCNN:
         config.hidden_size,
         config.dropout,
         config.batch_norm,
+        config.pooling,
+        config.activation,
+        config.kernel_size,
     )
 
 

@@ -63,6 +63,6 @@ def build_pipeline(config: Config) -> Pipeline:
     return registry.tasks.get(config.task)(config)
 
 
-from trainlab.pipelines import image_classification  # registers the task
+from trainlab.pipelines import forecast, image_classification, text_classification  # registers the tasks
 
-__all__ = ["Pipeline", "build_pipeline", "image_classification"]
+__all__ = ["Pipeline", "build_pipeline", "forecast", "image_classification", "text_classification"]

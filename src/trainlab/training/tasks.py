@@ -84,3 +84,84 @@ class EvalMeter:
         predicted, targets = torch.cat(self.predicted), torch.cat(self.targets)
         report = classification_report(predicted, targets, self.num_classes)
         return {"loss": float(self.loss_sum) / len(targets), **report}
+
+
+class LossMeter:
+    """The mean training loss over an epoch (regression tasks have no accuracy to track)."""
+
+    def __init__(self):
+        self.losses: list[torch.Tensor] = []
+        self.sizes: list[int] = []
+
+    def update(self, loss: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor) -> None:
+        self.losses.append(loss.detach())
+        self.sizes.append(len(targets))
+
+    def compute(self) -> dict[str, float]:
+        sizes = torch.tensor(self.sizes, dtype=torch.float64)
+        losses = torch.stack(self.losses).double().cpu()
+        return {"loss": (losses * sizes).sum().item() / sizes.sum().item()}
+
+
+class ForecastTask:
+    """Batches are scaled windows `(inputs (B, window, features), targets (B, horizon, targets))`;
+    the model returns predictions shaped like the targets.
+
+    The loss is the MSE on the scaled values (every target weighs the same); evaluation reports
+    MAE and RMSE on the original scale and MASE, the MAE divided by the in-sample seasonal-naive
+    MAE of the training part (`mase_scale`, one per target), so it can be monitored and compared
+    across series. Training passes the targets to the model for teacher forcing.
+    """
+
+    metric_names = ("loss", "mae", "rmse", "mase")
+    train_metric_names = ("loss",)
+
+    def __init__(self, inverse_transform: Any, mase_scale: Any):
+        self.inverse_transform = inverse_transform  # numpy (T, targets) scaled -> original
+        self.mase_scale = torch.as_tensor(mase_scale, dtype=torch.float64).reshape(-1)
+
+    def forward(
+        self, model: nn.Module, batch: tuple[torch.Tensor, ...], training: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        inputs, targets = batch
+        predictions = model(inputs, targets) if training else model(inputs)
+        return F.mse_loss(predictions, targets), predictions, targets
+
+    def train_meter(self) -> LossMeter:
+        return LossMeter()
+
+    def eval_meter(self) -> ForecastMeter:
+        return ForecastMeter(self.inverse_transform, self.mase_scale)
+
+
+class ForecastMeter:
+    """Every prediction of an evaluation, scored on the original scale."""
+
+    def __init__(self, inverse_transform: Any, mase_scale: torch.Tensor):
+        self.inverse_transform = inverse_transform
+        self.mase_scale = mase_scale
+        self.loss_sum: torch.Tensor | float = 0.0
+        self.predictions: list[torch.Tensor] = []
+        self.targets: list[torch.Tensor] = []
+
+    def update(self, loss: torch.Tensor, predictions: torch.Tensor, targets: torch.Tensor) -> None:
+        self.loss_sum = self.loss_sum + loss.detach().double() * len(targets)
+        self.predictions.append(predictions.detach().cpu())
+        self.targets.append(targets.cpu())
+
+    def compute(self) -> dict[str, Any]:
+        predictions, targets = torch.cat(self.predictions), torch.cat(self.targets)
+        shape, width = predictions.shape, predictions.shape[-1]
+
+        def original(values: torch.Tensor) -> torch.Tensor:
+            flat = values.double().reshape(-1, width).numpy()
+            return torch.from_numpy(self.inverse_transform(flat)).reshape(shape)
+
+        errors = original(predictions) - original(targets)  # (N, horizon, targets)
+        per_target_mae = errors.abs().mean(dim=(0, 1))
+        return {
+            "loss": float(self.loss_sum) / len(targets),
+            "mae": errors.abs().mean().item(),
+            "rmse": errors.square().mean().sqrt().item(),
+            "mase": (per_target_mae / self.mase_scale).mean().item(),
+        }

@@ -1,0 +1,1 @@
+"""Forecasting without networks: baselines, seasonality detection and rolling-origin backtests."""

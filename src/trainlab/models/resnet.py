@@ -1,0 +1,442 @@
+"""ResNet, its plain twin and ResNeXt from one builder.
+
+CIFAR-style networks follow He et al. 2016, section 4.2 (a 3x3 stem, three stages of 16/32/64 channels,
+parameter-free "option A" shortcuts) and Xie et al. 2017 for ResNeXt-29. ImageNet-style networks
+follow torchvision's architecture, and their state_dict keys are torchvision's (conv1, bn1,
+layer1.0.conv1, layer1.0.downsample.0, fc), so that torchvision's weights load with
+`model.load_pretrained=PATH`.
+
+`residual=false` builds the plain twin: exactly the same layers without any shortcut, so that the
+depth-vs-residual comparison changes nothing else (the parameter counts differ only by projection
+shortcuts, and not at all for the CIFAR ResNets, whose shortcuts have no parameters).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+import torch.nn.functional as F
+from pydantic import PositiveInt, field_validator
+from torch import nn
+
+from trainlab import registry
+from trainlab.config import ModelConfig
+from trainlab.models.layers import (
+    ActivationName,
+    InitScheme,
+    conv1x1,
+    conv3x3,
+    initialize,
+    make_activation,
+)
+from trainlab.models.pretrained import load_pretrained
+
+
+class PadShortcut(nn.Module):
+    """He et al.'s option A: a strided identity whose extra channels are zeros; no parameters.
+
+    (B, C_in, H, W) -> (B, out_channels, ceil(H / stride), ceil(W / stride)).
+    """
+
+    def __init__(self, stride: int, out_channels: int):
+        super().__init__()
+        self.stride = stride
+        self.out_channels = out_channels
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x[:, :, :: self.stride, :: self.stride]
+        return F.pad(x, (0, 0, 0, 0, 0, self.out_channels - x.shape[1]))
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions (ResNet-18/34 and the CIFAR ResNets): (B, C_in, H, W) -> (B, planes, H/s, W/s)."""
+
+    expansion = 1
+
+    def __init__(
+        self,
+        in_channels: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+        groups: int = 1,
+        width_per_group: int = 64,
+        activation: ActivationName = "relu",
+    ):
+        super().__init__()
+        if groups != 1 or width_per_group != 64:
+            raise ValueError(
+                f"basic blocks support only groups=1 and width_per_group=64 (got {groups} and "
+                f"{width_per_group}); grouped convolutions (ResNeXt) need bottleneck blocks"
+            )
+        self.conv1 = conv3x3(in_channels, planes, stride)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.act = make_activation(activation)
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.downsample = downsample
+        self.residual = residual
+
+    @property
+    def last_norm(self) -> nn.BatchNorm2d:
+        return self.bn2
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.act(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.residual:
+            out = out + (x if self.downsample is None else self.downsample(x))
+        return self.act(out)
+
+
+class Bottleneck(nn.Module):
+    """1x1 reduce, 3x3 (grouped for ResNeXt, strided as torchvision's v1.5), 1x1 expand.
+
+    (B, C_in, H, W) -> (B, planes * 4, H/s, W/s); the inner width is
+    int(planes * width_per_group / 64) * groups, as in torchvision.
+    """
+
+    expansion = 4
+
+    def __init__(
+        self,
+        in_channels: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        residual: bool = True,
+        groups: int = 1,
+        width_per_group: int = 64,
+        activation: ActivationName = "relu",
+    ):
+        super().__init__()
+        width = int(planes * (width_per_group / 64.0)) * groups
+        self.conv1 = conv1x1(in_channels, width)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = conv3x3(width, width, stride, groups)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = conv1x1(width, planes * self.expansion)
+        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.act = make_activation(activation)
+        self.downsample = downsample
+        self.residual = residual
+
+    @property
+    def last_norm(self) -> nn.BatchNorm2d:
+        return self.bn3
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = self.act(self.bn1(self.conv1(x)))
+        out = self.act(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        if self.residual:
+            out = out + (x if self.downsample is None else self.downsample(x))
+        return self.act(out)
+
+
+Block = type[BasicBlock] | type[Bottleneck]
+
+
+def make_stage(
+    block: Block,
+    in_channels: int,
+    planes: int,
+    num_blocks: int,
+    stride: int,
+    shortcut: Literal["projection", "pad"],
+    residual: bool,
+    **block_options,
+) -> nn.Sequential:
+    """`num_blocks` blocks; the first changes resolution and width, through a shortcut if residual."""
+    out_channels = planes * block.expansion
+    downsample: nn.Module | None = None
+    if residual and (stride != 1 or in_channels != out_channels):
+        if shortcut == "pad":
+            downsample = PadShortcut(stride, out_channels)
+        else:
+            downsample = nn.Sequential(
+                conv1x1(in_channels, out_channels, stride), nn.BatchNorm2d(out_channels)
+            )
+    blocks = [block(in_channels, planes, stride, downsample, residual, **block_options)]
+    blocks += [block(out_channels, planes, 1, None, residual, **block_options) for _ in range(num_blocks - 1)]
+    return nn.Sequential(*blocks)
+
+
+class ResNet(nn.Module):
+    """Stem, stages `layer1..layerN` (each after the first halves the resolution), pool, classifier.
+
+    Args:
+        stem: "imagenet" (7x7 stride-2 convolution and a 3x3 stride-2 max-pool, 1/4 resolution) or
+            "cifar" (one 3x3 convolution, full resolution).
+        shortcut: "projection" (1x1 convolution + BN, torchvision) or "pad" (He et al.'s option A).
+    Args (of forward):
+        images: (B, in_channels, H, W), any size.
+    Returns:
+        logits (B, num_classes).
+    """
+
+    def __init__(
+        self,
+        block: Block,
+        blocks_per_stage: Sequence[int],
+        stage_planes: Sequence[int],
+        num_classes: int,
+        in_channels: int = 3,
+        stem: Literal["imagenet", "cifar"] = "imagenet",
+        stem_channels: int = 64,
+        shortcut: Literal["projection", "pad"] = "projection",
+        residual: bool = True,
+        groups: int = 1,
+        width_per_group: int = 64,
+        activation: ActivationName = "relu",
+    ):
+        super().__init__()
+        if stem == "imagenet":
+            self.conv1 = nn.Conv2d(in_channels, stem_channels, kernel_size=7, stride=2, padding=3, bias=False)
+        else:
+            self.conv1 = conv3x3(in_channels, stem_channels)
+        self.bn1 = nn.BatchNorm2d(stem_channels)
+        self.act = make_activation(activation)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1) if stem == "imagenet" else nn.Identity()
+        self.stage_names: list[str] = []
+        channels = stem_channels
+        for index, (num_blocks, planes) in enumerate(zip(blocks_per_stage, stage_planes)):
+            stage = make_stage(
+                block, channels, planes, num_blocks, stride=1 if index == 0 else 2, shortcut=shortcut,
+                residual=residual, groups=groups, width_per_group=width_per_group, activation=activation,
+            )
+            self.add_module(f"layer{index + 1}", stage)  # torchvision's names
+            self.stage_names.append(f"layer{index + 1}")
+            channels = planes * block.expansion
+        self.num_features = channels
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.fc = nn.Linear(channels, num_classes)
+
+    def forward_features(self, images: torch.Tensor) -> torch.Tensor:
+        x = self.maxpool(self.act(self.bn1(self.conv1(images))))
+        for name in self.stage_names:
+            x = getattr(self, name)(x)
+        return x  # (B, num_features, H / 2^k, W / 2^k)
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        return self.fc(torch.flatten(self.avgpool(features), 1))  # (B, num_classes)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_features(images))
+
+
+# --- configs ------------------------------------------------------------------------------------
+
+
+class ResNetConfig(ModelConfig):
+    """Options of every ResNet (basic blocks)."""
+
+    name: str = "resnet18"
+    residual: bool = True  # false: the plain twin, the same layers without shortcuts
+    init: InitScheme = "kaiming"
+    zero_init_residual: bool = False  # zero the last BN of each residual branch
+    activation: ActivationName = "relu"
+    load_pretrained: str | None = None  # a safetensors or weights-only torch file (torchvision keys)
+
+
+class BottleneckResNetConfig(ResNetConfig):
+    """Options of the bottleneck ResNets and ResNeXts: cardinality and width of each group."""
+
+    groups: PositiveInt = 1  # cardinality
+    width_per_group: PositiveInt = 64
+
+
+class CifarResNetConfig(ResNetConfig):
+    """A CIFAR ResNet of any depth 6n + 2 (n basic blocks per stage), e.g. 8 for the depth study."""
+
+    name: str = "resnet_cifar"
+    depth: PositiveInt = 20
+
+    @field_validator("depth")
+    @classmethod
+    def _depth_is_6n_plus_2(cls, depth: int) -> int:
+        if depth < 8 or (depth - 2) % 6:
+            raise ValueError("CIFAR ResNet depth must be 6n + 2 with n >= 1, e.g. 8, 20, 56")
+        return depth
+
+
+class ResNet18Config(ResNetConfig):
+    name: str = "resnet18"
+
+
+class ResNet20Config(ResNetConfig):
+    name: str = "resnet20"
+
+
+class ResNet32Config(ResNetConfig):
+    name: str = "resnet32"
+
+
+class ResNet44Config(ResNetConfig):
+    name: str = "resnet44"
+
+
+class ResNet56Config(ResNetConfig):
+    name: str = "resnet56"
+
+
+class ResNet110Config(ResNetConfig):
+    name: str = "resnet110"
+
+
+class ResNet34Config(ResNetConfig):
+    name: str = "resnet34"
+
+
+class ResNet50Config(BottleneckResNetConfig):
+    name: str = "resnet50"
+
+
+class ResNet101Config(BottleneckResNetConfig):
+    name: str = "resnet101"
+
+
+class ResNeXt50Config(BottleneckResNetConfig):
+    name: str = "resnext50_32x4d"
+    groups: PositiveInt = 32
+    width_per_group: PositiveInt = 4
+
+
+class ResNeXt29x8x64Config(BottleneckResNetConfig):
+    name: str = "resnext29_8x64d"
+    groups: PositiveInt = 8
+    width_per_group: PositiveInt = 64
+
+
+class ResNeXt29x4x16Config(BottleneckResNetConfig):
+    name: str = "resnext29_4x16d"
+    groups: PositiveInt = 4
+    width_per_group: PositiveInt = 16
+
+
+# --- builders -----------------------------------------------------------------------------------
+
+# The stem and stage widths of each family; blocks per stage and the block type come with the name.
+STYLES = {
+    # He et al. 2016, section 4.2: 16/32/64 channels, parameter-free option A shortcuts
+    "cifar": {"stage_planes": (16, 32, 64), "stem": "cifar", "stem_channels": 16, "shortcut": "pad"},
+    # Xie et al. 2017, ResNeXt-29: a 64-channel 3x3 stem, stage outputs 256/512/1024
+    "cifar-resnext": {
+        "stage_planes": (64, 128, 256), "stem": "cifar", "stem_channels": 64, "shortcut": "projection"
+    },
+    # torchvision
+    "imagenet": {
+        "stage_planes": (64, 128, 256, 512), "stem": "imagenet", "stem_channels": 64, "shortcut": "projection"
+    },
+}
+
+
+def build_resnet(
+    config: ResNetConfig, spec, block: Block, blocks_per_stage: Sequence[int], style: str
+) -> ResNet:
+    """The ResNet of `style` (a key of STYLES) for `spec`, initialised and loaded as `config` says."""
+    if config.zero_init_residual and not config.residual:
+        raise ValueError(
+            "model.zero_init_residual=true needs model.residual=true: zeroing the last BN of a plain "
+            "block would cut the signal through the network"
+        )
+    model = ResNet(
+        block,
+        blocks_per_stage,
+        num_classes=spec.num_classes,
+        in_channels=spec.in_channels,
+        residual=config.residual,
+        groups=getattr(config, "groups", 1),
+        width_per_group=getattr(config, "width_per_group", 64),
+        activation=config.activation,
+        **STYLES[style],
+    )
+    initialize(model, config.init, config.zero_init_residual)
+    if config.load_pretrained:
+        load_pretrained(model, config.load_pretrained)
+    return model
+
+
+def cifar_resnet(config: ResNetConfig, spec, depth: int) -> ResNet:
+    return build_resnet(config, spec, BasicBlock, [(depth - 2) // 6] * 3, "cifar")
+
+
+@registry.models.register("resnet_cifar", config_class=CifarResNetConfig, task="image-classification")
+def resnet_cifar(config: CifarResNetConfig, spec) -> ResNet:
+    """CIFAR ResNet of depth model.depth = 6n + 2 (He et al. 2016, section 4.2)."""
+    return cifar_resnet(config, spec, config.depth)
+
+
+@registry.models.register("resnet20", config_class=ResNet20Config, task="image-classification")
+def resnet20(config: ResNetConfig, spec) -> ResNet:
+    """ResNet-20 for 32x32 images (He et al. 2016): 3 stages of 3 basic blocks, 0.27M parameters."""
+    return cifar_resnet(config, spec, 20)
+
+
+@registry.models.register("resnet32", config_class=ResNet32Config, task="image-classification")
+def resnet32(config: ResNetConfig, spec) -> ResNet:
+    """ResNet-32 for 32x32 images (He et al. 2016): 3 stages of 5 basic blocks, 0.46M parameters."""
+    return cifar_resnet(config, spec, 32)
+
+
+@registry.models.register("resnet44", config_class=ResNet44Config, task="image-classification")
+def resnet44(config: ResNetConfig, spec) -> ResNet:
+    """ResNet-44 for 32x32 images (He et al. 2016): 3 stages of 7 basic blocks, 0.66M parameters."""
+    return cifar_resnet(config, spec, 44)
+
+
+@registry.models.register("resnet56", config_class=ResNet56Config, task="image-classification")
+def resnet56(config: ResNetConfig, spec) -> ResNet:
+    """ResNet-56 for 32x32 images (He et al. 2016): 3 stages of 9 basic blocks, 0.85M parameters."""
+    return cifar_resnet(config, spec, 56)
+
+
+@registry.models.register("resnet110", config_class=ResNet110Config, task="image-classification")
+def resnet110(config: ResNetConfig, spec) -> ResNet:
+    """ResNet-110 for 32x32 images (He et al. 2016): 3 stages of 18 basic blocks, 1.7M parameters."""
+    return cifar_resnet(config, spec, 110)
+
+
+@registry.models.register("resnet18", config_class=ResNet18Config, task="image-classification")
+def resnet18(config: ResNetConfig, spec) -> ResNet:
+    """ResNet-18 (torchvision layout and keys): basic blocks [2, 2, 2, 2], 11.7M parameters."""
+    return build_resnet(config, spec, BasicBlock, [2, 2, 2, 2], "imagenet")
+
+
+@registry.models.register("resnet34", config_class=ResNet34Config, task="image-classification")
+def resnet34(config: ResNetConfig, spec) -> ResNet:
+    """ResNet-34 (torchvision layout and keys): basic blocks [3, 4, 6, 3], 21.8M parameters."""
+    return build_resnet(config, spec, BasicBlock, [3, 4, 6, 3], "imagenet")
+
+
+@registry.models.register("resnet50", config_class=ResNet50Config, task="image-classification")
+def resnet50(config: BottleneckResNetConfig, spec) -> ResNet:
+    """ResNet-50 (torchvision layout and keys): bottleneck blocks [3, 4, 6, 3], 25.6M parameters."""
+    return build_resnet(config, spec, Bottleneck, [3, 4, 6, 3], "imagenet")
+
+
+@registry.models.register("resnet101", config_class=ResNet101Config, task="image-classification")
+def resnet101(config: BottleneckResNetConfig, spec) -> ResNet:
+    """ResNet-101 (torchvision layout and keys): bottleneck blocks [3, 4, 23, 3], 44.5M parameters."""
+    return build_resnet(config, spec, Bottleneck, [3, 4, 23, 3], "imagenet")
+
+
+@registry.models.register("resnext50_32x4d", config_class=ResNeXt50Config, task="image-classification")
+def resnext50_32x4d(config: BottleneckResNetConfig, spec) -> ResNet:
+    """ResNeXt-50 32x4d (Xie et al. 2017; torchvision layout and keys): 25.0M parameters."""
+    return build_resnet(config, spec, Bottleneck, [3, 4, 6, 3], "imagenet")
+
+
+@registry.models.register("resnext29_8x64d", config_class=ResNeXt29x8x64Config, task="image-classification")
+def resnext29_8x64d(config: BottleneckResNetConfig, spec) -> ResNet:
+    """ResNeXt-29 8x64d for 32x32 images (Xie et al. 2017): 3 stages of 3 bottlenecks, 34.4M parameters."""
+    return build_resnet(config, spec, Bottleneck, [3, 3, 3], "cifar-resnext")
+
+
+@registry.models.register("resnext29_4x16d", config_class=ResNeXt29x4x16Config, task="image-classification")
+def resnext29_4x16d(config: BottleneckResNetConfig, spec) -> ResNet:
+    """ResNeXt-29 4x16d for 32x32 images: the 8x64d layout, narrow enough to train on a CPU."""
+    return build_resnet(config, spec, Bottleneck, [3, 3, 3], "cifar-resnext")

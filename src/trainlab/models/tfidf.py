@@ -1,0 +1,87 @@
+"""The classical baseline of the text reports: TF-IDF of word 1-2 grams + logistic regression (sklearn).
+
+It reads the same token ids as the networks, so it sees the same tokenizer, vocabulary and length
+cap: each sequence becomes a string of ids ("12 7 431") split on whitespace, and a bigram is a pair
+of neighbouring ids. `<unk>` (1) is a token like any other, as it is for the networks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+
+from trainlab.data.sequence_batching import PackedSequences
+from trainlab.metrics.classification import classification_report
+
+# A probability this small stands for 0 in the log loss, so one confident mistake is large, not inf.
+LOG_LOSS_FLOOR = 1e-15
+
+
+def as_id_strings(sequences: PackedSequences) -> list[str]:
+    """Each sequence's ids as one space-separated string, the documents of the vectorizer."""
+    pieces = np.split(sequences.tokens.numpy(), sequences.offsets[1:-1].numpy())
+    return [" ".join(map(str, piece.tolist())) for piece in pieces]
+
+
+class TfidfLogisticRegression:
+    """TF-IDF (sublinear tf, 1-2 grams, ids seen in >= `min_df` training texts) + logistic regression.
+
+    Args:
+        C: inverse L2 regularisation strength of the logistic regression.
+        num_classes: columns of `predict_proba`; None: the largest training label + 1. Classes
+            absent from the training labels get probability 0.
+    """
+
+    def __init__(
+        self,
+        C: float = 1.0,
+        ngram_range: tuple[int, int] = (1, 2),
+        min_df: int = 2,
+        max_iter: int = 1000,
+        num_classes: int | None = None,
+    ):
+        self.C = C
+        self.num_classes = num_classes
+        self.vectorizer = TfidfVectorizer(
+            ngram_range=ngram_range, token_pattern=r"\S+", sublinear_tf=True, min_df=min_df, lowercase=False
+        )
+        self.classifier = LogisticRegression(C=C, max_iter=max_iter)
+
+    def fit(self, sequences: PackedSequences, labels: torch.Tensor | np.ndarray) -> TfidfLogisticRegression:
+        """Learn the vocabulary of n-grams, their IDF weights and the classifier on training texts."""
+        labels = np.asarray(labels)
+        if len(labels) != len(sequences):
+            raise ValueError(f"{len(sequences)} sequences but {len(labels)} labels")
+        if len(np.unique(labels)) < 2:
+            raise ValueError("the TF-IDF baseline needs training labels of two or more classes")
+        if self.num_classes is None:
+            self.num_classes = int(labels.max()) + 1
+        features = self.vectorizer.fit_transform(as_id_strings(sequences))
+        self.classifier.fit(features, labels)
+        return self
+
+    def predict_proba(self, sequences: PackedSequences) -> np.ndarray:
+        """(N, num_classes) class probabilities."""
+        if not hasattr(self.classifier, "classes_"):
+            raise ValueError("the TF-IDF baseline is not fitted yet; call fit(train_sequences, labels) first")
+        seen = self.classifier.predict_proba(self.vectorizer.transform(as_id_strings(sequences)))
+        probabilities = np.zeros((len(sequences), self.num_classes))
+        probabilities[:, self.classifier.classes_] = seen
+        return probabilities
+
+    def predict(self, sequences: PackedSequences) -> np.ndarray:
+        """(N,) most probable class of each sequence."""
+        return self.predict_proba(sequences).argmax(axis=1)
+
+    def evaluate(self, sequences: PackedSequences, labels: torch.Tensor | np.ndarray) -> dict:
+        """`classification_report` (accuracy, macro precision/recall/F1, confusion matrix) plus
+        `loss`, the mean negative log-likelihood of the true classes (natural log)."""
+        probabilities = self.predict_proba(sequences)
+        target = torch.as_tensor(np.asarray(labels), dtype=torch.int64)
+        predicted = torch.from_numpy(probabilities.argmax(axis=1))
+        report = classification_report(predicted, target, self.num_classes)
+        true_class = probabilities[np.arange(len(target)), target.numpy()]
+        report["loss"] = float(-np.log(np.maximum(true_class, LOG_LOSS_FLOOR)).mean())
+        return report

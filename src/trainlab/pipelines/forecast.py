@@ -1,0 +1,147 @@
+"""Forecasting: scaled windows for training, then a rolling-origin backtest over the test part in
+which the network and every baseline forecast from exactly the same origins, on the original scale.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from trainlab import registry, runs
+from trainlab.config import Config
+from trainlab.data.batching import TensorBatches
+from trainlab.data.series import SeriesSplits, TimeSeries
+from trainlab.data.sources import load_source
+from trainlab.data.windows import ForecastWindows, Scaler, window_splits
+from trainlab.errors import TrainlabError
+from trainlab.forecasting.backtest import SCALAR_METRICS, backtest
+from trainlab.forecasting.baselines import BASELINES, make_baseline
+from trainlab.forecasting.seasonality import detect_period
+from trainlab.metrics.regression import seasonal_naive_scale
+from trainlab.models import SeriesSpec
+from trainlab.pipelines import Pipeline
+from trainlab.training.callbacks import Callback
+from trainlab.training.tasks import ForecastTask
+
+BACKTEST_FILE = "backtest.json"
+
+
+class EpochForModel(Callback):
+    """Tells a model that schedules something by epoch (scheduled sampling) which epoch starts."""
+
+    def on_epoch_start(self, state) -> None:
+        if hasattr(state.model, "set_epoch"):
+            state.model.set_epoch(state.epoch)
+
+
+class Forecast(Pipeline):
+    def __init__(self, config: Config):
+        super().__init__(config)
+        data = config.data
+        self.data: SeriesSplits = load_source(config.task, data)
+        self.windows: ForecastWindows = window_splits(
+            self.data, data.window, data.horizon, data.stride, data.scaler
+        )
+        train = self.data.train
+        self.period = data.period or detect_period(train.values[:, 0], max_period=len(train) // 3)
+        try:
+            scale = seasonal_naive_scale(train.values, self.period)
+        except ValueError as error:
+            raise TrainlabError(f"{self.data.name}: {error}") from None
+        inputs, targets = self.windows.train
+        self.spec = SeriesSpec(inputs.shape[2], targets.shape[2], data.window, data.horizon)
+        self.task = ForecastTask(self.windows.target_scaler.inverse_transform, scale)
+
+        def batches(pair, shuffle: bool = False) -> TensorBatches:
+            return TensorBatches(*pair, batch_size=data.batch_size, shuffle=shuffle, seed=config.run.seed)
+
+        self.train_batches = batches(self.windows.train, shuffle=True)
+        self.val_batches = batches(self.windows.val) if self.windows.val is not None else None
+        self.test_batches = batches(self.windows.test)
+        self.info = {
+            "summary": self.data.summary(),
+            "targets": train.target_names,
+            "covariates": train.covariate_names,
+            "frequency": train.frequency,
+            "window": data.window,
+            "horizon": data.horizon,
+            "period": self.period,
+            "target_scaler": self.windows.target_scaler.state_dict(),
+            "covariate_scaler": (
+                None if self.windows.covariate_scaler is None else self.windows.covariate_scaler.state_dict()
+            ),
+        }
+
+    def callbacks(self) -> list[Callback]:
+        return [EpochForModel()]
+
+    def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:
+        """Backtest the trained network and every baseline over the test part; the network's
+        scores replace the per-window test figures, so that every forecaster is judged alike."""
+        whole = _history_then_test(self.data)
+        horizon = self.config.data.horizon
+        forecasters: dict[str, Any] = {"model": window_forecaster(
+            model, self.config.data.window, horizon, self.windows.target_scaler, self.windows.covariate_scaler
+        )}
+        forecasters.update({name: make_baseline(name, period=self.period) for name in BASELINES})
+        outcome = backtest(
+            forecasters, whole.values, horizon, initial=len(whole) - len(self.data.test),
+            stride=self.config.data.backtest_stride or horizon, refit=False, period=self.period,
+            covariates=whole.covariates,
+        )
+        runs.write_json(run_dir / BACKTEST_FILE, {
+            "times": [str(time) for time in whole.times],
+            "targets": whole.target_names,
+            **outcome.to_dict(),
+            "actuals": outcome.actuals.tolist(),  # (origins, horizon, targets), for the plots
+            "forecasts": {name: values.tolist() for name, values in outcome.forecasts.items()},
+        })
+        extra: dict[str, Any] = {"season_period": self.period, "backtest_origins": len(outcome.origins)}
+        for name, scores in outcome.summary.items():
+            prefix = "test" if name == "model" else f"baseline_{name}"
+            extra.update({f"{prefix}_{metric}": scores[metric] for metric in SCALAR_METRICS})
+        baselines = {name: extra[f"baseline_{name}_mase"] for name in BASELINES
+                     if extra.get(f"baseline_{name}_mase") is not None}
+        if baselines:
+            extra["best_baseline"] = min(baselines, key=baselines.get)
+        results["test"] = {key: value for key, value in results["test"].items()
+                           if key not in ("mae", "rmse", "mase")}
+        return extra
+
+
+def _history_then_test(splits: SeriesSplits) -> TimeSeries:
+    """The whole series up to the end of the test part, in time order."""
+    history = splits.test_history
+    if history is None:
+        history = splits.train if splits.val is None else splits.train.followed_by(splits.val)
+    return history.followed_by(splits.test)
+
+
+def window_forecaster(
+    model: nn.Module, window: int, horizon: int, target_scaler: Scaler, covariate_scaler: Scaler | None
+):
+    """`forecast(history (T, k), covariates=None) -> (horizon, k)` on the original scale: the
+    network reads the last `window` steps of the history, as in training."""
+
+    def forecast(history: np.ndarray, covariates: np.ndarray | None = None) -> np.ndarray:
+        if len(history) < window:
+            raise ValueError(f"the network needs {window} steps of history, got {len(history)}")
+        inputs = target_scaler.transform(history[-window:])
+        if covariate_scaler is not None and covariates is not None:
+            inputs = np.concatenate([inputs, covariate_scaler.transform(covariates[-window:])], axis=1)
+        batch = torch.as_tensor(inputs, dtype=torch.float32)[None]  # (1, window, features)
+        model.eval()
+        with torch.no_grad():
+            predicted = model(batch)[0].double().numpy()  # (horizon, k) scaled
+        return target_scaler.inverse_transform(predicted)
+
+    return forecast
+
+
+@registry.tasks.register("forecast", "forecast a time series (a builtin series or a CSV)")
+def forecast(config: Config) -> Forecast:
+    return Forecast(config)
