@@ -75,7 +75,16 @@ def test_another_seed_trains_differently_on_the_same_split(trainlab, tmp_path):
                                "unable to parse string as an integer (got 'abc')"),
         (["train.epochs=0"], "trainlab: error: train.epochs: Input should be greater than 0 (got 0)"),
         (["optim.lr=-1"], "trainlab: error: optim.lr: Input should be greater than 0 (got -1)"),
-        (["--model", "resnt"], "trainlab: error: unknown model 'resnt'; choices: mlp, simple_cnn"),
+        (["--model", "resnt20"], "trainlab: error: unknown model 'resnt20' (did you mean 'resnet20'?); choices: "
+                                 "mlp, resnet101, resnet110, resnet18, resnet20, resnet32, resnet34, resnet44, "
+                                 "resnet50, resnet56, resnet_cifar, resnext29_4x16d, resnext29_8x64d, "
+                                 "resnext50_32x4d, simple_cnn, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, "
+                                 "vgg19, vgg19_bn"),
+        (["--model", "lstm"], "trainlab: error: model 'lstm' is for forecast and text-classification, not "
+                              "image-classification; choices for image-classification: mlp, resnet101, "
+                              "resnet110, resnet18, resnet20, resnet32, resnet34, resnet44, resnet50, resnet56, "
+                              "resnet_cifar, resnext29_4x16d, resnext29_8x64d, resnext50_32x4d, simple_cnn, "
+                              "vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn"),
         (["--data", "/no/such/folder"], "trainlab: error: --data /no/such/folder: neither a builtin "
                                         "image-classification dataset nor an existing path; "
                                         "builtin: cifar10, digits, fashion-mnist, mnist"),
@@ -103,7 +112,8 @@ def test_unknown_task_and_missing_config_are_one_line_errors(trainlab, tmp_path)
     code, _, err = trainlab("train", "image-clasification", "--data", "digits")
     assert code == 2
     assert err.strip() == ("trainlab: error: unknown task 'image-clasification' (did you mean "
-                           "'image-classification'?); choices: image-classification")
+                           "'image-classification'?); choices: forecast, image-classification, "
+                           "text-classification")
     code, _, err = trainlab("train", "--config", tmp_path / "missing.yaml")
     assert (code, err.strip()) == (2, f"trainlab: error: config file '{tmp_path / 'missing.yaml'}' does not exist")
 
@@ -155,7 +165,9 @@ def test_evaluate_scores_the_best_checkpoint_like_the_run_did(trainlab, tmp_path
 def test_list_shows_registered_names(trainlab):
     code, out, _ = trainlab("list", "models")
     assert code == 0
-    assert [line.split()[0] for line in out.splitlines()] == ["mlp", "simple_cnn"]
+    rows = {tuple(line.split()[:2]) for line in out.splitlines()}
+    assert {("simple_cnn", "image-classification"), ("resnet56", "image-classification"),
+            ("lstm", "text-classification"), ("lstm", "forecast")} <= rows
     listing = trainlab("list", "datasets")[1]
     assert re.search(r"^digits +image-classification +scikit-learn's", listing, flags=re.MULTILINE)
 

@@ -112,22 +112,39 @@ def test_ets_is_holt_winters_with_two_seasons_and_holt_without():
     np.testing.assert_allclose(ours, direct, rtol=1e-10)
 
 
-def test_ets_update_fixes_the_smoothing_parameters():
+def test_ets_update_keeps_every_estimate_and_only_runs_the_smoothing():
     values = seasonal_series(72, 12)
     ets = ETS(period=12).fit(values[:60])
-    first = ets.results[0].params
+    first_forecast, params = ets.predict(4), ets.results[0].params
+    np.testing.assert_allclose(ets.update(values[:60]).predict(4), first_forecast, rtol=1e-12)
     ets.update(values)
-    direct = (
-        ExponentialSmoothing(values, trend="add", seasonal="add", seasonal_periods=12)
-        .fit(
-            smoothing_level=first["smoothing_level"],
-            smoothing_trend=first["smoothing_trend"],
-            smoothing_seasonal=first["smoothing_seasonal"],
-        )
-        .forecast(4)
+    direct = ExponentialSmoothing(
+        values,
+        trend="add",
+        seasonal="add",
+        seasonal_periods=12,
+        initialization_method="known",
+        initial_level=params["initial_level"],
+        initial_trend=params["initial_trend"],
+        initial_seasonal=params["initial_seasons"],
+    ).fit(
+        smoothing_level=params["smoothing_level"],
+        smoothing_trend=params["smoothing_trend"],
+        smoothing_seasonal=params["smoothing_seasonal"],
+        optimized=False,
     )
-    assert ets.results[0].params["smoothing_level"] == first["smoothing_level"]
-    np.testing.assert_allclose(ets.predict(4)[:, 0], direct, rtol=1e-10)
+    np.testing.assert_allclose(ets.predict(4)[:, 0], direct.forecast(4), rtol=1e-10)
+
+    # A sliding window starts elsewhere: the initial states are estimated again, the smoothing
+    # parameters stay.
+    ets.update(values[12:])
+    direct = ExponentialSmoothing(values[12:], trend="add", seasonal="add", seasonal_periods=12).fit(
+        smoothing_level=params["smoothing_level"],
+        smoothing_trend=params["smoothing_trend"],
+        smoothing_seasonal=params["smoothing_seasonal"],
+    )
+    assert ets.results[0].params["smoothing_level"] == params["smoothing_level"]
+    np.testing.assert_allclose(ets.predict(4)[:, 0], direct.forecast(4), rtol=1e-10)
 
 
 def test_arima_matches_statsmodels_and_update_applies_the_same_coefficients():

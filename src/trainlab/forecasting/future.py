@@ -1,0 +1,68 @@
+"""Forecasts past the end of the data, from a trained forecast run (`trainlab forecast`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from trainlab import runs
+from trainlab.data.sources import load_source
+from trainlab.data.windows import scaler_from_state
+from trainlab.errors import TrainlabError
+from trainlab.experiment import load_run_config, scored_checkpoint
+from trainlab.models import SeriesSpec, build_model
+from trainlab.models.forecast import window_forecaster
+from trainlab.pipelines.forecast import history_then_test
+from trainlab.training.checkpoint import load_weights
+
+
+def forecast_future(run_dir: Path, horizon: int | None = None, source: str | None = None) -> pd.DataFrame:
+    """The next `horizon` steps after the end of the run's series (or of `source`, a series with the
+    same columns), on the original scale, one row per future time.
+
+    A horizon longer than the network's is forecast recursively: its forecasts become the history
+    of the next call. Future covariates are unknown, so they are held at their last values then.
+    """
+    config = load_run_config(run_dir)
+    if config.task != "forecast":
+        raise TrainlabError(f"'{run_dir}' is a {config.task} run; forecast takes forecast runs")
+    info = runs.read_json(run_dir / runs.DATA_FILE)
+    horizon = info["horizon"] if horizon is None else horizon
+    if horizon < 1:
+        raise TrainlabError(f"--horizon {horizon}: forecast at least one step")
+    data = config.data if source is None else config.data.model_copy(update={"source": source})
+    series = history_then_test(load_source("forecast", data))
+    if series.target_names != info["targets"]:
+        raise TrainlabError(
+            f"--data {source}: its targets {series.target_names} are not the run's {info['targets']}"
+        )
+    target_scaler = scaler_from_state(info["target_scaler"])
+    covariate_scaler = scaler_from_state(info["covariate_scaler"]) if info["covariate_scaler"] else None
+    spec = SeriesSpec(
+        len(info["targets"]) + len(info["covariates"]), len(info["targets"]), info["window"], info["horizon"]
+    )
+    model = build_model(config.model, spec, "forecast")
+    load_weights(model, scored_checkpoint(run_dir, config))
+    forecaster = window_forecaster(model, info["window"], target_scaler, covariate_scaler)
+    history = series.values.astype(np.float64)
+    covariates = None if series.covariates is None else series.covariates.astype(np.float64)
+    if horizon > info["horizon"] and covariates is not None:
+        runs.say("note: future covariates are unknown; they are held at their last values")
+    predicted: list[np.ndarray] = []
+    while sum(len(part) for part in predicted) < horizon:
+        step = forecaster(history, covariates)  # (model horizon, targets)
+        predicted.append(step)
+        history = np.concatenate([history, step])
+        if covariates is not None:
+            covariates = np.concatenate([covariates, np.repeat(covariates[-1:], len(step), axis=0)])
+    values = np.concatenate(predicted)[:horizon]
+    times = _future_times(series.times, info["frequency"], horizon)
+    return pd.DataFrame(values, columns=info["targets"], index=times)
+
+
+def _future_times(times: pd.DatetimeIndex, frequency: str | None, horizon: int) -> pd.Index:
+    if frequency is None:  # irregular steps: number them after the last one
+        return pd.RangeIndex(1, horizon + 1, name="steps_ahead")
+    return pd.date_range(times[-1], periods=horizon + 1, freq=frequency)[1:].rename("time")
