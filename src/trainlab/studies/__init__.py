@@ -6,6 +6,8 @@ registered study into a directory and writes its summary and report.
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import time
 from pathlib import Path
 from typing import Any
@@ -44,5 +46,11 @@ def run(
     write_study_report(study_dir, summary, extra)
     return study_dir, summary
 
+
+# Every other module of this package is a study that registers itself on import.
+_FRAMEWORK = {"plan", "runner", "statistics"}
+for _module in pkgutil.iter_modules(__path__):
+    if _module.name not in _FRAMEWORK:
+        importlib.import_module(f"{__name__}.{_module.name}")
 
 __all__ = ["SCALES", "Arm", "StudyPlan", "default_study_dir", "run"]
