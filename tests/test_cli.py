@@ -165,9 +165,10 @@ def test_evaluate_scores_the_best_checkpoint_like_the_run_did(trainlab, tmp_path
 def test_list_shows_registered_names(trainlab):
     code, out, _ = trainlab("list", "models")
     assert code == 0
-    rows = {tuple(line.split()[:2]) for line in out.splitlines()}
-    assert {("simple_cnn", "image-classification"), ("resnet56", "image-classification"),
-            ("lstm", "text-classification"), ("lstm", "forecast")} <= rows
+    rows = {tuple(line.split()[:3]) for line in out.splitlines()}
+    # Parameter counts on 3x32x32 images with 10 classes: ResNet-20 and -56 as in He et al. 2016.
+    assert {("resnet20", "image-classification", "0.27M"), ("resnet56", "image-classification", "0.85M")} <= rows
+    assert {("lstm", "text-classification"), ("lstm", "forecast")} <= {row[:2] for row in rows}
     listing = trainlab("list", "datasets")[1]
     assert re.search(r"^digits +image-classification +scikit-learn's", listing, flags=re.MULTILINE)
 

@@ -249,10 +249,26 @@ def command_list(args: argparse.Namespace) -> int:
         print(f"no {args.kind} yet")
     width = max((len(entry.name) for entry in entries), default=0)
     task_width = max((len(entry.task or "") for entry in entries), default=0)
+    sizes = {}
+    if args.kind == "models":
+        from trainlab.models import reference_parameter_count
+
+        sizes = {(e.name, e.task): reference_parameter_count(e.name, e.task) for e in entries}
     for entry in entries:
         task = f"{entry.task or '':<{task_width}}  " if task_width else ""
-        print(f"{entry.name:<{width}}  {task}{entry.summary}")
+        size = ""
+        if sizes:
+            count = sizes[entry.name, entry.task]
+            size = f"{_millions(count) if count is not None else '':>7}  "
+        print(f"{entry.name:<{width}}  {task}{size}{entry.summary}")
+    if sizes:
+        print("parameters (M) for 3x32x32 images with 10 classes, texts with a 20,000-word vocabulary "
+              "and 2 classes, one series")
     return 0
+
+
+def _millions(count: int) -> str:
+    return f"{count / 1e6:.2f}M" if count >= 10_000 else f"{count / 1e6:.4f}M"
 
 
 def command_data(args: argparse.Namespace) -> int:
