@@ -185,6 +185,7 @@ class TrainConfig(Section):
     grad_clip_norm: PositiveFloat | None = None
     grad_clip_value: PositiveFloat | None = None
     accumulate_grad_batches: PositiveInt = 1
+    channels_last: bool = False  # NHWC memory order for CNNs (faster convolutions on CPU and GPU)
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     monitor: str = "val_loss"  # used by early stopping, the best checkpoint and plateau schedules
     mode: Literal["auto", "min", "max"] = "auto"

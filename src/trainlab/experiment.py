@@ -80,6 +80,7 @@ def build_experiment(config: Config, run_dir: Path | None, quiet: bool = False) 
         device=device,
         precision=config.train.precision,
         accumulate_grad_batches=config.train.accumulate_grad_batches,
+        channels_last=config.train.channels_last,
     )
     return Experiment(config, pipeline, trainer)
 

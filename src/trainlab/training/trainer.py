@@ -39,6 +39,8 @@ class Trainer:
         callbacks: run in ascending `order`, then in the order given.
         precision: '32', or mixed precision 'bf16'/'fp16' (CUDA only; fp16 with loss scaling).
         accumulate_grad_batches: sum the gradients of this many batches per optimizer step.
+        channels_last: keep the model and 4-D image batches in NHWC memory order, which oneDNN
+            and cuDNN convolutions prefer (the results are the same up to rounding).
     """
 
     def __init__(
@@ -52,6 +54,7 @@ class Trainer:
         device: torch.device | str = "cpu",
         precision: str = "32",
         accumulate_grad_batches: int = 1,
+        channels_last: bool = False,
     ):
         if max_epochs < 1:
             raise ValueError(f"max_epochs must be >= 1, got {max_epochs}")
@@ -60,7 +63,8 @@ class Trainer:
         self.device = torch.device(device)
         if precision != "32" and self.device.type != "cuda":
             raise ValueError(f"precision '{precision}' needs a CUDA device (device is {self.device})")
-        self.model = model.to(self.device)
+        self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
+        self.model = model.to(self.device, memory_format=self.memory_format)
         self.task = task
         self.optimizer = optimizer
         self.max_epochs = max_epochs
@@ -119,7 +123,7 @@ class Trainer:
         self._emit("on_epoch_start")
         for state.batch_index, batch in enumerate(train_batches):
             self._emit("on_batch_start")
-            batch = tuple(tensor.to(self.device, non_blocking=True) for tensor in batch)
+            batch = self._to_device(batch)
             with self._autocast():
                 loss, outputs, targets = self.task.forward(self.model, batch, training=True)
             meter.update(loss, outputs, targets)
@@ -158,12 +162,21 @@ class Trainer:
         self.model.eval()
         meter = self.task.eval_meter()
         for batch in batches:
-            batch = tuple(tensor.to(self.device, non_blocking=True) for tensor in batch)
+            batch = self._to_device(batch)
             with self._autocast():
                 loss, outputs, targets = self.task.forward(self.model, batch, training=False)
             meter.update(loss.float(), outputs.float(), targets)
         self.model.train(was_training)
         return meter.compute()
+
+    def _to_device(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        if self.memory_format is torch.contiguous_format:
+            return tuple(tensor.to(self.device, non_blocking=True) for tensor in batch)
+        return tuple(
+            tensor.to(self.device, non_blocking=True, memory_format=self.memory_format)
+            if tensor.dim() == 4 else tensor.to(self.device, non_blocking=True)
+            for tensor in batch
+        )
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.precision == "32":
