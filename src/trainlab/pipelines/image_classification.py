@@ -1,17 +1,35 @@
-"""Image classification: images normalised by the training split, augmented in training only."""
+"""Image classification: images normalised by the training split, augmented in training only.
+
+A finished run adds to metrics.json the model's multiply-adds for one image (`multiply_adds`) and the
+mean training loss of its first epoch (`first_epoch_train_loss`, what the initialisation study
+compares), and writes RUN_DIR/test_examples.npz: a few test images and the test images the model got
+most confidently wrong, which the CNN figures (reports/cnn_plots.py) show.
+"""
 
 from __future__ import annotations
 
+import csv
 from dataclasses import asdict
+from pathlib import Path
+from typing import Any
 
-from trainlab import registry
+import numpy as np
+import torch
+from torch import nn
+
+from trainlab import registry, runs
 from trainlab.config import Config
 from trainlab.data.batching import TensorBatches, TransformedBatches
 from trainlab.data.sources import load_source
-from trainlab.data.transforms import image_transforms
+from trainlab.data.transforms import EvalTransform, image_transforms
 from trainlab.models import ImageSpec
+from trainlab.models.flops import count_multiply_adds
 from trainlab.pipelines import classification
 from trainlab.training.tasks import ClassificationTask
+
+TEST_EXAMPLES_FILE = "test_examples.npz"
+SAMPLES_KEPT = 8  # the first test images, as the data gave them: inputs for feature-map figures
+MISCLASSIFIED_KEPT = 32  # the most confident mistakes
 
 
 class ImageClassification(classification.ClassificationPipeline):
@@ -20,6 +38,7 @@ class ImageClassification(classification.ClassificationPipeline):
         self.data = load_source(config.task, config.data)
         images = self.data.train[0]  # (N, C, H, W)
         train_transform, eval_transform = image_transforms(images, config.data.augment)
+        self.eval_transform = eval_transform
         self.classes = self.data.classes
         self.spec = ImageSpec(images.shape[1], images.shape[2], images.shape[3], len(self.classes))
         self.task = ClassificationTask(len(self.classes), config.train.label_smoothing)
@@ -38,6 +57,77 @@ class ImageClassification(classification.ClassificationPipeline):
             "image_shape": list(images.shape[1:]),  # (C, H, W) the model was built for
             "normalize": asdict(eval_transform.normalize),
         }
+
+    def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:
+        extra = super().finish(model, results, run_dir)
+        extra["multiply_adds"] = count_multiply_adds(
+            model, (self.spec.in_channels, self.spec.height, self.spec.width)
+        )
+        first_loss = first_epoch_train_loss(run_dir / runs.HISTORY_FILE)
+        if first_loss is not None:
+            extra["first_epoch_train_loss"] = first_loss
+        save_test_examples(model, self.data.test, self.eval_transform, run_dir / TEST_EXAMPLES_FILE)
+        return extra
+
+
+def first_epoch_train_loss(history_path: Path) -> float | None:
+    """The mean training loss of epoch 1 from history.csv; None without that file or column."""
+    if not history_path.is_file():
+        return None
+    with history_path.open() as handle:
+        first = next(csv.DictReader(handle), None)
+    if first is None or not first.get("train_loss"):
+        return None
+    return float(first["train_loss"])
+
+
+def predict_probabilities(
+    model: nn.Module, images: torch.Tensor, transform: EvalTransform, batch_size: int = 256
+) -> torch.Tensor:
+    """Softmax probabilities (N, num_classes) of raw images (N, C, H, W), in eval mode, on the
+    model's device; the model's train/eval mode is left as it was."""
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    probabilities = []
+    try:
+        with torch.no_grad():
+            for start in range(0, len(images), batch_size):
+                batch = transform(images[start : start + batch_size]).to(device)
+                probabilities.append(model(batch).float().softmax(dim=1).cpu())
+    finally:
+        model.train(was_training)
+    return torch.cat(probabilities)
+
+
+def save_test_examples(
+    model: nn.Module, test: tuple[torch.Tensor, torch.Tensor], transform: EvalTransform, path: Path
+) -> None:
+    """Write the first test images and the most confidently misclassified ones to `path` (.npz).
+
+    Images are kept as the data gave them (uint8, or float in [0, 1]), not normalised. Arrays:
+        sample_images (S, C, H, W), sample_labels (S,): the first SAMPLES_KEPT test examples;
+        misclassified_images (M, C, H, W), misclassified_labels (M,) true classes,
+        misclassified_predictions (M,), misclassified_confidence (M,) the predicted class's
+        probability, misclassified_indices (M,) positions in the test split; most confident first.
+    """
+    images, labels = test
+    probabilities = predict_probabilities(model, images, transform)
+    confidence, predictions = probabilities.max(dim=1)
+    wrong = torch.nonzero(predictions != labels).flatten()
+    wrong = wrong[torch.argsort(confidence[wrong], descending=True, stable=True)][:MISCLASSIFIED_KEPT]
+    arrays = {
+        "sample_images": images[:SAMPLES_KEPT].numpy(),
+        "sample_labels": labels[:SAMPLES_KEPT].numpy(),
+        "misclassified_images": images[wrong].numpy(),
+        "misclassified_labels": labels[wrong].numpy(),
+        "misclassified_predictions": predictions[wrong].numpy(),
+        "misclassified_confidence": confidence[wrong].numpy().astype(np.float32),
+        "misclassified_indices": wrong.numpy(),
+    }
+    temporary = path.with_name(path.name + ".tmp.npz")
+    np.savez_compressed(temporary, **arrays)
+    temporary.replace(path)
 
 
 @registry.tasks.register("image-classification", "classify images (a builtin dataset or a folder)")

@@ -1,0 +1,206 @@
+"""Figures of a CNN run, read from its run directory: first-layer filters, feature maps, mistakes.
+
+The network is rebuilt from config.yaml and data.json and given the weights its metrics were computed
+with (`experiment.scored_checkpoint`), as `trainlab predict` does; the test images come from
+RUN_DIR/test_examples.npz, which the image-classification pipeline writes when a run ends. Nothing
+else is read: the figures need neither the dataset nor the network.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from torch import nn
+
+from trainlab import runs
+from trainlab.data.transforms import EvalTransform, Normalize
+from trainlab.errors import TrainlabError
+from trainlab.experiment import load_run_config, scored_checkpoint
+from trainlab.models import ImageSpec, build_model
+from trainlab.pipelines.image_classification import TEST_EXAMPLES_FILE
+from trainlab.training.checkpoint import load_weights
+
+# The layer whose output `plot_feature_maps` shows by default: the first stage of a ResNet, the
+# first conv block of simple_cnn; any other network shows its first convolution's output.
+DEFAULT_LAYERS = ("layer1", "features.0")
+
+
+def plot_cnn_run(run_dir: Path, layer: str | None = None, inputs: int = 4, channels: int = 8) -> list[Path]:
+    """Write the CNN figures of an image-classification run into RUN_DIR/plots; returns their paths.
+
+    Args:
+        layer: the module (a name from `model.named_modules()`, e.g. "layer2" or "features.1") whose
+            output the feature-map figure shows; None: the first stage or conv block.
+        inputs: how many test images the feature-map figure shows.
+        channels: how many channels of the layer it shows per image.
+    """
+    config = load_run_config(run_dir)
+    if config.task != "image-classification":
+        raise TrainlabError(f"'{run_dir}' is a {config.task} run; CNN figures need an image-classification run")
+    info = runs.read_json(run_dir / runs.DATA_FILE)
+    model = trained_model(run_dir)
+    plots_dir = run_dir / runs.PLOTS_DIR
+    plots_dir.mkdir(exist_ok=True)
+    written = [plot_first_layer_filters(model, plots_dir / "first_layer_filters.png")]
+    examples_path = run_dir / TEST_EXAMPLES_FILE
+    if examples_path.is_file():
+        with np.load(examples_path) as stored:
+            examples = {key: stored[key] for key in stored.files}
+        transform = EvalTransform(Normalize(tuple(info["normalize"]["mean"]), tuple(info["normalize"]["std"])))
+        written.append(plot_feature_maps(
+            model, examples["sample_images"][:inputs], examples["sample_labels"][:inputs], info["classes"],
+            transform, plots_dir / "feature_maps.png", layer, channels,
+        ))
+        written.append(plot_misclassified(examples, info["classes"], plots_dir / "misclassified.png"))
+    return written
+
+
+def trained_model(run_dir: Path) -> nn.Module:
+    """The run's network with the weights it was scored with, in eval mode, on the CPU."""
+    config = load_run_config(run_dir)
+    info = runs.read_json(run_dir / runs.DATA_FILE)
+    model_config = config.model
+    if getattr(model_config, "load_pretrained", None):
+        # The scored checkpoint replaces every weight: the pretrained file need not exist any more.
+        model_config = model_config.model_copy(update={"load_pretrained": None})
+    model = build_model(model_config, ImageSpec(*info["image_shape"], len(info["classes"])), config.task)
+    load_weights(model, scored_checkpoint(run_dir, config))
+    return model.eval()
+
+
+def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d]:
+    """The name and module of the first convolution the model holds."""
+    found = next(((name, module) for name, module in model.named_modules() if isinstance(module, nn.Conv2d)),
+                 None)
+    if found is None:
+        raise TrainlabError(f"{type(model).__name__} has no convolution to show")
+    return found
+
+
+def _image_for_display(image: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """(C, H, W) in any range -> what imshow wants: (H, W) with a grey colour map, or (H, W, 3)."""
+    if image.dtype == np.uint8:
+        image = image.astype(np.float32) / 255
+    if image.shape[0] == 3:
+        return np.clip(image.transpose(1, 2, 0), 0, 1), None
+    return image.mean(axis=0), "gray"
+
+
+def plot_first_layer_filters(model: nn.Module, path: Path, max_filters: int = 64) -> Path:
+    """Each filter of the first convolution as a small image (colour for RGB inputs, else grey), each
+    scaled to its own range so that its pattern shows whatever its norm."""
+    name, conv = first_conv(model)
+    weights = conv.weight.detach().float().cpu()[:max_filters]  # (F, C_in / groups, kh, kw)
+    count = len(weights)
+    columns = min(8, count)
+    rows = math.ceil(count / columns)
+    figure, axes = plt.subplots(rows, columns, figsize=(1.1 * columns, 1.1 * rows + 0.5), squeeze=False,
+                                layout="constrained")
+    for index, axis in enumerate(axes.flat):
+        axis.axis("off")
+        if index >= count:
+            continue
+        kernel = weights[index]
+        kernel = (kernel - kernel.min()) / (kernel.max() - kernel.min()).clamp_min(1e-12)
+        if kernel.shape[0] == 3:
+            axis.imshow(kernel.permute(1, 2, 0).numpy(), interpolation="nearest")
+        else:
+            axis.imshow(kernel.mean(dim=0).numpy(), cmap="gray", interpolation="nearest")
+        axis.set_title(str(index), fontsize=7)
+    kernel_size = "x".join(str(size) for size in conv.kernel_size)
+    figure.suptitle(f"first-layer filters ({name}: {count} of {conv.out_channels}, {kernel_size})", fontsize=9)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def feature_maps(model: nn.Module, images: torch.Tensor, layer: str) -> torch.Tensor:
+    """The output (B, C, H', W') of module `layer` for normalised `images` (B, C, H, W)."""
+    modules = dict(model.named_modules())
+    if layer not in modules:
+        choices = [name for name, module in model.named_modules() if name and list(module.children())]
+        raise TrainlabError(f"no layer '{layer}' in {type(model).__name__}; choose one of {', '.join(choices)}")
+    captured: list[torch.Tensor] = []
+    handle = modules[layer].register_forward_hook(lambda module, inputs, output: captured.append(output))
+    try:
+        with torch.no_grad():
+            model(images)
+    finally:
+        handle.remove()
+    output = captured[0]
+    if output.dim() != 4:
+        raise TrainlabError(f"layer '{layer}' gives {tuple(output.shape)}, not feature maps (B, C, H, W)")
+    return output
+
+
+def default_layer(model: nn.Module) -> str:
+    names = {name for name, _ in model.named_modules()}
+    return next((name for name in DEFAULT_LAYERS if name in names), None) or first_conv(model)[0]
+
+
+def plot_feature_maps(
+    model: nn.Module,
+    images: np.ndarray,
+    labels: np.ndarray,
+    classes: list[str],
+    transform: EvalTransform,
+    path: Path,
+    layer: str | None = None,
+    channels: int = 8,
+) -> Path:
+    """One row per image: the input, then the first `channels` feature maps of `layer` for it."""
+    layer = layer or default_layer(model)
+    maps = feature_maps(model, transform(torch.from_numpy(images)), layer).float()
+    shown = min(channels, maps.shape[1])
+    figure, axes = plt.subplots(len(images), shown + 1, figsize=(1.2 * (shown + 1), 1.25 * len(images) + 0.5),
+                                squeeze=False, layout="constrained")
+    for row, (image, label) in enumerate(zip(images, labels)):
+        picture, colour_map = _image_for_display(image)
+        axes[row, 0].imshow(picture, cmap=colour_map, interpolation="nearest")
+        axes[row, 0].set_title(f"input: {classes[int(label)]}", fontsize=7)
+        for channel in range(shown):
+            axes[row, channel + 1].imshow(maps[row, channel].numpy(), cmap="viridis", interpolation="nearest")
+            if row == 0:
+                axes[row, channel + 1].set_title(f"channel {channel}", fontsize=7)
+    for axis in axes.flat:
+        axis.axis("off")
+    height, width = maps.shape[2:]
+    figure.suptitle(f"feature maps of {layer} ({maps.shape[1]} channels, {height}x{width}), test images",
+                    fontsize=9)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def plot_misclassified(examples: dict[str, np.ndarray], classes: list[str], path: Path) -> Path:
+    """The misclassified test images (most confident first), titled predicted / true."""
+    images = examples["misclassified_images"]
+    count = len(images)
+    columns = min(8, max(count, 1))
+    rows = max(1, math.ceil(count / columns))
+    figure, axes = plt.subplots(rows, columns, figsize=(1.4 * columns + 0.4, 1.55 * rows + 0.6), squeeze=False,
+                                layout="constrained")
+    for axis in axes.flat:
+        axis.axis("off")
+    if count == 0:
+        axes[0, 0].text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
+    for index in range(count):
+        axis = axes.flat[index]
+        picture, colour_map = _image_for_display(images[index])
+        axis.imshow(picture, cmap=colour_map, interpolation="nearest")
+        predicted = classes[int(examples["misclassified_predictions"][index])]
+        true = classes[int(examples["misclassified_labels"][index])]
+        confidence = float(examples["misclassified_confidence"][index])
+        axis.set_title(f"pred {predicted} ({confidence:.0%})\ntrue {true}", fontsize=7, color="#b22222")
+    figure.suptitle(f"misclassified test images ({count} shown, most confident first)", fontsize=9)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
