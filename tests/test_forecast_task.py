@@ -69,7 +69,7 @@ def test_evaluation_metrics_are_on_the_original_scale():
 
 def test_forecast_writes_the_future_steps(trainlab, monthly_csv, tmp_path):
     train(trainlab, monthly_csv, tmp_path / "run")
-    code, out, err = trainlab("forecast", tmp_path / "run", "--horizon", 9, "--out", tmp_path / "next.csv")
+    code, _, err = trainlab("forecast", tmp_path / "run", "--horizon", 9, "--out", tmp_path / "next.csv")
     assert code == 0, err
     table = pd.read_csv(tmp_path / "next.csv")
     assert list(table.columns) == ["time", "sales"]
@@ -79,6 +79,7 @@ def test_forecast_writes_the_future_steps(trainlab, monthly_csv, tmp_path):
     assert code == 2 and "--horizon 0: forecast at least one step" in err
 
 
+@pytest.mark.slow  # horizon 1 by default: 730 backtest origins, ETS and ARIMA updated at each (~70 s)
 def test_melbourne_temperatures_train_with_defaults(trainlab, shared_data, tmp_path):
     csv = shared_data / "melbourne_daily_min_temp" / "daily-min-temperatures.csv"
     code, _, err = trainlab("train", "forecast", "--data", csv, "data.target=Temp", "data.time_column=Date",

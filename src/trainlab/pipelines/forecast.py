@@ -1,5 +1,10 @@
 """Forecasting: scaled windows for training, then a rolling-origin backtest over the test part in
 which the network and every baseline forecast from exactly the same origins, on the original scale.
+
+RUN_DIR/backtest.json holds what the forecast figures (reports/forecast_plots.py) read: the whole
+series up to the end of the test part, the backtest's origins, actuals and forecasts, the model's
+one-step-ahead forecasts from every test step (its residuals), and, for models that feed values
+back (recursive, seq2seq), their teacher-forced predictions at the backtest origins.
 """
 
 from __future__ import annotations
@@ -7,6 +12,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
 from torch import nn
 
 from trainlab import registry, runs
@@ -95,9 +102,13 @@ class Forecast(Pipeline):
         runs.write_json(run_dir / BACKTEST_FILE, {
             "times": [str(time) for time in whole.times],
             "targets": whole.target_names,
+            "values": whole.values.tolist(),  # (T, targets): the history the figures show
+            "strategy": getattr(model, "strategy", None),
+            "teacher_forcing": getattr(model, "teacher_forcing", None),
             **outcome.to_dict(),
             "actuals": outcome.actuals.tolist(),  # (origins, horizon, targets), for the plots
             "forecasts": {name: values.tolist() for name, values in outcome.forecasts.items()},
+            **self.diagnostics(model, whole, outcome.origins),
         })
         extra: dict[str, Any] = {"season_period": self.period, "backtest_origins": len(outcome.origins)}
         for name, scores in outcome.summary.items():
@@ -110,6 +121,71 @@ class Forecast(Pipeline):
         results["test"] = {key: value for key, value in results["test"].items()
                            if key not in ("mae", "rmse", "mase")}
         return extra
+
+    def diagnostics(self, model: nn.Module, whole: TimeSeries, origins: list[int]) -> dict[str, Any]:
+        """The model's one-step-ahead forecasts from every test step and, for models that feed
+        values back, its teacher-forced predictions at the backtest `origins` (original scale)."""
+        window, scalers = self.config.data.window, self.windows
+        features = scalers.target_scaler.transform(whole.values)
+        if whole.covariates is not None and scalers.covariate_scaler is not None:
+            features = np.concatenate([features, scalers.covariate_scaler.transform(whole.covariates)], axis=1)
+        original = scalers.target_scaler.inverse_transform
+        first_test_step = len(whole) - len(self.data.test)
+        steps = list(range(first_test_step, len(whole)))
+        one_step = window_forecasts(model, features, steps, window)[:, 0]  # (steps, targets)
+        diagnostics: dict[str, Any] = {"one_step": {
+            "origins": steps,
+            "actuals": whole.values[first_test_step:].tolist(),
+            "forecasts": original(one_step).tolist(),
+        }}
+        if getattr(model, "strategy", "direct") in ("recursive", "seq2seq"):
+            horizon = self.config.data.horizon
+            truth = np.stack([scalers.target_scaler.transform(whole.values[origin : origin + horizon])
+                              for origin in origins])  # (origins, horizon, targets)
+            forced = window_forecasts(model, features, origins, window, teacher=truth)
+            diagnostics["teacher_forced"] = [original(values).tolist() for values in forced]
+        return diagnostics
+
+
+def window_forecasts(
+    model: nn.Module,
+    features: np.ndarray,
+    origins: list[int],
+    window: int,
+    teacher: np.ndarray | None = None,
+    batch_size: int = 512,
+) -> np.ndarray:
+    """The model's forecasts (origins, horizon, targets) from the `window` steps before each origin.
+
+    Args:
+        features: (T, input_features) scaled as in training, the targets first.
+        teacher: optional (origins, horizon, targets) scaled true values: the model then sees the true
+            previous value at every step (teacher forcing), whatever its training setting.
+    Returns the forecasts on the scale of `features`, computed in eval mode without gradients.
+    """
+    parameter = next(model.parameters())
+    was_training, setting = model.training, getattr(model, "teacher_forcing", None)
+    model.eval()
+    if teacher is not None:
+        model.teacher_forcing = "always"
+    try:
+        batches = []
+        for start in range(0, len(origins), batch_size):
+            chunk = origins[start : start + batch_size]
+            inputs = np.stack([features[origin - window : origin] for origin in chunk])
+            inputs = torch.as_tensor(inputs, dtype=parameter.dtype, device=parameter.device)
+            targets = None
+            if teacher is not None:
+                targets = torch.as_tensor(teacher[start : start + batch_size], dtype=parameter.dtype,
+                                          device=parameter.device)
+            with torch.no_grad():
+                predictions = model(inputs) if targets is None else model(inputs, targets)
+            batches.append(predictions.cpu().numpy())
+    finally:
+        model.train(was_training)
+        if teacher is not None:
+            model.teacher_forcing = setting
+    return np.concatenate(batches)
 
 
 # Calendar seasons, where the step says what they are; other steps (daily: weekly or yearly
