@@ -1,15 +1,26 @@
 """Text classification: token ids padded per batch (bucketed by length in training), a TF-IDF
-baseline scored on the same splits, and the encoder saved for `trainlab predict`."""
+baseline scored on the same splits, and the encoder saved for `trainlab predict`.
+
+When a run ends, RUN_DIR/confident_mistakes.json lists the test examples the model got wrong with
+the highest confidence (decoded text, true and predicted label, probabilities), which says more
+about what a model has not learnt than its accuracy does. Next-word data (data/next_word.py) is a
+language model in classifier form: its runs also report perplexity, exp(loss), and skip what
+makes no sense with a class per word (the TF-IDF baseline, a vocabulary-sized confusion matrix).
+"""
 
 from __future__ import annotations
 
+import hashlib
+import math
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from trainlab import registry, runs
 from trainlab.config import Config
+from trainlab.data.next_word import NextWordSplits
 from trainlab.data.sequence_batching import PaddedBatches
 from trainlab.data.sources import load_source
 from trainlab.data.text import EncodedTexts
@@ -18,6 +29,12 @@ from trainlab.models import TextSpec
 from trainlab.models.tfidf import TfidfLogisticRegression
 from trainlab.pipelines import classification
 from trainlab.training.tasks import ClassificationTask
+
+CONFIDENT_MISTAKES_FILE = "confident_mistakes.json"
+MISTAKES_KEPT = 20
+# Above this many classes confusion_matrix.json is not written: for next-word data it would hold
+# vocabulary-squared counts (1,000 words: a million per split) that no figure can show.
+CONFUSION_FILE_MAX_CLASSES = 100
 
 
 class TextClassification(classification.ClassificationPipeline):
@@ -53,14 +70,98 @@ class TextClassification(classification.ClassificationPipeline):
         self.data.encoder().save(run_dir / runs.ENCODER_FILE)
 
     def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:
-        extra = super().finish(model, results, run_dir)
+        if len(self.classes) <= CONFUSION_FILE_MAX_CLASSES:
+            extra = super().finish(model, results, run_dir)
+        else:
+            extra = {}
+            for result in results.values():
+                result.pop("confusion_matrix", None)
+        runs.write_json(run_dir / CONFIDENT_MISTAKES_FILE, self.confident_mistakes(model))
+        if isinstance(self.data, NextWordSplits):
+            # The loss is the mean cross-entropy per predicted word in nats.
+            extra.update({f"{split}_perplexity": math.exp(result["loss"]) for split, result in results.items()})
+            return extra
         # The classical reference, on exactly the tokens the network saw.
-        baseline = TfidfLogisticRegression().fit(self.data.train.sequences, self.data.train.labels)
-        scores = baseline.evaluate(self.data.test.sequences, self.data.test.labels)
-        scores.pop("confusion_matrix", None)
+        scores = tfidf_baseline_scores(self.data.train, self.data.test)
         extra.update({f"baseline_tfidf_{name}": value for name, value in scores.items()})
         return extra
 
+    def confident_mistakes(self, model: nn.Module, kept: int = MISTAKES_KEPT) -> dict[str, Any]:
+        """The `kept` wrong test predictions with the highest probability on the predicted class."""
+        confidence, predicted, label_probability = prediction_confidences(model, self.test_batches)
+        labels = self.data.test.labels
+        wrong = torch.nonzero(predicted != labels).flatten()
+        order = wrong[torch.argsort(confidence[wrong], descending=True, stable=True)][:kept]
+        encoder = self.data.encoder()
+        shown = [
+            {
+                "index": index,
+                "text": encoder.decode(self.data.test.sequences[index].tolist()),
+                "true_label": self.classes[int(labels[index])],
+                "predicted_label": self.classes[int(predicted[index])],
+                "confidence": float(confidence[index]),
+                "true_label_probability": float(label_probability[index]),
+            }
+            for index in order.tolist()
+        ]
+        return {"split": "test", "examples": len(labels), "wrong": len(wrong), "most_confident": shown}
+
+
+def tfidf_baseline_scores(train: EncodedTexts, test: EncodedTexts) -> dict[str, float]:
+    """The TF-IDF baseline's test scores (confusion matrix left out), fitted on `train`.
+
+    The baseline depends on the tokens and labels alone, and the arms of a study usually share
+    them: the scores of the last few distinct splits are remembered by a digest of their contents,
+    so a study of seven arms fits it once instead of fourteen times.
+    """
+    key = _digest(train.sequences.tokens, train.sequences.offsets, train.labels,
+                  test.sequences.tokens, test.sequences.offsets, test.labels)
+    if key not in _TFIDF_SCORES:
+        baseline = TfidfLogisticRegression().fit(train.sequences, train.labels)
+        scores = baseline.evaluate(test.sequences, test.labels)
+        scores.pop("confusion_matrix", None)
+        _TFIDF_SCORES[key] = scores
+        while len(_TFIDF_SCORES) > TFIDF_SCORES_KEPT:
+            _TFIDF_SCORES.pop(next(iter(_TFIDF_SCORES)))
+    return dict(_TFIDF_SCORES[key])
+
+
+TFIDF_SCORES_KEPT = 4
+_TFIDF_SCORES: dict[str, dict[str, float]] = {}
+
+
+def _digest(*tensors: torch.Tensor) -> str:
+    digest = hashlib.sha256()
+    for tensor in tensors:
+        digest.update(str((tensor.dtype, tuple(tensor.shape))).encode())
+        digest.update(tensor.contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
+def prediction_confidences(
+    model: nn.Module, batches: PaddedBatches
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """For every example of unshuffled `batches`, in order: the probability of the predicted class
+    (N,), the predicted class (N,) and the probability of the true class (N,).
+
+    Only these three numbers per example are kept, not all probabilities: a next-word model has a
+    class per word of its vocabulary.
+    """
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    confidence, predicted, label_probability = [], [], []
+    try:
+        with torch.no_grad():
+            for tokens, lengths, labels in batches:
+                probabilities = model(tokens.to(device), lengths.to(device)).float().softmax(dim=1).cpu()
+                best = probabilities.max(dim=1)
+                confidence.append(best.values)
+                predicted.append(best.indices)
+                label_probability.append(probabilities.gather(1, labels[:, None]).squeeze(1))
+    finally:
+        model.train(was_training)
+    return torch.cat(confidence), torch.cat(predicted), torch.cat(label_probability)
 
 @registry.tasks.register("text-classification", "classify texts (a builtin dataset, a CSV/TSV/JSONL, a folder)")
 def text_classification(config: Config) -> TextClassification:
