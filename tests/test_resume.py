@@ -73,7 +73,8 @@ def test_resume_refuses_a_complete_run_and_a_folder_that_is_not_a_run(trainlab, 
 
 
 def test_resume_before_the_first_checkpoint_starts_over_and_matches(trainlab, tmp_path):
-    """A kill during the first epoch leaves only config.yaml and env.json: resume starts afresh."""
+    """A kill before the first epoch ends leaves at most config.yaml: resume starts afresh and writes
+    what the run would have written (data.json, which the figures and predict read)."""
     import shutil
 
     settings = ["--seed", "2", "--quiet", "train.epochs=3", "model.dropout=0.2", "optim.schedule=cosine"]
@@ -84,6 +85,7 @@ def test_resume_before_the_first_checkpoint_starts_over_and_matches(trainlab, tm
     shutil.copy(unbroken / "config.yaml", partial / "config.yaml")
     assert trainlab("resume", partial, "--quiet")[0] == 0
     finished = json.loads((partial / "metrics.json").read_text())
+    assert json.loads((partial / "data.json").read_text()) == json.loads((unbroken / "data.json").read_text())
     reference = json.loads((unbroken / "metrics.json").read_text())
     assert {k: v for k, v in finished.items() if k not in TIMINGS} == \
         {k: v for k, v in reference.items() if k not in TIMINGS}

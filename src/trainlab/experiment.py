@@ -149,6 +149,11 @@ def resume_run(run_dir: Path, quiet: bool = False) -> dict:
         {"command": resumed["command"], "started": resumed["started"], "from_checkpoint": str(last)}
     )
     runs.write_json(environment_path, environment)
+    if not (run_dir / runs.DATA_FILE).is_file():
+        # Killed before the data was described: the files a finished run's readers need (predict,
+        # figures) are written now, as train_run would have, from the same config and data.
+        runs.write_json(run_dir / runs.DATA_FILE, experiment.pipeline.info)
+        experiment.pipeline.save_artifacts(run_dir)
     if not quiet:
         where = f"epoch {_checkpoint_epoch(last)}" if last else "the start (no checkpoint yet)"
         runs.say(f"resuming {run_dir} from {where}")
