@@ -1,4 +1,5 @@
-"""Figures of a run, read from its run directory: learning curves and the confusion matrix."""
+"""Figures of a run, read from its run directory: learning curves, the confusion matrix, and the
+figures of its task (CNN filters, feature maps and mistakes; forecasts against actuals)."""
 
 from __future__ import annotations
 
@@ -31,7 +32,23 @@ def plot_run(run_dir: Path) -> list[Path]:
         written.append(
             plot_confusion_matrix(confusion["test"], confusion["classes"], plots_dir / "confusion_matrix.png")
         )
+    written.extend(_task_figures(run_dir))
     return written
+
+
+def _task_figures(run_dir: Path) -> list[Path]:
+    # Each task's figures are drawn from the file its pipeline writes when a run ends; imported here
+    # because the CNN figures rebuild the network, which this module's other figures never need.
+    from trainlab.pipelines.image_classification import TEST_EXAMPLES_FILE
+    from trainlab.reports.forecast_plots import BACKTEST_FILE, plot_forecast_run
+
+    if (run_dir / TEST_EXAMPLES_FILE).is_file():
+        from trainlab.reports.cnn_plots import plot_cnn_run
+
+        return plot_cnn_run(run_dir)
+    if (run_dir / BACKTEST_FILE).is_file():
+        return plot_forecast_run(run_dir)
+    return []
 
 
 def _read_history(path: Path) -> list[dict[str, float]]:
