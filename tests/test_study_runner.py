@@ -73,3 +73,20 @@ def test_a_bad_override_fails_before_any_run(tmp_path):
     with pytest.raises(TrainlabError, match="unknown key 'optim.lrr'"):
         run_study(tiny_plan(), tmp_path / "study", "quick", overrides=[("optim.lrr", 1.0)], quiet=True)
     assert not any((tmp_path / "study").glob("*/seed-*"))
+
+
+def test_the_results_table_shows_counts_readably_and_no_interval_where_seeds_agree():
+    from trainlab.reports.study_report import results_table
+
+    def estimate(mean, low, high):
+        return {"mean": mean, "ci_low": low, "ci_high": high}
+
+    summary = {"metrics": ["multiply_adds", "test_accuracy"], "rows": [
+        {"label": "resnet", "params": 269722,
+         "multiply_adds": estimate(15850000.0, 15850000.0, 15850000.0),
+         "test_accuracy": estimate(0.91234, 0.9, 0.92)},
+    ]}
+    table = results_table(summary)
+    assert "269,722" in table
+    assert "15.85 M<" in table  # one count, not "1.585e+07 ± 0"
+    assert "0.9123 ± 0.01" in table

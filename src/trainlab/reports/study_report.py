@@ -63,10 +63,21 @@ def results_table(summary: dict[str, Any]) -> str:
 
 
 def _estimate_text(estimate: dict[str, Any]) -> str:
+    mean = _number_text(estimate["mean"])
     if estimate["ci_low"] is None:
-        return f"{estimate['mean']:.4g}"
+        return mean
     half = (estimate["ci_high"] - estimate["ci_low"]) / 2
-    return f"{estimate['mean']:.4g} ± {half:.2g}"
+    # A quantity every seed agrees on (parameter counts, multiply-adds) has no interval to show.
+    return mean if half == 0 else f"{mean} ± {half:.2g}"
+
+
+def _number_text(value: float) -> str:
+    """Counts in millions or with thousands separators; everything else with four significant digits."""
+    if abs(value) >= 1e6:
+        return f"{value / 1e6:.4g} M"
+    if abs(value) >= 1e3 and float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:.4g}"
 
 
 def _difference_text(comparison: dict[str, Any]) -> str:
