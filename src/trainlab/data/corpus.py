@@ -10,6 +10,7 @@ import sys
 import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import torch
 
@@ -190,3 +191,107 @@ def load_corpus_source(data: DataConfig) -> TextCorpus:
         f"--data {data.source}: neither a builtin language-model corpus ({', '.join(builtin)}) "
         "nor an existing text file"
     )
+
+
+IGNORE_INDEX = -100  # a target that is not scored (cross_entropy's default ignore_index)
+BatchingMode = Literal["stateful", "windows"]
+
+
+class LanguageModelBatches:
+    """Batches `(inputs (B, T), targets (B, T), reset ())` over one part of a corpus; the targets
+    are the inputs shifted by one token, and `reset` is 1 where the recurrent state must start
+    from zeros (the task keeps the state between batches otherwise).
+
+    Two ways to cut the text (`mode`):
+      - "stateful": the text is cut into B equal streams read side by side, T tokens at a time; row
+        b of a batch continues row b of the batch before it, so the state carried over (detached:
+        truncated BPTT) holds context from before the chunk. `reset` is 1 on the first batch only.
+      - "windows": independent windows of T tokens in shuffled order, each from a zero state.
+
+    In training the text starts at a random offset below T each epoch (so chunk boundaries move),
+    windows are shuffled, and the tokens that do not fill a whole stream or window are left out;
+    the number of batches is the same every epoch. In evaluation (`training=False`) every target
+    of the part is scored exactly once: the last stream or window is padded with `IGNORE_INDEX`.
+
+    Attributes:
+        num_examples: the targets scored per epoch (trainer: "samples" per second are tokens).
+    """
+
+    def __init__(
+        self,
+        ids: torch.Tensor,
+        batch_size: int,
+        sequence_length: int,
+        mode: BatchingMode = "stateful",
+        training: bool = True,
+        seed: int = 0,
+    ):
+        if len(ids) < 2:
+            raise ValueError(f"a part needs at least 2 tokens to give one target, got {len(ids)}")
+        self.ids = ids.long()
+        self.sequence_length = sequence_length
+        self.mode = mode
+        self.training = training
+        self.seed = seed
+        self.epoch = 0
+        targets = len(ids) - 1
+        if training:
+            # The room the largest random offset (T - 1) leaves, cut into whole streams/windows.
+            usable = max(targets - (sequence_length - 1), 1)
+            if mode == "stateful":
+                self.streams = min(batch_size, usable)
+                self.stream_length = usable // self.streams
+            else:
+                self.windows = max(usable // sequence_length, 1)
+                self.batch_size = min(batch_size, self.windows)
+        else:
+            if mode == "stateful":
+                self.streams = min(batch_size, targets)
+                self.stream_length = -(-targets // self.streams)
+            else:
+                self.windows = -(-targets // sequence_length)
+                self.batch_size = min(batch_size, self.windows)
+        if mode == "stateful":
+            self.num_examples = targets if not training else self.streams * self.stream_length
+            self._batches = -(-self.stream_length // sequence_length)
+        else:
+            self.num_examples = targets if not training else self.windows * sequence_length
+            self._batches = -(-self.windows // self.batch_size)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self._batches
+
+    def _pairs(self, count: int, length: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """(count, length) inputs and targets from the text at this epoch's offset, the tail padded."""
+        offset = 0
+        if self.training:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            room = len(self.ids) - 1 - count * length
+            offset = int(torch.randint(0, min(self.sequence_length, room + 1), (1,), generator=generator))
+        needed = count * length
+        inputs = self.ids[offset : offset + needed]
+        targets = self.ids[offset + 1 : offset + 1 + needed]
+        padding = needed - len(targets)
+        if padding:  # evaluation only: score every target once
+            inputs = torch.cat([inputs[: len(targets)], torch.zeros(padding, dtype=torch.long)])
+            targets = torch.cat([targets, torch.full((padding,), IGNORE_INDEX, dtype=torch.long)])
+        return inputs.reshape(count, length), targets.reshape(count, length)
+
+    def __iter__(self):
+        T = self.sequence_length
+        if self.mode == "stateful":
+            inputs, targets = self._pairs(self.streams, self.stream_length)  # (B, L)
+            for index, start in enumerate(range(0, self.stream_length, T)):
+                yield inputs[:, start : start + T], targets[:, start : start + T], torch.tensor(int(index == 0))
+            return
+        inputs, targets = self._pairs(self.windows, T)  # (windows, T)
+        order = torch.arange(self.windows)
+        if self.training:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch + 500_009)
+            order = torch.randperm(self.windows, generator=generator)
+        for start in range(0, self.windows, self.batch_size):
+            chosen = order[start : start + self.batch_size]
+            yield inputs[chosen], targets[chosen], torch.tensor(1)

@@ -66,7 +66,9 @@ def build_pipeline(config: Config) -> Pipeline:
 from trainlab.pipelines import (  # registers the tasks
     forecast,
     image_classification,
+    language_model,
     text_classification,
 )
 
-__all__ = ["Pipeline", "build_pipeline", "forecast", "image_classification", "text_classification"]
+__all__ = ["Pipeline", "build_pipeline", "forecast", "image_classification", "language_model",
+           "text_classification"]

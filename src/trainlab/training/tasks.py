@@ -165,3 +165,77 @@ class ForecastMeter:
             "rmse": errors.square().mean().sqrt().item(),
             "mase": (per_target_mae / self.mase_scale).mean().item(),
         }
+
+
+class LanguageModelTask:
+    """Batches are `(inputs (B, T), targets (B, T), reset ())` (data/corpus.py LanguageModelBatches);
+    `model(inputs, state)` returns `(logits (B, T, V), state)`.
+
+    The task keeps the recurrent state between batches, one for training and one for evaluation,
+    detached from the previous batch's graph (truncated BPTT), and starts from zeros where a batch
+    says `reset`. Targets equal to IGNORE_INDEX (padding at the end of an evaluated part) are not
+    scored. The loss is the mean cross-entropy per scored token in nats; evaluation adds the
+    perplexity, bits per token (`bpc`: bits per character for a character model) and the share of
+    tokens predicted exactly (`accuracy`).
+    """
+
+    metric_names = ("loss", "perplexity", "bpc", "accuracy")
+    train_metric_names = ("loss", "accuracy")
+
+    def __init__(self):
+        self.states: dict[bool, Any] = {True: None, False: None}
+
+    def forward(
+        self, model: nn.Module, batch: tuple[torch.Tensor, ...], training: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(mean loss over scored tokens, logits (B, T, V), targets (B, T)) for one batch."""
+        from trainlab.models.language_model import detach_state
+
+        inputs, targets, reset = batch
+        state = None if bool(reset) else self.states[training]
+        if state is not None and _state_batch_size(state) != len(inputs):
+            state = None  # a batch of another width (a different split) cannot continue it
+        logits, state = model(inputs, state)
+        self.states[training] = detach_state(state)
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), ignore_index=-100)
+        return loss, logits, targets
+
+    def train_meter(self) -> TokenMeter:
+        return TokenMeter()
+
+    def eval_meter(self) -> TokenMeter:
+        return TokenMeter(full=True)
+
+
+def _state_batch_size(state: Any) -> int:
+    return (state[0] if isinstance(state, tuple) else state).shape[1]
+
+
+class TokenMeter:
+    """Mean cross-entropy and next-token accuracy over the scored tokens of an epoch, weighted by
+    tokens (the last chunk of a part is shorter and padding is not scored). Per batch it keeps
+    tensors only; the sums happen once in `compute`. With `full`, the perplexity and bits per
+    token of the mean loss are added."""
+
+    def __init__(self, full: bool = False):
+        self.full = full
+        self.loss_sums: list[torch.Tensor] = []
+        self.correct: list[torch.Tensor] = []
+        self.counts: list[torch.Tensor] = []
+
+    def update(self, loss: torch.Tensor, logits: torch.Tensor, targets: torch.Tensor) -> None:
+        scored = targets != -100
+        count = scored.sum()
+        self.loss_sums.append(loss.detach().double() * count)
+        self.correct.append(((logits.detach().argmax(dim=-1) == targets) & scored).sum())
+        self.counts.append(count)
+
+    def compute(self) -> dict[str, float]:
+        from trainlab.metrics.language import language_scores
+
+        tokens = torch.stack(self.counts).sum().item()
+        loss = torch.stack(self.loss_sums).sum().item() / tokens
+        accuracy = torch.stack(self.correct).sum().item() / tokens
+        if not self.full:
+            return {"loss": loss, "accuracy": accuracy}
+        return {**language_scores(loss), "accuracy": accuracy}

@@ -1,0 +1,85 @@
+"""Language modelling: a text (a builtin corpus or a text file) read as next-token prediction.
+
+The text is cut in order into train | validation | test (data/corpus.py): held-out text follows
+the training text. Unless the config says otherwise, a language model reads characters
+(`data.tokenizer=char`) and holds out the last 10% of the text, half for validation and half for
+test (`data.val_fraction=0.05`, `data.test_fraction=0.05`), as char-rnn and nanoGPT do; these
+resolved values are what config.yaml records. Training reads contiguous chunks of
+`data.sequence_length` tokens with the state carried across them (`data.stateful`, the default)
+or independent windows.
+
+When a run ends, metrics.json gets the unigram and add-one bigram baselines on the same test
+tokens (`baseline_unigram_bpc`, `baseline_bigram_bpc`, their losses and perplexities), and
+RUN_DIR/samples.json holds text generated at several temperatures for the report.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from trainlab import registry, runs
+from trainlab.config import Config
+from trainlab.data.corpus import LanguageModelBatches, TextCorpus, load_corpus_source
+from trainlab.generation import SAMPLES_FILE, samples_by_temperature
+from trainlab.metrics.language import baseline_scores
+from trainlab.models.language_model import LanguageModelSpec
+from trainlab.pipelines import Pipeline
+from trainlab.training.tasks import LanguageModelTask
+
+# The held-out share of the text when the config names neither fraction: the last 10%.
+DEFAULT_HELD_OUT_FRACTION = 0.05  # validation, then the same again for test
+
+
+def resolve_language_model_defaults(config: Config) -> None:
+    """Set in `config` the data defaults of a language model that differ from other tasks' (only
+    those the config did not set itself), so config.yaml records what the run used."""
+    data = config.data
+    if "tokenizer" not in data.model_fields_set:
+        data.tokenizer = "char"
+    if not {"val_fraction", "test_fraction"} & data.model_fields_set:
+        data.test_fraction = DEFAULT_HELD_OUT_FRACTION
+        data.val_fraction = DEFAULT_HELD_OUT_FRACTION
+
+
+class LanguageModel(Pipeline):
+    def __init__(self, config: Config):
+        super().__init__(config)
+        resolve_language_model_defaults(config)
+        data = config.data
+        self.data: TextCorpus = load_corpus_source(data)
+        self.spec = LanguageModelSpec(len(self.data.vocab))
+        self.task = LanguageModelTask()
+        mode = "stateful" if data.stateful else "windows"
+
+        def batches(ids, training: bool) -> LanguageModelBatches:
+            return LanguageModelBatches(ids, data.batch_size, data.sequence_length, mode, training,
+                                        seed=config.run.seed)
+
+        self.train_batches = batches(self.data.train, training=True)
+        self.val_batches = batches(self.data.val, training=False) if self.data.val is not None else None
+        self.test_batches = batches(self.data.test, training=False)
+        self.info = {
+            "summary": self.data.summary(),
+            "vocab_size": len(self.data.vocab),
+            "tokenizer": self.data.tokenizer.kind,
+            "tokens": {"train": len(self.data.train), "test": len(self.data.test),
+                       "val": None if self.data.val is None else len(self.data.val)},
+            "batching": mode,
+        }
+
+    def save_artifacts(self, run_dir: Path) -> None:
+        self.data.encoder().save(run_dir / runs.ENCODER_FILE)
+
+    def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:
+        samples = samples_by_temperature(model, self.data.encoder(), seed=self.config.run.seed)
+        runs.write_json(run_dir / SAMPLES_FILE, samples)
+        # The classical references, on exactly the test tokens the network was scored on.
+        return baseline_scores(self.data.train, self.data.test, len(self.data.vocab))
+
+
+@registry.tasks.register("language-model", "model a text one token at a time (characters or words)")
+def language_model(config: Config) -> LanguageModel:
+    return LanguageModel(config)
