@@ -1,0 +1,187 @@
+"""Task `sequence-classification`: the synthetic memory tasks (copy, adding, trend-sine-walk).
+
+The data are `SequenceSplits` (data/synthetic.py); the models are pipelines/sequence_models.py.
+The loss is the cross-entropy per step for the copy task (every step of every sequence weighs the
+same, as in its memoryless baseline), the cross-entropy per sequence for classification, and the
+mean squared error for the adding problem.
+
+What a finished run adds to metrics.json: `baseline_memoryless_<metric>` (the best score without
+memory, data/synthetic.py), `loss_vs_memoryless` (test loss / that baseline: near 1 has learnt no
+memory), `solved` (the test loss is below `SOLVED_FRACTION` of the baseline), and, with the
+diagnostics switched on (`diagnostics.*`), the spectral radius of W_hh before and after training
+and the fitted decay rate of dL/dh_t at the start and the end; their arrays go to
+RUN_DIR/diagnostics/.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from trainlab import registry, runs
+from trainlab.config import Config
+from trainlab.data.batching import TensorBatches
+from trainlab.data.sources import load_source
+from trainlab.data.synthetic import SequenceSplits
+from trainlab.diagnostics.callbacks import (
+    DIAGNOSTICS_DIR,
+    GradientNorms,
+    SpectralSnapshot,
+    TimestepGradientProbe,
+    max_radius,
+)
+from trainlab.diagnostics.gradients import fit_decay, timestep_gradients
+from trainlab.pipelines import Pipeline
+from trainlab.pipelines.sequence_models import TASK, SequenceSpec
+from trainlab.training.callbacks import Callback
+from trainlab.training.tasks import EvalMeter, LossMeter, TrainMeter
+
+# A task counts as solved when the test loss is below this share of the memoryless baseline.
+SOLVED_FRACTION = 0.1
+
+
+class SequenceTask:
+    """Loss and metrics for the three kinds of synthetic task (see the module docstring)."""
+
+    def __init__(self, kind: str, num_classes: int):
+        self.kind = kind
+        self.num_classes = num_classes
+        regression = kind == "regression"
+        self.metric_names = ("loss", "mae") if regression else ("loss", "accuracy")
+        self.train_metric_names = ("loss",) if regression else ("loss", "accuracy")
+
+    def loss(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self.kind == "regression":
+            return F.mse_loss(predictions, targets)
+        return F.cross_entropy(predictions.reshape(-1, self.num_classes), targets.reshape(-1))
+
+    def forward(self, model: nn.Module, batch: tuple[torch.Tensor, ...], training: bool):
+        """(mean loss, outputs, targets); per-step logits are flattened to (B * T, C)."""
+        inputs, targets = batch
+        predictions = model(inputs)
+        loss = self.loss(predictions, targets)
+        if self.kind == "sequence-labelling":
+            return loss, predictions.reshape(-1, self.num_classes), targets.reshape(-1)
+        return loss, predictions, targets
+
+    def train_meter(self):
+        return LossMeter() if self.kind == "regression" else TrainMeter()
+
+    def eval_meter(self):
+        return RegressionMeter() if self.kind == "regression" else _AccuracyMeter(self.num_classes)
+
+
+class RegressionMeter:
+    """Mean squared error (the loss) and mean absolute error over an evaluation."""
+
+    def __init__(self):
+        self.errors: list[torch.Tensor] = []
+
+    def update(self, loss: torch.Tensor, predictions: torch.Tensor, targets: torch.Tensor) -> None:
+        self.errors.append((predictions.detach().double() - targets.double()).reshape(-1).cpu())
+
+    def compute(self) -> dict[str, float]:
+        errors = torch.cat(self.errors)
+        return {"loss": errors.square().mean().item(), "mae": errors.abs().mean().item()}
+
+
+class _AccuracyMeter(EvalMeter):
+    """Loss and accuracy only: a per-step confusion matrix says little about memory."""
+
+    def compute(self) -> dict[str, Any]:
+        predicted, targets = torch.cat(self.predicted), torch.cat(self.targets)
+        return {"loss": float(self.loss_sum) / len(targets),
+                "accuracy": (predicted == targets).double().mean().item()}
+
+
+def probe_loss(model: nn.Module, task: SequenceTask, targets: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
+    return task.loss(model.readout(outputs), targets)
+
+
+def probe_timestep_gradients(model: nn.Module, task: SequenceTask, batch: tuple[torch.Tensor, torch.Tensor]) -> np.ndarray:
+    """(layers, T) norms of dL/dh_t of `model` on `batch` (trainlab.diagnostics.gradients)."""
+    inputs, targets = (tensor.to(model.head.weight.device) for tensor in batch)
+    return timestep_gradients(model.rnn, model.encode(inputs), partial(probe_loss, model, task, targets))
+
+
+class SequenceClassification(Pipeline):
+    def __init__(self, config: Config):
+        super().__init__(config)
+        self.data: SequenceSplits = load_source(config.task, config.data)
+        data = self.data
+        tokens = data.train[0].dtype == torch.int64
+        self.spec = SequenceSpec(data.input_size, data.output_size, data.kind, tokens, data.train[0].shape[1])
+        self.task = SequenceTask(data.kind, data.output_size)
+
+        def batches(pair, shuffle: bool = False) -> TensorBatches:
+            return TensorBatches(*pair, batch_size=config.data.batch_size, shuffle=shuffle, seed=config.run.seed)
+
+        self.train_batches = batches(data.train, shuffle=True)
+        self.val_batches = batches(data.val) if data.val is not None else None
+        self.test_batches = batches(data.test)
+        self.info = {"summary": data.summary(), "kind": data.kind, "classes": data.classes,
+                     "memoryless_baseline": data.memoryless_baseline, "baseline_metric": data.baseline_metric,
+                     "sequence_length": self.spec.length}
+        self.diagnostics: list[Callback] = []
+
+    def callbacks(self) -> list[Callback]:
+        settings = self.config.diagnostics
+        self.diagnostics = []
+        if settings.grad_norms:
+            recorder = GradientNorms(settings.grad_norms_every, exploding_threshold=settings.exploding_threshold,
+                                     vanishing_threshold=settings.vanishing_threshold)
+            self.diagnostics += [recorder, recorder.after_clipping]
+        if settings.timestep_grads:
+            inputs, targets = self.data.val if self.data.val is not None else self.data.test
+            batch = (inputs[: settings.probe_examples], targets[: settings.probe_examples])
+            self.diagnostics.append(TimestepGradientProbe(
+                partial(probe_timestep_gradients, task=self.task, batch=batch), settings.timestep_every_epochs))
+        if settings.spectral:
+            self.diagnostics.append(SpectralSnapshot())
+        return list(self.diagnostics)
+
+    def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:
+        baseline = self.data.memoryless_baseline
+        test_loss = results["test"]["loss"]
+        extra: dict[str, Any] = {
+            f"baseline_memoryless_{self.data.baseline_metric}": baseline,
+            "loss_vs_memoryless": test_loss / baseline if baseline > 0 else None,
+            "solved": bool(test_loss < SOLVED_FRACTION * baseline),
+            "sequence_length": self.spec.length,
+        }
+        directory = run_dir / DIAGNOSTICS_DIR
+        for callback in self.diagnostics:
+            if hasattr(callback, "save"):
+                callback.save(directory)
+            if isinstance(callback, SpectralSnapshot):
+                radii = callback.radii()
+                extra["spectral_radius_before"] = max_radius(radii["before"])
+                extra["spectral_radius_after"] = max_radius(radii["after"])
+            if isinstance(callback, TimestepGradientProbe) and callback.norms:
+                for when, norms in (("initial", callback.norms[0]), ("final", callback.norms[-1])):
+                    extra[f"grad_decay_rate_{when}"] = _decay_rate(norms[-1])
+                first, last = callback.norms[-1][-1][0], callback.norms[-1][-1][-1]
+                extra["grad_first_to_last_ratio"] = float(first / last) if last > 0 else None
+            if isinstance(callback, GradientNorms):
+                arrays = callback.arrays()
+                extra["grad_norm_mean"] = float(np.mean(arrays["global_before"])) if len(arrays["steps"]) else None
+        runs.write_json(run_dir / "sequence_task.json", {"solved_fraction": SOLVED_FRACTION, **extra})
+        return extra
+
+
+def _decay_rate(norms: np.ndarray) -> float | None:
+    try:
+        return fit_decay(norms).rate
+    except ValueError:  # every gradient underflowed to zero
+        return None
+
+
+@registry.tasks.register(TASK, "synthetic memory tasks: copy, adding problem, trend-sine-walk")
+def sequence_classification(config: Config) -> SequenceClassification:
+    return SequenceClassification(config)

@@ -1,0 +1,225 @@
+"""Figures of the gradient diagnostics, read from RUN_DIR/diagnostics/*.npz.
+
+- per-time-step gradient curves: ||dL/dh_t|| against the distance from the loss, on a log scale;
+- a layer x step heatmap of per-layer gradient norms, and the global norm before/after clipping;
+- eigenvalues of recurrent matrices against the unit circle, before and after training;
+- a hidden-state heatmap (units x time) for one input.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only, no display
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.colors import LogNorm
+
+from trainlab import runs
+from trainlab.diagnostics.callbacks import DIAGNOSTICS_DIR, GRAD_NORMS_FILE, SPECTRAL_FILE, TIMESTEP_GRADS_FILE
+
+COLOURS = plt.get_cmap("tab10").colors
+
+
+def plot_timestep_curves(curves: dict[str, np.ndarray], path: Path, title: str) -> Path:
+    """One line per label: ||dL/dh_t|| (T,) against k = T - 1 - t, steps back from the last step,
+    on a log scale, so a geometric decay is a straight line whose slope is log(rate)."""
+    figure, axes = plt.subplots(figsize=(7, 4.2), layout="constrained")
+    for index, (label, norms) in enumerate(curves.items()):
+        norms = np.asarray(norms, dtype=np.float64)
+        distance = np.arange(len(norms))[::-1]
+        shown = np.where(norms > 0, norms, np.nan)
+        style = "-" if index < 10 else "--"
+        axes.semilogy(distance, shown, style, color=COLOURS[index % 10], label=label)
+    axes.set_xlabel("k: steps back from the last step (where the loss is read)")
+    axes.set_ylabel("||dL/dh_t||")
+    axes.set_title(title, fontsize=9)
+    axes.grid(alpha=0.3, which="both")
+    axes.legend(fontsize=7, ncol=2)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def plot_layer_heatmap(steps: np.ndarray, layers: list[str], layer_norms: np.ndarray, path: Path) -> Path:
+    """Per-layer gradient norms (S, L) as a layers x steps heatmap with a log colour scale."""
+    figure, axes = plt.subplots(figsize=(8, 0.35 * len(layers) + 2), layout="constrained")
+    values = np.where(layer_norms > 0, layer_norms, np.nan).T
+    finite = values[np.isfinite(values)]
+    norm = LogNorm(vmin=finite.min(), vmax=finite.max()) if finite.size else None
+    image = axes.imshow(values, aspect="auto", interpolation="nearest", norm=norm, cmap="viridis",
+                        extent=(steps[0] - 0.5, steps[-1] + 0.5, len(layers) - 0.5, -0.5))
+    axes.set_yticks(range(len(layers)), layers, fontsize=7)
+    axes.set_xlabel("optimizer step")
+    axes.set_title("gradient norm per layer (before clipping)", fontsize=9)
+    figure.colorbar(image, ax=axes, label="||grad||")
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def plot_gradient_norm_curves(arrays: dict[str, np.ndarray], path: Path) -> Path:
+    """Each layer's gradient norm per step, and the global norm before and after clipping."""
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    steps = arrays["steps"]
+    for index, name in enumerate(arrays["layers"]):
+        left.semilogy(steps, arrays["layer_norms"][:, index], color=COLOURS[index % 10], label=str(name), lw=0.8)
+    left.set_title("per-layer gradient norm", fontsize=9)
+    left.legend(fontsize=6)
+    right.semilogy(steps, arrays["global_before"], label="before clipping", lw=0.8)
+    if len(arrays["global_after"]) == len(steps):
+        right.semilogy(steps, arrays["global_after"], label="after clipping", lw=0.8)
+        clipped = int((arrays["global_after"] < arrays["global_before"] * (1 - 1e-5)).sum())
+        right.set_title(f"global gradient norm ({clipped} of {len(steps)} steps clipped)", fontsize=9)
+    right.legend(fontsize=7)
+    for axes in (left, right):
+        axes.set_xlabel("optimizer step")
+        axes.grid(alpha=0.3)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def plot_eigenvalues(panels: dict[str, dict[str, np.ndarray]], path: Path) -> Path:
+    """One panel per title: eigenvalues {"before": ..., "after": ...} in the complex plane, with
+    the unit circle (outside it a linear recurrence explodes, inside it vanishes)."""
+    count = max(len(panels), 1)
+    figure, axes = plt.subplots(1, count, figsize=(3.4 * count, 3.6), layout="constrained", squeeze=False)
+    circle = np.exp(1j * np.linspace(0, 2 * np.pi, 200))
+    for panel, (title, snapshots) in zip(axes[0], panels.items()):
+        panel.plot(circle.real, circle.imag, color="black", lw=0.8)
+        for when, marker, colour in (("before", "o", "#999999"), ("after", "x", "#c0504d")):
+            values = snapshots.get(when)
+            if values is not None and len(values):
+                radius = np.abs(values).max()
+                panel.scatter(values.real, values.imag, s=10, marker=marker, color=colour,
+                              label=f"{when} (radius {radius:.2f})")
+        panel.set_aspect("equal")
+        panel.set_title(title, fontsize=8)
+        panel.legend(fontsize=6, loc="lower left")
+        panel.grid(alpha=0.3)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def plot_hidden_states(states: np.ndarray, path: Path, title: str = "hidden state (units x time)") -> Path:
+    """states (T, H) of one input as a units x time heatmap."""
+    figure, axes = plt.subplots(figsize=(8, 3.5), layout="constrained")
+    image = axes.imshow(np.asarray(states).T, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1,
+                        interpolation="nearest")
+    axes.set_xlabel("time step")
+    axes.set_ylabel("unit")
+    axes.set_title(title, fontsize=9)
+    figure.colorbar(image, ax=axes)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+# Reading run and study directories -------------------------------------------------------------------
+
+
+def read_eigenvalues(run_dir: Path) -> dict[str, dict[str, np.ndarray]]:
+    """{matrix: {"before": eigenvalues, "after": eigenvalues}} from RUN_DIR/diagnostics/spectral.npz."""
+    path = run_dir / DIAGNOSTICS_DIR / SPECTRAL_FILE
+    if not path.is_file():
+        return {}
+    matrices: dict[str, dict[str, np.ndarray]] = {}
+    with np.load(path) as arrays:
+        for key in arrays.files:
+            when, name = key.split("/", 1)
+            matrices.setdefault(name, {})[when] = arrays[key]
+    return matrices
+
+
+def plot_diagnostics_run(run_dir: Path) -> list[Path]:
+    """Every diagnostics figure a run directory's arrays allow, into RUN_DIR/plots."""
+    directory = run_dir / DIAGNOSTICS_DIR
+    plots_dir = run_dir / runs.PLOTS_DIR
+    plots_dir.mkdir(exist_ok=True)
+    written = []
+    if (directory / GRAD_NORMS_FILE).is_file():
+        with np.load(directory / GRAD_NORMS_FILE) as loaded:
+            arrays = {key: loaded[key] for key in loaded.files}
+        if len(arrays["steps"]):
+            written.append(plot_layer_heatmap(arrays["steps"], [str(n) for n in arrays["layers"]],
+                                              arrays["layer_norms"], plots_dir / "grad_norm_heatmap.png"))
+            written.append(plot_gradient_norm_curves(arrays, plots_dir / "grad_norms.png"))
+    if (directory / TIMESTEP_GRADS_FILE).is_file():
+        with np.load(directory / TIMESTEP_GRADS_FILE) as loaded:
+            epochs, norms = loaded["epochs"], loaded["norms"]
+        curves = {f"after epoch {epoch}" if epoch else "before training": norms[index, -1]
+                  for index, epoch in enumerate(epochs)}
+        written.append(plot_timestep_curves(curves, plots_dir / "timestep_grads.png",
+                                            "||dL/dh_t|| of the last recurrent layer"))
+    eigenvalues = read_eigenvalues(run_dir)
+    if eigenvalues:
+        written.append(plot_eigenvalues(eigenvalues, plots_dir / "eigenvalues.png"))
+    return written
+
+
+def mean_timestep_curve(arm_dir: Path, seeds: int, when: str) -> np.ndarray | None:
+    """The geometric mean over seeds of the last layer's ||dL/dh_t||, before training ("initial")
+    or after the last epoch ("final"); geometric because the norms span orders of magnitude."""
+    curves = []
+    for seed in range(seeds):
+        path = arm_dir / f"seed-{seed}" / DIAGNOSTICS_DIR / TIMESTEP_GRADS_FILE
+        if path.is_file():
+            with np.load(path) as loaded:
+                norms = loaded["norms"]
+            if len(norms):
+                curves.append(norms[0 if when == "initial" else -1, -1])
+    if not curves:
+        return None
+    with np.errstate(divide="ignore"):
+        return np.exp(np.mean(np.log(np.stack(curves)), axis=0))
+
+
+def plot_loss_vs_baseline(summary: dict[str, Any], path: Path) -> Path:
+    """Test loss / memoryless baseline per arm (mean and 95% CI), one panel per task and length."""
+    rows = summary["rows"]
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        task, length, _ = row["arm"].split("-", 2)
+        groups.setdefault(f"{task}, T={length}", []).append(row)
+    figure, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 4), layout="constrained",
+                                squeeze=False, gridspec_kw={"width_ratios": [len(g) + 1 for g in groups.values()]})
+    for panel, (title, members) in zip(axes[0], groups.items()):
+        means, errors = [], []
+        for row in members:
+            value = row.get("loss_vs_memoryless")
+            means.append(np.nan if value is None else value["mean"])
+            low, high = (None, None) if value is None else (value["ci_low"], value["ci_high"])
+            errors.append(0.0 if low is None else (high - low) / 2)
+        panel.bar(range(len(members)), means, yerr=errors, capsize=3, color="#4a7ab5")
+        panel.axhline(1.0, color="black", linestyle="--", lw=1, label="memoryless baseline")
+        panel.axhline(0.5, color="#c0504d", linestyle=":", lw=1, label="half of it")
+        panel.set_xticks(range(len(members)), [row["arm"].split("-", 2)[2] for row in members],
+                         rotation=60, ha="right", fontsize=7)
+        panel.set_title(title, fontsize=9)
+        panel.set_ylabel("test loss / memoryless loss")
+        panel.grid(axis="y", alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def plot_study_eigenvalues(study_dir: Path, arms: list[str], labels: dict[str, str], path: Path) -> Path | None:
+    """W_hh eigenvalues of seed 0 of each arm (the forget-gate block for an LSTM, the update-gate
+    block for a GRU) before and after training."""
+    panels = {}
+    for arm in arms:
+        matrices = read_eigenvalues(study_dir / arm / "seed-0")
+        if not matrices:
+            continue
+        name = next((n for n in matrices if n.endswith((".forget", ".update"))), next(iter(matrices)))
+        panels[f"{labels.get(arm, arm)}\n{name.rsplit('.', 1)[-1] if '.' in name else ''}"] = matrices[name]
+    if not panels:
+        return None
+    return plot_eigenvalues(panels, path)
