@@ -34,6 +34,14 @@ class StudyPlan:
         comparisons: pairs of arm names compared on the headline metric (first minus second).
         finding: turns the summary into the report's one-sentence finding.
         figures: extra figures from the finished study directory (paths returned).
+        run_arm: runs one arm that is not a training run (a NumPy or scikit-learn experiment):
+            `(config, seed, run_dir) -> metrics`; the config is the arm's plain data with the
+            overrides applied. None: every arm is a training run of its config.
+        check_arm: validates such a config before the first run starts (raises TrainlabError).
+        callbacks: training callbacks a study adds to each training run, built from the run's
+            experiment (`(experiment, run_dir) -> callbacks`), e.g. a weight-norm logger.
+        run_metrics: metrics a study derives from a finished run directory (from its history, say),
+            summarised over seeds like the metrics of metrics.json.
     """
 
     name: str
@@ -46,3 +54,7 @@ class StudyPlan:
     finding: Callable[[dict[str, Any]], str] | None = None
     figures: Callable[[Path, dict[str, Any]], list[Path]] | None = None
     higher_is_better: bool = True  # of the headline metric
+    run_arm: Callable[[dict[str, Any], int, Path], dict[str, Any]] | None = None
+    check_arm: Callable[[dict[str, Any]], None] | None = None
+    callbacks: Callable[[Any, Path], list[Any]] | None = None
+    run_metrics: Callable[[Path], dict[str, float]] | None = None

@@ -8,10 +8,16 @@ runs that completed, so an interrupted study continues where it stopped.
 from __future__ import annotations
 
 import copy
+import multiprocessing
+import os
 import shutil
 import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from trainlab import runs
 from trainlab.config import apply_overrides, build_config
@@ -31,34 +37,108 @@ def run_study(
     overrides: list[tuple[str, Any]] = (),
     overwrite: bool = False,
     quiet: bool = False,
+    jobs: int = 1,
 ) -> dict[str, Any]:
-    """Run (or finish) every arm x seed of `plan` into `study_dir`; returns the summary."""
-    from trainlab import experiment  # imported here: the study modules load without torch work
+    """Run (or finish) every arm x seed of `plan` into `study_dir`; returns the summary.
 
+    With `jobs` > 1 the runs go to that many worker processes, each with its share of the CPU
+    threads; every run still gets its own seed, so the results are those of `jobs=1`.
+    """
     seeds = seeds or plan.seeds
+    if jobs < 1:
+        raise TrainlabError(f"--jobs {jobs}: give 1 (one run after another) or more processes")
     request = {"study": plan.name, "scale": scale, "seeds": seeds,
                "overrides": [f"{key}={value}" for key, value in overrides]}
     _prepare_study_dir(study_dir, request, overwrite)
     # Every config is validated before the first run starts: a typo fails in a second, not an hour.
-    configs = {(arm.name, seed): _arm_config(arm, seed, study_dir, overrides)
+    configs = {(arm.name, seed): _arm_config(plan, arm, seed, study_dir, overrides)
                for arm in plan.arms for seed in range(seeds)}
+    pending = [(index, arm_name, seed, config)
+               for index, ((arm_name, seed), config) in enumerate(configs.items(), start=1)
+               if not runs.is_complete(study_dir / arm_name / f"seed-{seed}")]
     total = len(configs)
-    for index, ((arm_name, seed), config) in enumerate(configs.items(), start=1):
-        run_dir = study_dir / arm_name / f"seed-{seed}"
-        if runs.is_complete(run_dir):
-            continue
-        if not quiet:
-            runs.say(f"[{index}/{total}] {plan.name}: {arm_name}, seed {seed}")
-        started = time.perf_counter()
-        metrics = experiment.train_run(config, run_dir, overwrite=True, quiet=True)
-        if not quiet:
-            headline = plan.metrics[0]
-            value = metrics.get(headline)
-            shown = f"{value:.4f}" if isinstance(value, float) else value
-            runs.say(f"    {headline} {shown} ({time.perf_counter() - started:.0f} s)")
+
+    def report(index: int, arm_name: str, seed: int, metrics: dict[str, Any], seconds: float) -> None:
+        if quiet:
+            return
+        value = metrics.get(plan.metrics[0])
+        shown = f"{value:.4f}" if isinstance(value, float) else value
+        runs.say(f"[{index}/{total}] {plan.name}: {arm_name}, seed {seed}: {plan.metrics[0]} {shown} "
+                 f"({seconds:.0f} s)")
+
+    work = [(plan.run_arm, plan.callbacks, config, seed, study_dir / arm_name / f"seed-{seed}")
+            for _, arm_name, seed, config in pending]
+    if jobs == 1 or len(pending) <= 1:
+        for (index, arm_name, seed, _), item in zip(pending, work):
+            report(index, arm_name, seed, *_run_one(*item))
+    else:
+        _run_in_processes(pending, work, jobs, report)
     summary = summarize(plan, study_dir, seeds, scale)
     runs.write_json(study_dir / SUMMARY_FILE, summary)
     return summary
+
+
+def _run_one(
+    run_arm: Callable | None, callbacks: Callable | None, config: Any, seed: int, run_dir: Path
+) -> tuple[dict[str, Any], float]:
+    """One arm with one seed into `run_dir`: (its metrics, wall seconds)."""
+    from trainlab import experiment  # imported here: the study modules load without torch work
+
+    started = time.perf_counter()
+    if run_arm is not None:
+        runs.prepare_run_dir(run_dir, overwrite=True)
+        runs.atomic_write_text(run_dir / runs.CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
+        metrics = run_arm(config, seed, run_dir)
+        runs.write_json(run_dir / runs.METRICS_FILE, metrics)  # last: marks the run complete
+    elif callbacks is not None:
+        metrics = train_run_with_callbacks(config, run_dir, callbacks)
+    else:
+        metrics = experiment.train_run(config, run_dir, overwrite=True, quiet=True)
+    return metrics, time.perf_counter() - started
+
+
+def train_run_with_callbacks(config: Any, run_dir: Path, make_callbacks: Callable[[Any, Path], list]) -> dict:
+    """`experiment.train_run`, with the callbacks `make_callbacks(experiment, run_dir)` added."""
+    import torch
+
+    from trainlab import experiment
+    from trainlab.config import to_yaml
+    from trainlab.training.trainer import Trainer
+
+    runs.check_run_dir(run_dir, overwrite=True)
+    built = experiment.build_experiment(config, run_dir, quiet=True)
+    old = built.trainer
+    # The trainer sorts its callbacks and indexes their hooks once, when it is built.
+    built.trainer = Trainer(
+        old.model, old.task, old.optimizer, max_epochs=old.max_epochs,
+        callbacks=[*old.callbacks, *make_callbacks(built, run_dir)], device=old.device,
+        precision=old.precision, accumulate_grad_batches=old.accumulate_grad_batches,
+        channels_last=old.memory_format is torch.channels_last,
+    )
+    runs.prepare_run_dir(run_dir, overwrite=True)
+    runs.atomic_write_text(run_dir / runs.CONFIG_FILE, to_yaml(config))
+    runs.write_json(run_dir / runs.ENV_FILE, runs.capture_environment(config.run.seed, built.trainer.device))
+    runs.write_json(run_dir / runs.DATA_FILE, built.pipeline.info)
+    built.pipeline.save_artifacts(run_dir)
+    return experiment._fit_and_finish(built, run_dir, resume_from=None)
+
+
+def _run_in_processes(pending: list, work: list, jobs: int, report: Callable) -> None:
+    # Spawned, not forked: a forked child inherits torch's thread pools in an undefined state.
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_limit_threads,
+                             initargs=(threads,)) as pool:
+        futures = {pool.submit(_run_one, *item): entry for entry, item in zip(pending, work)}
+        for future in as_completed(futures):
+            index, arm_name, seed, _ = futures[future]
+            report(index, arm_name, seed, *future.result())
+
+
+def _limit_threads(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
 
 
 def _prepare_study_dir(study_dir: Path, request: dict[str, Any], overwrite: bool) -> None:
@@ -82,8 +162,13 @@ def _prepare_study_dir(study_dir: Path, request: dict[str, Any], overwrite: bool
     runs.write_json(study_file, request)
 
 
-def _arm_config(arm: Arm, seed: int, study_dir: Path, overrides: list[tuple[str, Any]]):
+def _arm_config(plan: StudyPlan, arm: Arm, seed: int, study_dir: Path, overrides: list[tuple[str, Any]]):
     raw = _fill(copy.deepcopy(arm.config), {"study_dir": str(study_dir), "seed": str(seed)})
+    if plan.run_arm is not None:  # not a training run: plain data, checked by the study
+        raw = apply_overrides(raw, list(overrides))
+        if plan.check_arm is not None:
+            plan.check_arm(raw)
+        return raw
     raw = apply_overrides(raw, [*overrides, ("run.seed", seed)])
     return build_config(raw)
 
@@ -105,8 +190,7 @@ def summarize(plan: StudyPlan, study_dir: Path, seeds: int, scale: str) -> dict[
     values: dict[str, dict[str, list[float]]] = {}
     rows = []
     for arm in plan.arms:
-        per_seed = [runs.read_json(study_dir / arm.name / f"seed-{seed}" / runs.METRICS_FILE)
-                    for seed in range(seeds)]
+        per_seed = [_run_results(plan, study_dir / arm.name / f"seed-{seed}") for seed in range(seeds)]
         values[arm.name] = {
             metric: [float(metrics[metric]) for metrics in per_seed if metrics.get(metric) is not None]
             for metric in plan.metrics
@@ -140,6 +224,13 @@ def summarize(plan: StudyPlan, study_dir: Path, seeds: int, scale: str) -> dict[
     )["arm"]
     summary["finding"] = plan.finding(summary) if plan.finding else _default_finding(summary)
     return summary
+
+
+def _run_results(plan: StudyPlan, run_dir: Path) -> dict[str, Any]:
+    metrics = runs.read_json(run_dir / runs.METRICS_FILE)
+    if plan.run_metrics is not None:
+        metrics.update(plan.run_metrics(run_dir))
+    return metrics
 
 
 def _default_finding(summary: dict[str, Any]) -> str:
