@@ -9,7 +9,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from trainlab.diagnostics.gradients import timestep_gradients
-from trainlab.scratch import CELLS, Adam, SGD, ScratchRNN, clip_elementwise, clip_global_norm, sample
+from trainlab.scratch import (
+    CELLS,
+    SGD,
+    Adam,
+    ScratchRNN,
+    clip_elementwise,
+    clip_global_norm,
+    sample,
+)
 from trainlab.scratch.network import softmax_cross_entropy
 
 VOCAB, HIDDEN, STEPS, BATCH = 5, 4, 6, 3

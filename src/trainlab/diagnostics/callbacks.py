@@ -143,11 +143,12 @@ class GradientNorms(Callback):
         warnings.warn(message, RuntimeWarning, stacklevel=3)
 
     def arrays(self) -> dict[str, np.ndarray]:
-        """steps (S,), layers (L,) names, layer_norms (S, L), global_before (S,), global_after (S,)
-        (global_after is empty when the companion was not added)."""
+        """steps (S,), layers (L,) names, has_matrix (L,) (weight layers, not norm layers),
+        layer_norms (S, L), global_before (S,), global_after (S,) (empty without the companion)."""
         names = np.asarray(self.groups.names if self.groups else [], dtype=str)
+        has_matrix = np.asarray(self.groups.has_matrix if self.groups else [], dtype=bool)
         if not self.layer_squares:
-            return {"steps": np.zeros(0, np.int64), "layers": names,
+            return {"steps": np.zeros(0, np.int64), "layers": names, "has_matrix": has_matrix,
                     "layer_norms": np.zeros((0, len(names))), "global_before": np.zeros(0),
                     "global_after": np.zeros(0)}
         squares = torch.stack(self.layer_squares).double().cpu().numpy()  # one host copy
@@ -155,6 +156,7 @@ class GradientNorms(Callback):
         return {
             "steps": np.asarray(self.steps, dtype=np.int64),
             "layers": names,
+            "has_matrix": has_matrix,
             "layer_norms": np.sqrt(squares),
             "global_before": np.sqrt(squares.sum(axis=1)),
             "global_after": after,

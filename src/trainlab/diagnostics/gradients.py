@@ -48,21 +48,24 @@ class LayerGroups:
     names: list[str]  # layer names, in the order their first parameter appears
     parameters: list[nn.Parameter]
     index: torch.Tensor  # (P,) int64: the layer of each parameter
+    has_matrix: list[bool]  # per layer: holds a weight of 2 or more dimensions (not a norm layer)
 
     @classmethod
     def of(cls, model: nn.Module) -> LayerGroups:
         names: list[str] = []
-        parameters, index = [], []
+        parameters, index, has_matrix = [], [], []
         for name, parameter in model.named_parameters():
             if not parameter.requires_grad:
                 continue
             layer = layer_name(name)
             if layer not in names:
                 names.append(layer)
+                has_matrix.append(False)
             parameters.append(parameter)
             index.append(names.index(layer))
+            has_matrix[index[-1]] |= parameter.dim() >= 2
         device = parameters[0].device if parameters else torch.device("cpu")
-        return cls(names, parameters, torch.tensor(index, dtype=torch.int64, device=device))
+        return cls(names, parameters, torch.tensor(index, dtype=torch.int64, device=device), has_matrix)
 
     def squared_norms(self) -> torch.Tensor:
         """(layers,) squared L2 norms of the current gradients, without a device sync.

@@ -20,7 +20,12 @@ import numpy as np
 from matplotlib.colors import LogNorm
 
 from trainlab import runs
-from trainlab.diagnostics.callbacks import DIAGNOSTICS_DIR, GRAD_NORMS_FILE, SPECTRAL_FILE, TIMESTEP_GRADS_FILE
+from trainlab.diagnostics.callbacks import (
+    DIAGNOSTICS_DIR,
+    GRAD_NORMS_FILE,
+    SPECTRAL_FILE,
+    TIMESTEP_GRADS_FILE,
+)
 
 COLOURS = plt.get_cmap("tab10").colors
 
@@ -223,3 +228,20 @@ def plot_study_eigenvalues(study_dir: Path, arms: list[str], labels: dict[str, s
     if not panels:
         return None
     return plot_eigenvalues(panels, path)
+
+
+def plot_layer_profiles(profiles: dict[str, np.ndarray], path: Path, title: str) -> Path:
+    """One line per label: gradient norm (log scale) against the weight layer's index from the
+    input, so a gradient that vanishes on its way down shows as a line falling to the left."""
+    figure, axes = plt.subplots(figsize=(7, 4), layout="constrained")
+    for index, (label, norms) in enumerate(profiles.items()):
+        axes.semilogy(np.arange(1, len(norms) + 1), np.where(norms > 0, norms, np.nan),
+                      color=COLOURS[index % 10], marker="." if len(norms) < 30 else None, label=label)
+    axes.set_xlabel("weight layer (1 = next to the input)")
+    axes.set_ylabel("||grad||")
+    axes.set_title(title, fontsize=9)
+    axes.grid(alpha=0.3, which="both")
+    axes.legend(fontsize=7)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path

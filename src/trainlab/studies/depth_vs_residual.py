@@ -14,6 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from trainlab import registry, runs
+from trainlab.diagnostics.study_support import (
+    gradient_norm_callbacks,
+    gradient_norm_metrics,
+    initial_weight_layer_norms,
+)
 from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.studies.statistics import Difference
 
@@ -73,16 +78,19 @@ def depth_vs_residual(scale: str) -> StudyPlan:
         name="depth-vs-residual",
         question=(
             "Does a plain stack of convolutions get worse as it gets deeper where the same network "
-            "with shortcuts keeps improving (He et al. 2016's degradation problem)? Per-layer gradient "
-            "norms, which show why, come with the diagnostics issue and are not measured here yet."
+            "with shortcuts keeps improving (He et al. 2016's degradation problem), and do per-layer "
+            "gradient norms at initialisation show why?"
         ),
         data_note=data_note,
         arms=arms,
-        metrics=["test_accuracy", "test_loss", "first_epoch_train_loss", "multiply_adds"],
+        metrics=["test_accuracy", "test_loss", "first_epoch_train_loss", "multiply_adds",
+                 "grad_norm_first_to_last_initial", "grad_norm_first_layer_initial", "grad_norm_mean"],
         seeds=2 if scale == "quick" else 3,
         comparisons=[(arm_name(depth, True), arm_name(depth, False)) for depth in depths],
         finding=finding,
         figures=figures,
+        callbacks=gradient_norm_callbacks,
+        run_metrics=gradient_norm_metrics,
     )
 
 
@@ -103,11 +111,17 @@ def finding(summary: dict[str, Any]) -> str:
     interval = Difference(gap["difference"], gap["ci_low"], gap["ci_high"], gap["significant"]).text(3)
     verdict = "falls behind" if plain["mean"] < residual["mean"] else "keeps up with"
     trend = ", ".join(f"{gaps[depth]['difference']:+.3f} at depth {depth}" for depth in sorted(gaps))
-    return (
+    text = (
         f"At depth {deepest} the plain network {verdict} its residual twin: {metric} "
         f"{plain['mean']:.3f} vs {residual['mean']:.3f} (residual - plain {interval}, "
         f"{summary['seeds']} seeds). Residual minus plain by depth: {trend}."
     )
+    ratios = [rows[arm_name(deepest, residual)].get("grad_norm_first_to_last_initial") for residual in (False, True)]
+    if all(ratios):
+        text += (f" At initialisation the first layer's gradient norm is {ratios[0]['mean']:.3g}x the last "
+                 f"layer's in the plain network and {ratios[1]['mean']:.3g}x in the residual one "
+                 "(figure: gradient norm per layer).")
+    return text
 
 
 def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
@@ -137,4 +151,20 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     path = plots_dir / "accuracy_vs_depth.png"
     figure.savefig(path, dpi=100)
     plt.close(figure)
-    return [path]
+    return [path, *plot_initial_gradient_norms(study_dir, depths, plots_dir)]
+
+
+def plot_initial_gradient_norms(study_dir: Path, depths: list[int], plots_dir: Path) -> list[Path]:
+    """Per-layer gradient norms at the first step (seed 0), plain against residual, per depth."""
+    from trainlab.reports.diagnostics_plots import plot_layer_profiles
+
+    profiles = {}
+    for depth in depths:
+        for residual in (False, True):
+            initial = initial_weight_layer_norms(study_dir / arm_name(depth, residual) / "seed-0")
+            if initial is not None:
+                profiles[f"{'ResNet' if residual else 'plain'}-{depth}"] = initial[1]
+    if not profiles:
+        return []
+    return [plot_layer_profiles(profiles, plots_dir / "initial_grad_norm_per_layer.png",
+                                "gradient norm per weight layer at initialisation (seed 0)")]

@@ -12,9 +12,15 @@ epoch (`first_epoch_train_loss`, from each run's history.csv), where an initiali
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
-from trainlab import registry
+from trainlab import registry, runs
+from trainlab.diagnostics.study_support import (
+    gradient_norm_callbacks,
+    gradient_norm_metrics,
+    initial_weight_layer_norms,
+)
 from trainlab.studies.depth_vs_residual import paper_cifar_setting, quick_setting
 from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.studies.statistics import difference
@@ -60,14 +66,18 @@ def initialization(scale: str) -> StudyPlan:
         question=(
             "Does He initialisation train a ReLU network better than Xavier, and does it matter less "
             "with residual paths or with each residual branch starting at zero? Per-layer gradient norms "
-            "at initialisation come with the diagnostics issue and are not measured here yet."
+            "at initialisation (first weight layer relative to the last) show how each scheme starts."
         ),
         data_note=data_note,
         arms=arms,
-        metrics=["test_accuracy", EARLY_LOSS, "test_loss"],
+        metrics=["test_accuracy", EARLY_LOSS, "test_loss", "grad_norm_first_to_last_initial",
+                 "grad_norm_first_layer_initial", "grad_norm_mean"],
         seeds=2 if scale == "quick" else 3,
         comparisons=list(COMPARISONS),
         finding=finding,
+        figures=figures,
+        callbacks=gradient_norm_callbacks,
+        run_metrics=gradient_norm_metrics,
     )
 
 
@@ -89,8 +99,29 @@ def finding(summary: dict[str, Any]) -> str:
     if zero.get(EARLY_LOSS) is not None and he.get(EARLY_LOSS) is not None:
         early = difference(zero[EARLY_LOSS]["values"], he[EARLY_LOSS]["values"])
         parts.append(f"zero-init of the last BN minus He (residual): first-epoch loss {early.text(3)}")
+    ratios = [f"{row['label']} {row['grad_norm_first_to_last_initial']['mean']:.3g}" for row in summary["rows"]
+              if row.get("grad_norm_first_to_last_initial")]
+    if ratios:
+        parts.append(f"first-to-last layer gradient norm at initialisation: {', '.join(ratios)}")
     if not parts:
         return "No first-epoch losses to compare (the runs wrote no history.csv)."
     best = max((row for row in summary["rows"] if row.get(metric)), key=lambda row: row[metric]["mean"])
     return (f"{'; '.join(parts)}. Best {metric}: {best['label']}, {best[metric]['mean']:.3f} "
             f"({summary['seeds']} seeds).")
+
+
+def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
+    """Per-layer gradient norms at the first step (seed 0) of every scheme."""
+    from trainlab.reports.diagnostics_plots import plot_layer_profiles
+
+    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir.mkdir(exist_ok=True)
+    profiles = {}
+    for row in summary["rows"]:
+        initial = initial_weight_layer_norms(study_dir / row["arm"] / "seed-0")
+        if initial is not None:
+            profiles[row["label"]] = initial[1]
+    if not profiles:
+        return []
+    return [plot_layer_profiles(profiles, plots_dir / "initial_grad_norm_per_layer.png",
+                                "gradient norm per weight layer at initialisation (seed 0)")]
