@@ -18,6 +18,14 @@ th:first-child, td:first-child { text-align: left; }
 .figures img { max-width: 100%; width: 28rem; }
 .note { color: #555; font-size: 0.9rem; }
 .finding { background: #eef6ee; padding: 0.6rem 0.9rem; border-left: 4px solid #4a4; }
+.failed { background: #fbeeee; padding: 0.6rem 0.9rem; border-left: 4px solid #c44; }
+figure { margin: 0; max-width: 100%; }
+figcaption { font-size: 0.85rem; color: #555; text-align: center; }
+pre { background: #f6f6f6; padding: 0.6rem; overflow-x: auto; font-size: 0.8rem; white-space: pre-wrap; }
+nav a { margin-right: 0.8rem; }
+.cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(18rem, 1fr)); gap: 1rem; }
+.card { border: 1px solid #ddd; border-radius: 6px; padding: 0.6rem 0.8rem; }
+.card img { max-width: 100%; }
 """
 
 
@@ -38,6 +46,31 @@ def figures(paths: Sequence[Path]) -> str:
         encoded = base64.b64encode(Path(path).read_bytes()).decode("ascii")
         images.append(f'<img alt="{escape(Path(path).stem)}" src="data:image/png;base64,{encoded}">')
     return f'<div class="figures">{"".join(images)}</div>'
+
+
+def image(path: Path, alt: str = "") -> str:
+    """One PNG as an <img> with its bytes inline."""
+    encoded = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<img alt="{escape(alt or Path(path).stem)}" src="data:image/png;base64,{encoded}">'
+
+
+def captioned_figures(paths: Sequence[Path]) -> str:
+    """Like `figures`, each image captioned with its file name in words ("confusion matrix")."""
+    items = [f"<figure>{image(path)}<figcaption>{escape(caption(path))}</figcaption></figure>" for path in paths]
+    return f'<div class="figures">{"".join(items)}</div>'
+
+
+def caption(path: Path) -> str:
+    return Path(path).stem.replace("_", " ").replace("-", " ")
+
+
+def key_values(pairs: Sequence[tuple[object, object]]) -> str:
+    """A two-column table of names and values."""
+    return table(["", ""], pairs).replace("<thead><tr><th></th><th></th></tr></thead>", "")
+
+
+def preformatted(text: str) -> str:
+    return f"<pre>{escape(text)}</pre>"
 
 
 def page(title: str, body: str) -> str:
