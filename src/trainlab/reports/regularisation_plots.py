@@ -8,6 +8,7 @@ the learning-rate finder's loss against learning rate.
 
 from __future__ import annotations
 
+import csv
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,19 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from trainlab import runs
+
 FIT_Y_LIMITS = (-2.0, 2.0)  # sin(pi x) lives in [-1, 1]; wild fits are clipped, not rescaled to
 LOG_FLOOR = 1e-6  # values at or below it (a bias^2 estimate near zero) are drawn at the floor
+
+
+def read_history(run_dir: Path) -> list[dict[str, float]]:
+    """The rows of RUN_DIR/history.csv as numbers (empty cells left out); [] without the file."""
+    path = Path(run_dir) / runs.HISTORY_FILE
+    if not path.is_file():
+        return []
+    with path.open() as handle:
+        return [{key: float(value) for key, value in row.items() if value} for row in csv.DictReader(handle)]
 
 
 def _save(figure: Any, path: Path) -> Path:
@@ -140,13 +152,14 @@ def plot_resampled_fits(fits: dict[str, dict[str, Any]], path: Path) -> Path:
 
 
 def plot_stopping_point(histories: dict[str, list[dict[str, float]]], monitor: str,
-                        stops: dict[str, tuple[int, int | None]], path: Path) -> Path:
-    """Training and validation loss per epoch for each run, the best epoch (restored weights) and
-    the epoch where early stopping ended training marked.
+                        stops: dict[str, dict[str, Any]], path: Path) -> Path:
+    """Training and validation loss per epoch for each run, with its best epoch (a star) and the
+    epoch where early stopping ended it (a dotted line).
 
     Args:
         histories: label -> rows of history.csv.
-        stops: label -> (best epoch, stopped epoch or None when it ran to the end).
+        stops: label -> {"best": best epoch, "stopped": epoch it stopped at or None when it ran to
+            the end, "restored": whether the best epoch's weights were restored}.
     """
     figure, axes = plt.subplots(figsize=(7, 4.2), layout="constrained")
     colours = iter(plt.get_cmap("tab10").colors)
@@ -156,15 +169,16 @@ def plot_stopping_point(histories: dict[str, list[dict[str, float]]], monitor: s
         axes.plot(epochs, [row.get("train_loss", np.nan) for row in history], color=colour, alpha=0.5,
                   linestyle="--", label=f"{label}: train_loss")
         axes.plot(epochs, [row.get(monitor, np.nan) for row in history], color=colour, label=f"{label}: {monitor}")
-        best, stopped = stops[label]
-        if best:
-            value = history[best - 1].get(monitor)
-            axes.scatter([best], [value], marker="*", s=160, color=colour, zorder=4,
-                         label=f"{label}: best epoch {best} (weights restored)")
-        if stopped:
-            axes.axvline(stopped, color=colour, linestyle=":", linewidth=1.2)
-            axes.annotate(f"stopped at {stopped}", (stopped, 0.95), xycoords=("data", "axes fraction"),
-                          fontsize=8, color=colour, ha="right", xytext=(-3, 0), textcoords="offset points")
+        stop = stops[label]
+        if stop["best"]:
+            kept = "weights restored" if stop["restored"] else "not restored: last epoch kept"
+            axes.scatter([stop["best"]], [history[stop["best"] - 1].get(monitor)], marker="*", s=160,
+                         color=colour, zorder=4, label=f"{label}: best epoch {stop['best']} ({kept})")
+        if stop["stopped"]:
+            axes.axvline(stop["stopped"], color=colour, linestyle=":", linewidth=1.2)
+            axes.annotate(f"stopped after epoch {stop['stopped']}", (stop["stopped"], 0.95),
+                          xycoords=("data", "axes fraction"), fontsize=8, color=colour, ha="right",
+                          xytext=(-3, 0), textcoords="offset points")
     axes.set_xlabel("epoch")
     axes.set_ylabel("loss")
     axes.set_title("Learning curves (seed 0) with the early-stopping point")
