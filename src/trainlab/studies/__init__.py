@@ -31,9 +31,11 @@ def run(
     overwrite: bool = False,
     quiet: bool = False,
     jobs: int = 1,
+    folds: int | None = None,
 ) -> tuple[Path, dict[str, Any]]:
     """Run study `name` at `scale` (quick: offline, minutes on a laptop; full: the paper setting);
-    `jobs` runs that many configurations x seeds at once, in separate processes."""
+    `jobs` runs that many configurations x seeds at once, in separate processes; `folds` replaces
+    the seeds by stratified k-fold cross-validation (image-classification studies)."""
     from trainlab.reports.study_report import write_study_report
     from trainlab.studies.runner import run_study
 
@@ -43,7 +45,7 @@ def run(
         raise TrainlabError(f"--seeds {seeds}: a study needs at least one seed")
     plan = registry.studies.get(name)(scale)
     study_dir = study_dir or default_study_dir(name, scale)
-    summary = run_study(plan, study_dir, scale, seeds, list(overrides), overwrite, quiet, jobs)
+    summary = run_study(plan, study_dir, scale, seeds, list(overrides), overwrite, quiet, jobs, folds)
     extra = plan.figures(study_dir, summary) if plan.figures else []
     write_study_report(study_dir, summary, extra)
     return study_dir, summary

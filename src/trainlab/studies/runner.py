@@ -14,9 +14,11 @@ import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
 from trainlab import runs
@@ -38,24 +40,35 @@ def run_study(
     overwrite: bool = False,
     quiet: bool = False,
     jobs: int = 1,
+    folds: int | None = None,
 ) -> dict[str, Any]:
     """Run (or finish) every arm x seed of `plan` into `study_dir`; returns the summary.
 
     With `jobs` > 1 the runs go to that many worker processes, each with its share of the CPU
     threads; every run still gets its own seed, so the results are those of `jobs=1`.
+
+    With `folds` = K, each arm runs K times instead of once per seed: stratified K-fold
+    cross-validation over the training and validation images together, fold k held out for
+    validation in run `<arm>/fold-<k>/` (every fold with seed 0, so only the data differ); the
+    test split stays the same. The summary's intervals are then over folds.
     """
-    seeds = seeds or plan.seeds
     if jobs < 1:
         raise TrainlabError(f"--jobs {jobs}: give 1 (one run after another) or more processes")
+    if folds is not None:
+        _check_folds(plan, seeds, folds)
+    replicate = "seed" if folds is None else "fold"
+    seeds = folds or seeds or plan.seeds
     request = {"study": plan.name, "scale": scale, "seeds": seeds,
                "overrides": [f"{key}={value}" for key, value in overrides]}
+    if folds is not None:
+        request["folds"] = folds
     _prepare_study_dir(study_dir, request, overwrite)
     # Every config is validated before the first run starts: a typo fails in a second, not an hour.
-    configs = {(arm.name, seed): _arm_config(plan, arm, seed, study_dir, overrides)
-               for arm in plan.arms for seed in range(seeds)}
+    configs = {(arm.name, index): _arm_config(plan, arm, index if folds is None else 0, study_dir, overrides)
+               for arm in plan.arms for index in range(seeds)}
     pending = [(index, arm_name, seed, config)
                for index, ((arm_name, seed), config) in enumerate(configs.items(), start=1)
-               if not runs.is_complete(study_dir / arm_name / f"seed-{seed}")]
+               if not runs.is_complete(study_dir / arm_name / f"{replicate}-{seed}")]
     total = len(configs)
 
     def report(index: int, arm_name: str, seed: int, metrics: dict[str, Any], seconds: float) -> None:
@@ -63,25 +76,40 @@ def run_study(
             return
         value = metrics.get(plan.metrics[0])
         shown = f"{value:.4f}" if isinstance(value, float) else value
-        runs.say(f"[{index}/{total}] {plan.name}: {arm_name}, seed {seed}: {plan.metrics[0]} {shown} "
+        runs.say(f"[{index}/{total}] {plan.name}: {arm_name}, {replicate} {seed}: {plan.metrics[0]} {shown} "
                  f"({seconds:.0f} s)")
 
-    work = [(plan.run_arm, plan.callbacks, config, seed, study_dir / arm_name / f"seed-{seed}")
+    work = [(plan.run_arm, plan.callbacks, config, seed if folds is None else 0,
+             study_dir / arm_name / f"{replicate}-{seed}", None if folds is None else (seed, folds))
             for _, arm_name, seed, config in pending]
     if jobs == 1 or len(pending) <= 1:
         for (index, arm_name, seed, _), item in zip(pending, work):
             report(index, arm_name, seed, *_run_one(*item))
     else:
         _run_in_processes(pending, work, jobs, report)
-    summary = summarize(plan, study_dir, seeds, scale)
+    summary = summarize(plan, study_dir, seeds, scale, replicate)
     runs.write_json(study_dir / SUMMARY_FILE, summary)
     return summary
 
 
+def _check_folds(plan: StudyPlan, seeds: int | None, folds: int) -> None:
+    if seeds is not None:
+        raise TrainlabError(f"--folds {folds} and --seeds {seeds}: give one of them (folds run with seed 0)")
+    if folds < 2:
+        raise TrainlabError(f"--folds {folds}: cross-validation needs at least 2 folds")
+    tasks = {arm.config.get("task") for arm in plan.arms}
+    if plan.run_arm is not None or tasks != {"image-classification"}:
+        raise TrainlabError(
+            f"--folds: study {plan.name} does not train image classifiers on a data split, and "
+            "cross-validation is implemented for image-classification studies only; use --seeds"
+        )
+
+
 def _run_one(
-    run_arm: Callable | None, callbacks: Callable | None, config: Any, seed: int, run_dir: Path
+    run_arm: Callable | None, callbacks: Callable | None, config: Any, seed: int, run_dir: Path,
+    fold: tuple[int, int] | None = None,
 ) -> tuple[dict[str, Any], float]:
-    """One arm with one seed into `run_dir`: (its metrics, wall seconds)."""
+    """One arm with one seed (and fold k of K) into `run_dir`: (its metrics, wall seconds)."""
     from trainlab import experiment  # imported here: the study modules load without torch work
 
     started = time.perf_counter()
@@ -90,15 +118,19 @@ def _run_one(
         runs.atomic_write_text(run_dir / runs.CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
         metrics = run_arm(config, seed, run_dir)
         runs.write_json(run_dir / runs.METRICS_FILE, metrics)  # last: marks the run complete
-    elif callbacks is not None:
-        metrics = train_run_with_callbacks(config, run_dir, callbacks)
+    elif callbacks is not None or fold is not None:
+        metrics = train_run_with_callbacks(config, run_dir, callbacks, fold)
     else:
         metrics = experiment.train_run(config, run_dir, overwrite=True, quiet=True)
     return metrics, time.perf_counter() - started
 
 
-def train_run_with_callbacks(config: Any, run_dir: Path, make_callbacks: Callable[[Any, Path], list]) -> dict:
-    """`experiment.train_run`, with the callbacks `make_callbacks(experiment, run_dir)` added."""
+def train_run_with_callbacks(
+    config: Any, run_dir: Path, make_callbacks: Callable[[Any, Path], list] | None,
+    fold: tuple[int, int] | None = None,
+) -> dict:
+    """`experiment.train_run`, with the callbacks `make_callbacks(experiment, run_dir)` added and,
+    with `fold` = (k, K), fold k of a stratified K-fold split as the validation data."""
     import torch
 
     from trainlab import experiment
@@ -107,11 +139,14 @@ def train_run_with_callbacks(config: Any, run_dir: Path, make_callbacks: Callabl
 
     runs.check_run_dir(run_dir, overwrite=True)
     built = experiment.build_experiment(config, run_dir, quiet=True)
+    if fold is not None:
+        use_fold(built.pipeline, *fold)
     old = built.trainer
     # The trainer sorts its callbacks and indexes their hooks once, when it is built.
     built.trainer = Trainer(
         old.model, old.task, old.optimizer, max_epochs=old.max_epochs,
-        callbacks=[*old.callbacks, *make_callbacks(built, run_dir)], device=old.device,
+        callbacks=[*old.callbacks, *(make_callbacks(built, run_dir) if make_callbacks else [])],
+        device=old.device,
         precision=old.precision, accumulate_grad_batches=old.accumulate_grad_batches,
         channels_last=old.memory_format is torch.channels_last,
     )
@@ -121,6 +156,49 @@ def train_run_with_callbacks(config: Any, run_dir: Path, make_callbacks: Callabl
     runs.write_json(run_dir / runs.DATA_FILE, built.pipeline.info)
     built.pipeline.save_artifacts(run_dir)
     return experiment._fit_and_finish(built, run_dir, resume_from=None)
+
+
+def use_fold(pipeline: Any, fold: int, folds: int) -> None:
+    """Make fold `fold` of a stratified `folds`-fold split of the pipeline's training and validation
+    images its validation split, and the other folds its training split (in place).
+
+    The normalisation statistics are refitted on the new training split, so the held-out fold
+    leaks nothing into training; the test split is untouched.
+    """
+    import torch
+
+    from trainlab.data.batching import TensorBatches, TransformedBatches
+    from trainlab.data.splits import ClassificationSplits
+    from trainlab.data.transforms import image_transforms
+    from trainlab.pipelines.image_classification import ImageClassification
+    from trainlab.studies.statistics import stratified_folds
+
+    if not isinstance(pipeline, ImageClassification):
+        raise TrainlabError("--folds: cross-validation is implemented for image-classification runs only")
+    config, data = pipeline.config, pipeline.data
+    pool = [data.train] if data.val is None else [data.train, data.val]
+    images, labels = torch.cat([pair[0] for pair in pool]), torch.cat([pair[1] for pair in pool])
+    try:
+        parts = stratified_folds(labels.numpy(), folds, seed=config.data.split_seed)
+    except ValueError as error:
+        raise TrainlabError(f"--folds {folds}: {error}") from None
+    held_out = torch.from_numpy(parts[fold])
+    kept = torch.from_numpy(np.sort(np.concatenate([part for index, part in enumerate(parts) if index != fold])))
+    pipeline.data = ClassificationSplits(data.name, (images[kept], labels[kept]),
+                                         (images[held_out], labels[held_out]), data.test, data.classes)
+    train_transform, eval_transform = image_transforms(images[kept], config.data.augment)
+    pipeline.eval_transform = eval_transform
+    batch_size, seed = config.data.batch_size, config.run.seed
+
+    def batches(pair: tuple, transform: Any, shuffle: bool = False) -> TransformedBatches:
+        return TransformedBatches(TensorBatches(*pair, batch_size=batch_size, shuffle=shuffle, seed=seed),
+                                  transform, seed)
+
+    pipeline.train_batches = batches(pipeline.data.train, train_transform, shuffle=True)
+    pipeline.val_batches = batches(pipeline.data.val, eval_transform)
+    pipeline.test_batches = batches(data.test, eval_transform)
+    pipeline.info = {**pipeline.info, "summary": f"{pipeline.data.summary()}; validation = fold {fold} of {folds}",
+                     "normalize": asdict(eval_transform.normalize), "fold": fold, "folds": folds}
 
 
 def _run_in_processes(pending: list, work: list, jobs: int, report: Callable) -> None:
@@ -185,12 +263,13 @@ def _fill(value: Any, names: dict[str, str]) -> Any:
     return value
 
 
-def summarize(plan: StudyPlan, study_dir: Path, seeds: int, scale: str) -> dict[str, Any]:
-    """Each arm's metrics over seeds (mean, std, 95% CI), the comparisons and the finding."""
+def summarize(plan: StudyPlan, study_dir: Path, seeds: int, scale: str, replicate: str = "seed") -> dict[str, Any]:
+    """Each arm's metrics over seeds (mean, std, 95% CI), the comparisons and the finding;
+    `replicate` "fold": over the folds of a cross-validation (`seeds` is then their number)."""
     values: dict[str, dict[str, list[float]]] = {}
     rows = []
     for arm in plan.arms:
-        per_seed = [_run_results(plan, study_dir / arm.name / f"seed-{seed}") for seed in range(seeds)]
+        per_seed = [_run_results(plan, study_dir / arm.name / f"{replicate}-{seed}") for seed in range(seeds)]
         values[arm.name] = {
             metric: [float(metrics[metric]) for metrics in per_seed if metrics.get(metric) is not None]
             for metric in plan.metrics
@@ -212,6 +291,7 @@ def summarize(plan: StudyPlan, study_dir: Path, seeds: int, scale: str) -> dict[
         "data": plan.data_note,
         "scale": scale,
         "seeds": seeds,
+        **({"folds": seeds} if replicate == "fold" else {}),
         "headline_metric": headline,
         "higher_is_better": plan.higher_is_better,
         "metrics": plan.metrics,

@@ -90,3 +90,31 @@ def difference(a: Sequence[float], b: Sequence[float]) -> Difference:
     half = float(stats.t.ppf((1 + CONFIDENCE) / 2, dof)) * standard_error
     low, high = diff - half, diff + half
     return Difference(diff, low, high, bool(low > 0 or high < 0))
+
+
+def stratified_folds(labels: Sequence[int], folds: int, seed: int = 0) -> list[np.ndarray]:
+    """Indices of `folds` disjoint folds that together hold every example, each class spread
+    evenly: per class, the examples are shuffled (by `seed`) and dealt to the folds in turn, so
+    fold sizes per class differ by at most one (scikit-learn's StratifiedKFold does the same).
+
+    Raises:
+        ValueError: fewer than 2 folds, or a class with fewer examples than folds.
+    """
+    labels = np.asarray(labels)
+    if folds < 2:
+        raise ValueError(f"`folds` ({folds}) must be >= 2")
+    classes, counts = np.unique(labels, return_counts=True)
+    if counts.min() < folds:
+        raise ValueError(f"`folds` ({folds}) is more than the {counts.min()} examples of class "
+                         f"{classes[counts.argmin()]}")
+    generator = np.random.default_rng(seed)
+    members: list[list[np.ndarray]] = [[] for _ in range(folds)]
+    offset = 0
+    for label in classes:
+        shuffled = generator.permutation(np.flatnonzero(labels == label))
+        # Dealing on from where the last class stopped keeps total fold sizes within one.
+        dealt_to = (np.arange(len(shuffled)) + offset) % folds
+        for fold in range(folds):
+            members[fold].append(shuffled[dealt_to == fold])
+        offset += len(shuffled)
+    return [np.sort(np.concatenate(fold)).astype(np.int64) for fold in members]

@@ -1,0 +1,90 @@
+"""Studies in parallel processes (`--jobs`) and by stratified k-fold cross-validation (`--folds`)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+
+import numpy as np
+import pytest
+from sklearn.model_selection import StratifiedKFold
+
+from trainlab import registry, runs
+from trainlab.config import build_config
+from trainlab.data.sources import load_source
+from trainlab.errors import TrainlabError
+from trainlab.studies import Arm, StudyPlan
+from trainlab.studies.runner import run_study
+from trainlab.studies.statistics import estimate, stratified_folds
+
+TINY = {"task": "image-classification", "data": {"source": "digits", "limit": 120, "batch_size": 32},
+        "model": {"name": "mlp", "hidden_sizes": [16]}, "train": {"epochs": 1}}
+
+
+def test_stratified_folds_partition_the_data_with_the_class_balance_of_scikit_learn():
+    labels = np.random.default_rng(0).choice(4, size=103, p=[0.4, 0.3, 0.2, 0.1])
+    folds = stratified_folds(labels, 5, seed=1)
+    everything = np.concatenate(folds)
+    assert sorted(everything.tolist()) == list(range(103))  # disjoint and complete
+    reference = [test for _, test in StratifiedKFold(5, shuffle=True, random_state=1).split(labels, labels)]
+    for label in range(4):
+        ours = sorted(int(np.sum(labels[fold] == label)) for fold in folds)
+        theirs = sorted(int(np.sum(labels[fold] == label)) for fold in reference)
+        assert ours == theirs, label
+    assert max(map(len, folds)) - min(map(len, folds)) <= 1
+    with pytest.raises(ValueError, match=r"`folds` \(20\) is more than the \d+ examples of class 3"):
+        stratified_folds(labels, 20)
+
+
+@pytest.mark.slow
+def test_folds_hold_out_each_stratified_fold_once_and_summarise_over_folds(tmp_path):
+    plan = StudyPlan(name="tiny-cv", question="?", data_note="digits", arms=[Arm("mlp", TINY)],
+                     metrics=["val_accuracy", "test_accuracy"])
+    summary = run_study(plan, tmp_path / "study", "quick", folds=3, quiet=True)
+    config = build_config(TINY)
+    data = load_source(config.task, config.data)
+    pooled = np.concatenate([data.train[1].numpy(), data.val[1].numpy()])
+    expected = stratified_folds(pooled, 3, seed=config.data.split_seed)
+    values = []
+    for fold in range(3):
+        run_dir = tmp_path / "study" / "mlp" / f"fold-{fold}"
+        info = runs.read_json(run_dir / "data.json")
+        assert info["fold"] == fold and info["folds"] == 3
+        sizes = dict(re.findall(r"(train|val|test) (\d+)", info["summary"]))
+        assert int(sizes["val"]) == len(expected[fold])
+        assert int(sizes["train"]) == len(pooled) - len(expected[fold])
+        assert int(sizes["test"]) == len(data.test[1])
+        values.append(runs.read_json(run_dir / "metrics.json")["val_accuracy"])
+    row = summary["rows"][0]
+    assert row["val_accuracy"] == estimate(values).to_dict()
+    assert summary["folds"] == 3 and summary["seeds"] == 3
+
+
+def test_folds_are_refused_where_they_do_not_apply(tmp_path):
+    numeric = registry.studies.get("over-underfitting")("quick")
+    with pytest.raises(TrainlabError, match=r"^--folds: study over-underfitting does not train image classifiers"):
+        run_study(numeric, tmp_path / "a", "quick", folds=3, quiet=True)
+    plan = StudyPlan(name="tiny-cv", question="?", data_note="digits", arms=[Arm("mlp", TINY)], metrics=["val_accuracy"])
+    with pytest.raises(TrainlabError, match=r"^--folds 3 and --seeds 2: give one of them"):
+        run_study(plan, tmp_path / "b", "quick", seeds=2, folds=3, quiet=True)
+    with pytest.raises(TrainlabError, match=r"^--jobs 0: give 1"):
+        run_study(plan, tmp_path / "c", "quick", jobs=0, quiet=True)
+
+
+@pytest.mark.slow  # two spawned workers each import torch: tens of seconds on a busy machine
+def test_parallel_jobs_give_the_results_of_one_run_after_another(tmp_path):
+    plan = registry.studies.get("over-underfitting")("quick")
+    one = run_study(plan, tmp_path / "one", "quick", seeds=3, quiet=True)
+    two = run_study(plan, tmp_path / "two", "quick", seeds=3, quiet=True, jobs=2)
+    assert one["rows"] == two["rows"]
+
+
+@pytest.mark.slow
+def test_parallel_training_runs_match_sequential_ones_exactly(tmp_path):
+    plan = StudyPlan(name="tiny", question="?", data_note="digits", metrics=["test_accuracy", "test_loss"],
+                     arms=[Arm("mlp", TINY), Arm("wide", {**TINY, "model": {"name": "mlp", "hidden_sizes": [64]}})])
+    one = run_study(plan, tmp_path / "one", "quick", seeds=2, quiet=True)
+    two = run_study(plan, tmp_path / "two", "quick", seeds=2, quiet=True, jobs=2)
+    assert one["rows"] == two["rows"]
+    assert Counter(path.parent.name for path in (tmp_path / "two").glob("*/seed-*/metrics.json")) == {
+        "mlp": 2, "wide": 2}
