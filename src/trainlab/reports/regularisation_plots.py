@@ -90,7 +90,7 @@ def plot_coefficient_magnitudes(fits: dict[str, dict[str, Any]], path: Path) -> 
     axes.set_yscale("log")
     axes.set_xlabel("power k of x")
     axes.set_ylabel("|coefficient of x^k| (log scale)")
-    axes.set_title("Coefficient magnitudes: overfitting needs huge, cancelling terms")
+    axes.set_title("Coefficient magnitudes (seed 0):\nthe overfit needs huge terms that cancel", fontsize=10)
     axes.legend()
     axes.grid(alpha=0.3)
     return _save(figure, path)
@@ -179,9 +179,11 @@ def plot_stopping_point(histories: dict[str, list[dict[str, float]]], monitor: s
             axes.annotate(f"stopped after epoch {stop['stopped']}", (stop["stopped"], 0.95),
                           xycoords=("data", "axes fraction"), fontsize=8, color=colour, ha="right",
                           xytext=(-3, 0), textcoords="offset points")
+    axes.set_yscale("log")  # the rise of validation loss past its minimum is small next to the first epochs
     axes.set_xlabel("epoch")
-    axes.set_ylabel("loss")
-    axes.set_title("Learning curves (seed 0) with the early-stopping point")
+    axes.set_ylabel("loss (log scale)")
+    axes.set_title("Learning curves (seed 0) with the early-stopping point\n"
+                   "(runs with one seed coincide until early stopping ends one)", fontsize=10)
     axes.legend(fontsize=7)
     axes.grid(alpha=0.3)
     return _save(figure, path)

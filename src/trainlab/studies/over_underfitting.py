@@ -4,7 +4,9 @@ The curriculum's first picture of generalisation (Bishop, PRML section 1.1): noi
 sin(pi x) on [-1, 1] (data/synthetic.py), fitted by least squares. Degree 1 underfits (training and
 test error both high), degree 3 fits, degree 15 overfits: its training error falls towards zero while
 its test error explodes, and its coefficients grow huge as it bends through the noise. Each seed is
-a fresh training set; the test error is measured on a large fresh sample of the same process.
+a fresh training set: fresh noise at the same evenly spaced inputs (Bishop's setting, so every
+test point lies between training points and no fit is judged on extrapolation); the test error is
+measured on a large fresh sample, x uniform on [-1, 1].
 No network is trained: every fit takes microseconds.
 """
 
@@ -55,8 +57,8 @@ def check_setting(config: dict[str, Any]) -> None:
 def run_fit(config: dict[str, Any], seed: int, run_dir: Path) -> dict[str, Any]:
     """Fit one degree to one training set (drawn with `seed`); writes fit.json, returns the metrics."""
     generator = np.random.default_rng(seed)
-    x_train, y_train = (tensor.numpy().astype(np.float64) for tensor in polynomial_regression(
-        config["train_examples"], generator, config["noise"]))
+    x_train = np.linspace(-1, 1, config["train_examples"])  # Bishop's evenly spaced inputs
+    y_train = true_function(x_train) + config["noise"] * generator.standard_normal(config["train_examples"])
     x_test, y_test = (tensor.numpy().astype(np.float64) for tensor in polynomial_regression(
         config["test_examples"], generator, config["noise"]))
     fit = fit_polynomial(x_train, y_train, config["degree"])
@@ -89,8 +91,8 @@ def over_underfitting(scale: str) -> StudyPlan:
         question=("Fitted to 20 noisy points of sin(pi x), which polynomial degree generalises: does "
                   "a degree-1 line underfit and a degree-15 polynomial overfit (training error near "
                   "zero, test error large, huge coefficients)?"),
-        data_note=(f"{setting['train_examples']} points of sin(pi x) + N(0, {setting['noise']}^2) noise, "
-                   "x uniform on [-1, 1], a fresh training set per seed; test error on "
+        data_note=(f"{setting['train_examples']} evenly spaced points of sin(pi x) on [-1, 1] + "
+                   f"N(0, {setting['noise']}^2) noise, fresh noise per seed; test error on "
                    f"{setting['test_examples']:,} fresh points (synthetic, offline, no training)"),
         arms=arms,
         metrics=["test_mse", "train_mse", "largest_coefficient", "coefficient_norm"],
