@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
+from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +104,7 @@ def plot_bias_variance_curve(rows: list[dict[str, Any]], axis_label: str, seeds:
     figure, axes = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
     lines = (("test_mse", "expected test error (measured)", "black", "-", 2.2),
              ("val_mse", "validation error", "#7f7f7f", ":", 1.8),
-             ("bias_squared", "bias^2", "#4a7ab5", "-", 1.5),
+             ("bias_squared", "bias^2 (unbiased estimate: noisy near 0)", "#4a7ab5", "-", 1.5),
              ("variance", "variance", "#c0504d", "-", 1.5),
              ("noise", "noise (estimated)", "#2e8b57", "--", 1.5),
              ("decomposition_sum", "bias^2 + variance + noise", "#e69f00", "--", 1.2))
@@ -119,12 +120,13 @@ def plot_bias_variance_curve(rows: list[dict[str, Any]], axis_label: str, seeds:
                   xycoords=("data", "axes fraction"), fontsize=8, ha="left", xytext=(4, 0),
                   textcoords="offset points")
     axes.set_yscale("log")
-    if max(complexities) / max(min(complexities), 1) > 16:
+    if all(high >= 1.5 * low for low, high in pairwise(complexities)):  # doubling widths
         axes.set_xscale("log", base=2)
     axes.set_xticks(complexities, [str(c) for c in complexities], fontsize=7)
     axes.set_xlabel(axis_label)
     axes.set_ylabel(f"squared error (log scale; below {LOG_FLOOR:g} drawn at it)")
-    axes.set_title(f"Bias-variance decomposition against {axis_label} (mean of {seeds} seeds)")
+    axes.set_title(f"Bias-variance decomposition against {axis_label}\n(mean of {seeds} seeds; "
+                   "the parts add up to the measured test error)", fontsize=10)
     axes.legend(fontsize=7)
     axes.grid(alpha=0.3)
     return _save(figure, path)
