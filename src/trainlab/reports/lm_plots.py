@@ -54,6 +54,8 @@ def plot_samples(samples: dict[str, Any], path: Path, title: str = "samples by t
     axes = [axes] if len(entries) == 1 else list(axes)
     for panel, entry in zip(axes, entries):
         text = entry["text"][:SAMPLE_CHARACTERS_SHOWN]
+        if not text.strip():  # a model stuck on spaces or newlines: show them rather than a blank panel
+            text = f"(whitespace only) {text[:60]!r}"
         lines = [textwrap.fill(line, LINE_WIDTH) or " " for line in text.splitlines()] or [" "]
         panel.text(0.0, 1.0, "\n".join(lines)[:SAMPLE_CHARACTERS_SHOWN + 40], family="monospace", fontsize=6.5,
                    va="top", ha="left", transform=panel.transAxes)
