@@ -33,6 +33,7 @@ DIAGNOSTICS_DIR = "diagnostics"
 GRAD_NORMS_FILE = "grad_norms.npz"
 TIMESTEP_GRADS_FILE = "timestep_grads.npz"
 SPECTRAL_FILE = "spectral.npz"
+ACTIVATIONS_FILE = "activations.npz"  # hidden states and gate means (pipelines/sequence.py)
 # Relative tolerance for "the norm after clipping is smaller": clip_grad_norm_ scales by
 # max_norm / (norm + 1e-6), so an unclipped step keeps its norm to float rounding.
 _CLIPPED_TOLERANCE = 1e-5
@@ -72,6 +73,7 @@ class GradientNorms(Callback):
         self.exploding_threshold = exploding_threshold
         self.vanishing_threshold = vanishing_threshold
         self.after_clipping = _AfterClipping(self)
+        self.active = True  # False when the run already has a recorder of its own (see `has_twin`)
         self.groups: LayerGroups | None = None
         self.steps: list[int] = []
         self.layer_squares: list[torch.Tensor] = []  # per recorded step: (layers,)
@@ -80,13 +82,14 @@ class GradientNorms(Callback):
         self._warned: set[str] = set()
 
     def on_fit_start(self, state: TrainState) -> None:
+        self.active = not has_twin(self, state)
         self.groups = LayerGroups.of(state.model)
         self.steps, self.layer_squares, self.after = [], [], []
         self._epoch_start = 0
         self._warned = set()
 
     def recording(self, state: TrainState) -> bool:
-        return state.step % self.every == 0
+        return self.active and state.step % self.every == 0
 
     def after_backward(self, state: TrainState) -> None:
         if self.recording(state):
@@ -94,15 +97,19 @@ class GradientNorms(Callback):
             self.layer_squares.append(self.groups.squared_norms())
 
     def on_epoch_end(self, state: TrainState) -> None:
+        if not self.active:
+            return
         arrays = self.arrays()
         recent = slice(self._epoch_start, len(arrays["steps"]))
         self._epoch_start = len(arrays["steps"])
-        before, after, layers = arrays["global_before"][recent], arrays["global_after"][recent], arrays["layer_norms"][recent]
+        before, layers = arrays["global_before"][recent], arrays["layer_norms"][recent]
+        after = arrays["global_after"][recent]
         if len(before):
             state.logs["grad_norm"] = float(np.mean(before))
             state.logs["grad_norm_max"] = float(np.max(before))
-            clipped = after < before * (1 - _CLIPPED_TOLERANCE)
-            state.logs["clipped_steps"] = int(clipped.sum()) if len(after) == len(before) else 0
+            # Without the after-clipping companion there is nothing to compare: no step counts as clipped.
+            clipped = after < before * (1 - _CLIPPED_TOLERANCE) if len(after) == len(before) else np.zeros(0, bool)
+            state.logs["clipped_steps"] = int(clipped.sum())
             exploding = before > self.exploding_threshold
             vanishing = layers.min(axis=1) < self.vanishing_threshold
             state.logs["exploding_steps"] = int(exploding.sum())
@@ -164,7 +171,7 @@ class GradientNorms(Callback):
 
     def save(self, directory: Path | None = None) -> Path | None:
         directory = Path(directory) if directory is not None else self.directory
-        if directory is None or self.groups is None:
+        if directory is None or self.groups is None or not self.active:
             return None
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / GRAD_NORMS_FILE
@@ -246,15 +253,18 @@ class SpectralSnapshot(Callback):
 
     def __init__(self, directory: Path | None = None):
         self.directory = None if directory is None else Path(directory)
+        self.active = True
         self.before: dict[str, Any] = {}
         self.after: dict[str, Any] = {}
 
     def on_fit_start(self, state: TrainState) -> None:
-        self.before, self.after = spectral_summary(state.model), {}
+        self.active = not has_twin(self, state)
+        self.before, self.after = (spectral_summary(state.model) if self.active else {}), {}
 
     def on_fit_end(self, state: TrainState) -> None:
-        self.after = spectral_summary(state.model)
-        self.save()
+        if self.active:
+            self.after = spectral_summary(state.model)
+            self.save()
 
     def radii(self) -> dict[str, dict[str, float]]:
         """{"before": {matrix: radius}, "after": {...}}."""
@@ -273,6 +283,33 @@ class SpectralSnapshot(Callback):
         path = directory / SPECTRAL_FILE
         np.savez_compressed(path, **arrays)
         return path
+
+
+def has_twin(callback: Callback, state: TrainState) -> bool:
+    """Whether a callback of the same class comes before `callback` in the run: the diagnostics
+    can be asked for twice (the config's `diagnostics.*` and a study or pipeline adding its own), and
+    one recorder per run is enough, so the later one stands down."""
+    for other in state.callbacks:
+        if other is callback:
+            return False
+        if type(other) is type(callback):
+            return True
+    return False
+
+
+def diagnostics_callbacks(settings: Any, run_dir: Path | None) -> list[Callback]:
+    """The model-agnostic diagnostics a config's `diagnostics` section asks for (per-layer gradient
+    norms, spectra), writing into RUN_DIR/diagnostics; per-time-step gradients need to know the
+    task's recurrent layer and loss, so the sequence pipeline adds those itself."""
+    directory = None if run_dir is None else Path(run_dir) / DIAGNOSTICS_DIR
+    callbacks: list[Callback] = []
+    if settings.grad_norms:
+        recorder = GradientNorms(settings.grad_norms_every, directory, settings.exploding_threshold,
+                                 settings.vanishing_threshold)
+        callbacks += [recorder, recorder.after_clipping]
+    if settings.spectral:
+        callbacks.append(SpectralSnapshot(directory))
+    return callbacks
 
 
 def max_radius(radii: dict[str, float]) -> float:

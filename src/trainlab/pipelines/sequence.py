@@ -29,12 +29,19 @@ from trainlab.config import Config
 from trainlab.data.batching import TensorBatches
 from trainlab.data.sources import load_source
 from trainlab.data.synthetic import SequenceSplits
+from trainlab.diagnostics.activations import (
+    gate_activations,
+    gate_means_over_time,
+    hidden_state_matrix,
+)
 from trainlab.diagnostics.callbacks import (
+    ACTIVATIONS_FILE,
     DIAGNOSTICS_DIR,
-    GradientNorms,
-    SpectralSnapshot,
+    GRAD_NORMS_FILE,
+    SPECTRAL_FILE,
+    TIMESTEP_GRADS_FILE,
     TimestepGradientProbe,
-    max_radius,
+    diagnostics_callbacks,
 )
 from trainlab.diagnostics.gradients import fit_decay, timestep_gradients
 from trainlab.pipelines import Pipeline
@@ -132,18 +139,14 @@ class SequenceClassification(Pipeline):
 
     def callbacks(self) -> list[Callback]:
         settings = self.config.diagnostics
-        self.diagnostics = []
-        if settings.grad_norms:
-            recorder = GradientNorms(settings.grad_norms_every, exploding_threshold=settings.exploding_threshold,
-                                     vanishing_threshold=settings.vanishing_threshold)
-            self.diagnostics += [recorder, recorder.after_clipping]
+        # Written to RUN_DIR/diagnostics when the run finishes (a pipeline is built before its run
+        # directory is known); a twin added by the experiment itself makes these stand down.
+        self.diagnostics = diagnostics_callbacks(settings, run_dir=None)
         if settings.timestep_grads:
             inputs, targets = self.data.val if self.data.val is not None else self.data.test
             batch = (inputs[: settings.probe_examples], targets[: settings.probe_examples])
             self.diagnostics.append(TimestepGradientProbe(
                 partial(probe_timestep_gradients, task=self.task, batch=batch), settings.timestep_every_epochs))
-        if settings.spectral:
-            self.diagnostics.append(SpectralSnapshot())
         return list(self.diagnostics)
 
     def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:
@@ -159,20 +162,59 @@ class SequenceClassification(Pipeline):
         for callback in self.diagnostics:
             if hasattr(callback, "save"):
                 callback.save(directory)
-            if isinstance(callback, SpectralSnapshot):
-                radii = callback.radii()
-                extra["spectral_radius_before"] = max_radius(radii["before"])
-                extra["spectral_radius_after"] = max_radius(radii["after"])
-            if isinstance(callback, TimestepGradientProbe) and callback.norms:
-                for when, norms in (("initial", callback.norms[0]), ("final", callback.norms[-1])):
-                    extra[f"grad_decay_rate_{when}"] = _decay_rate(norms[-1])
-                first, last = callback.norms[-1][-1][0], callback.norms[-1][-1][-1]
-                extra["grad_first_to_last_ratio"] = float(first / last) if last > 0 else None
-            if isinstance(callback, GradientNorms):
-                arrays = callback.arrays()
-                extra["grad_norm_mean"] = float(np.mean(arrays["global_before"])) if len(arrays["steps"]) else None
+        if self.config.diagnostics.activations:
+            save_activations(model, self.data.test[0][:64], directory)
+        extra.update(diagnostics_metrics(directory))
         runs.write_json(run_dir / "sequence_task.json", {"solved_fraction": SOLVED_FRACTION, **extra})
         return extra
+
+
+def save_activations(model: nn.Module, inputs: torch.Tensor, directory: Path) -> Path:
+    """RUN_DIR/diagnostics/activations.npz: the last layer's hidden states of the first input
+    (T, H), and for an LSTM/GRU the mean of each gate of the first layer over time (T,)."""
+    inputs = inputs.to(model.head.weight.device)
+    was_training = model.training
+    model.eval()
+    try:
+        encoded = model.encode(inputs)
+        arrays = {"hidden_states": hidden_state_matrix(model.rnn, encoded, example=0)}
+        if isinstance(model.rnn, nn.LSTM | nn.GRU):
+            means = gate_means_over_time(gate_activations(model.rnn, encoded))
+            arrays.update({f"gate_{name}": values for name, values in means.items()})
+    finally:
+        model.train(was_training)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / ACTIVATIONS_FILE
+    np.savez_compressed(path, **arrays)
+    return path
+
+
+def diagnostics_metrics(directory: Path) -> dict[str, Any]:
+    """Scalars for metrics.json from the arrays in RUN_DIR/diagnostics (whichever were recorded):
+    the largest spectral radius of the recurrent matrices before and after training, the fitted
+    per-step decay rate of dL/dh_t of the last layer before training and after the last epoch,
+    the ratio of dL/dh at the first step to the last after training, the mean global grad norm."""
+    extra: dict[str, Any] = {}
+    spectral = directory / SPECTRAL_FILE
+    if spectral.is_file():
+        with np.load(spectral) as arrays:
+            for when in ("before", "after"):
+                radii = [float(np.abs(arrays[key]).max()) for key in arrays.files if key.startswith(f"{when}/")]
+                extra[f"spectral_radius_{when}"] = max(radii, default=None)
+    timestep = directory / TIMESTEP_GRADS_FILE
+    if timestep.is_file():
+        with np.load(timestep) as arrays:
+            norms = arrays["norms"]
+        if len(norms):
+            extra["grad_decay_rate_initial"] = _decay_rate(norms[0, -1])
+            extra["grad_decay_rate_final"] = _decay_rate(norms[-1, -1])
+            first, last = norms[-1, -1, 0], norms[-1, -1, -1]
+            extra["grad_first_to_last_ratio"] = float(first / last) if last > 0 else None
+    grad_norms = directory / GRAD_NORMS_FILE
+    if grad_norms.is_file():
+        with np.load(grad_norms) as arrays:
+            extra["grad_norm_mean"] = float(np.mean(arrays["global_before"])) if len(arrays["steps"]) else None
+    return extra
 
 
 def _decay_rate(norms: np.ndarray) -> float | None:

@@ -21,6 +21,7 @@ from matplotlib.colors import LogNorm
 
 from trainlab import runs
 from trainlab.diagnostics.callbacks import (
+    ACTIVATIONS_FILE,
     DIAGNOSTICS_DIR,
     GRAD_NORMS_FILE,
     SPECTRAL_FILE,
@@ -165,7 +166,31 @@ def plot_diagnostics_run(run_dir: Path) -> list[Path]:
     eigenvalues = read_eigenvalues(run_dir)
     if eigenvalues:
         written.append(plot_eigenvalues(eigenvalues, plots_dir / "eigenvalues.png"))
+    if (directory / ACTIVATIONS_FILE).is_file():
+        with np.load(directory / ACTIVATIONS_FILE) as loaded:
+            arrays = {key: loaded[key] for key in loaded.files}
+        written.append(plot_hidden_states(arrays["hidden_states"], plots_dir / "hidden_states.png",
+                                          "hidden state of the first test input (units x time)"))
+        gates = {key.removeprefix("gate_"): values for key, values in arrays.items() if key.startswith("gate_")}
+        if gates:
+            written.append(plot_gate_means(gates, plots_dir / "gate_means.png"))
     return written
+
+
+def plot_gate_means(gates: dict[str, np.ndarray], path: Path) -> Path:
+    """Each gate's mean over the batch and the units, per time step (LSTM: a forget gate near 1
+    keeps the cell; GRU: an update gate near 1 keeps the state)."""
+    figure, axes = plt.subplots(figsize=(7, 3.5), layout="constrained")
+    for index, (name, values) in enumerate(gates.items()):
+        axes.plot(np.arange(len(values)), values, color=COLOURS[index % 10], label=name)
+    axes.set_xlabel("time step")
+    axes.set_ylabel("mean gate value")
+    axes.set_title("gate means over time (first layer, up to 64 test inputs)", fontsize=9)
+    axes.grid(alpha=0.3)
+    axes.legend(fontsize=7)
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
 
 
 def mean_timestep_curve(arm_dir: Path, seeds: int, when: str) -> np.ndarray | None:

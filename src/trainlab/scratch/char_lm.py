@@ -126,7 +126,10 @@ def torch_twin(network: RecurrentNetwork, cell: str) -> tuple[nn.RNNBase, nn.Lin
         if bias_h:
             module.bias_hh_l0.copy_(torch.from_numpy(p[bias_h]))
         else:
+            # The NumPy RNN and LSTM have one bias; torch's second one stays at zero and out of
+            # training, or every step would move the sum of two biases twice as far.
             module.bias_hh_l0.zero_()
+            module.bias_hh_l0.requires_grad_(False)
         readout.weight.copy_(torch.from_numpy(p["W_hy"].T.copy()))
         readout.bias.copy_(torch.from_numpy(p["b_y"]))
     return module, readout
@@ -136,7 +139,7 @@ def train_torch(train_ids: np.ndarray, val_ids: np.ndarray, vocab_size: int, set
     """The same training in torch, from the NumPy network's initial weights for `settings.seed`."""
     initial = CELLS[settings.cell](vocab_size, settings.hidden_size, vocab_size, seed=settings.seed, dtype=np.float32)
     module, readout = torch_twin(initial, settings.cell)
-    parameters = [*module.parameters(), *readout.parameters()]
+    parameters = [p for p in (*module.parameters(), *readout.parameters()) if p.requires_grad]
     optimizer = torch.optim.Adam(parameters, lr=settings.lr)
     before = np.linalg.eigvals(_torch_recurrent(module, settings.cell))
     data = streams(train_ids, settings.batch_size)

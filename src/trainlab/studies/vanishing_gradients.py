@@ -70,7 +70,8 @@ def base_setting(scale: str, task: str) -> dict[str, Any]:
         "model": {"hidden_size": 32 if quick else 128},
         "optim": {"name": "adam", "lr": 0.01 if quick else 0.001},
         "train": {"epochs": 10 if quick else 50, "restore_best": True},
-        "diagnostics": {"grad_norms": True, "timestep_grads": True, "spectral": True, "probe_examples": 64},
+        "diagnostics": {"grad_norms": True, "timestep_grads": True, "spectral": True, "activations": True,
+                        "probe_examples": 64},
     }
 
 
