@@ -80,3 +80,20 @@ def test_generate_errors_are_one_line(lm_run, trainlab, tmp_path):
     assert (code, err) == (2, "trainlab: error: top-p (1.5) must lie in (0, 1] (1 keeps every token)\n")
     code, _, err = trainlab("generate", tmp_path, "--prompt", "x")
     assert (code, err) == (2, f"trainlab: error: '{tmp_path}' is not a run directory (it has no config.yaml)\n")
+
+
+def test_the_run_figures_show_samples_and_bpc_against_the_baselines(lm_run):
+    from trainlab.reports.lm_plots import plot_lm_run
+
+    written = plot_lm_run(lm_run)
+    assert [path.name for path in written] == ["samples.png", "bpc_vs_baselines.png"]
+    assert all(path.stat().st_size > 0 for path in written)
+
+
+def test_generate_help_text(capsys):
+    from trainlab.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["generate", "--help"])
+    assert exit_info.value.code == 0
+    assert 'trainlab generate runs/shakespeare --prompt "ROMEO:" --seed 1' in capsys.readouterr().out

@@ -50,7 +50,9 @@ def plot_bpc_against_baselines(bpc: dict[str, float], baselines: dict[str, float
 def plot_samples(samples: dict[str, Any], path: Path, title: str = "samples by temperature") -> Path:
     """The beginning of each temperature's sample as text, one panel per temperature."""
     entries = samples["samples"]
-    figure, axes = plt.subplots(len(entries), 1, figsize=(9, 1.6 * len(entries)), layout="constrained")
+    figure, axes = plt.subplots(len(entries), 1, figsize=(9, 1.6 * len(entries)))
+    # Fixed margins: constrained layout collapses panels that hold nothing but text.
+    figure.subplots_adjust(left=0.02, right=0.98, top=0.93, bottom=0.02, hspace=0.35)
     axes = [axes] if len(entries) == 1 else list(axes)
     for panel, entry in zip(axes, entries):
         text = entry["text"][:SAMPLE_CHARACTERS_SHOWN]
