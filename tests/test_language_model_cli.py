@@ -97,3 +97,19 @@ def test_generate_help_text(capsys):
         main(["generate", "--help"])
     assert exit_info.value.code == 0
     assert 'trainlab generate runs/shakespeare --prompt "ROMEO:" --seed 1' in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_tiny_shakespeare_holds_out_its_last_ten_percent(shared_data, tmp_path, trainlab):
+    corpus = shared_data / "tiny_shakespeare" / "input.txt"
+    code, _, _ = trainlab("train", "language-model", "--data", corpus, "--out", tmp_path / "run", "--quiet",
+                          "train.epochs=1", "model.hidden_size=16", "model.layers=1", "data.limit=60000")
+    assert code == 0
+    info = runs.read_json(tmp_path / "run" / runs.DATA_FILE)
+    characters = len(corpus.read_text(encoding="utf-8"))
+    held_out = round(characters * 0.05)
+    assert info["tokens"] == {"train": 60000, "val": held_out, "test": held_out}  # the limit cuts train only
+    metrics = runs.read_json(tmp_path / "run" / runs.METRICS_FILE)
+    assert metrics["baseline_bigram_bpc"] < metrics["baseline_unigram_bpc"]
+    code, out, _ = trainlab("generate", tmp_path / "run", "--prompt", "ROMEO:", "--seed", "1")
+    assert code == 0 and out.startswith("ROMEO:")
