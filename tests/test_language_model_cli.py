@@ -11,6 +11,7 @@ import pytest
 
 from trainlab import runs
 from trainlab.generation import SAMPLES_FILE
+from trainlab.training.callbacks import Callback
 
 VERSES = (
     "ROMEO:\nBut soft, what light through yonder window breaks?\n\n"
@@ -113,3 +114,38 @@ def test_tiny_shakespeare_holds_out_its_last_ten_percent(shared_data, tmp_path, 
     assert metrics["baseline_bigram_bpc"] < metrics["baseline_unigram_bpc"]
     code, out, _ = trainlab("generate", tmp_path / "run", "--prompt", "ROMEO:", "--seed", "1")
     assert code == 0 and out.startswith("ROMEO:")
+
+
+class InterruptAfterSecondEpoch(Callback):
+    """Raises after epoch 2's checkpoint is written, as a kill would."""
+
+    order = 1001  # after Checkpointing (1000)
+
+    def on_epoch_end(self, state):
+        if state.epoch == 2:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.slow
+def test_an_interrupted_stateful_run_resumes_to_the_same_metrics(tmp_path, monkeypatch):
+    from trainlab import experiment
+    from trainlab.config import build_config
+
+    corpus = tmp_path / "verses.txt"
+    corpus.write_text(VERSES * 6, encoding="utf-8")
+    config = build_config({
+        "task": "language-model", "data": {"source": str(corpus), "sequence_length": 12, "batch_size": 4},
+        "model": {"name": "lstm", "hidden_size": 8, "layers": 2, "dropout": 0.3}, "train": {"epochs": 3},
+    })
+    defaults = experiment.default_callbacks
+    with monkeypatch.context() as patch:
+        patch.setattr(experiment, "default_callbacks",
+                      lambda *a, **k: [*defaults(*a, **k), InterruptAfterSecondEpoch()])
+        with pytest.raises(KeyboardInterrupt):
+            experiment.train_run(config.model_copy(deep=True), tmp_path / "a", quiet=True)
+    resumed = experiment.resume_run(tmp_path / "a", quiet=True)
+    unbroken = experiment.train_run(config.model_copy(deep=True), tmp_path / "b", quiet=True)
+    timings = ("train_seconds", "samples_per_second")
+    assert {k: v for k, v in resumed.items() if k not in timings} == {
+        k: v for k, v in unbroken.items() if k not in timings}
+    assert (tmp_path / "a" / SAMPLES_FILE).read_text() == (tmp_path / "b" / SAMPLES_FILE).read_text()
