@@ -10,6 +10,7 @@ from trainlab.scratch.char_lm import (
     CharLMSettings,
     chunks,
     encode_text,
+    initial_hidden_gradients,
     streams,
     train_numpy,
     train_torch,
@@ -52,4 +53,13 @@ def test_a_tiny_scratch_vs_torch_study_runs_both_implementations(tmp_path):
     assert rows["numpy-rnn"]["val_loss"]["mean"] == pytest.approx(rows["torch-rnn"]["val_loss"]["mean"], rel=1e-4)
     assert "RNN: validation loss" in summary["finding"]
     names = {path.name for path in plan.figures(tmp_path, summary)}
-    assert names == {"loss_curves_and_time.png", "eigenvalues.png"}
+    assert names == {"loss_curves_and_time.png", "eigenvalues.png", "hidden_gradients.png"}
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_hidden_gradients_by_hand_equal_torch_autograd_on_text(cell):
+    ids, vocabulary = encode_text(TEXT)
+    curves = initial_hidden_gradients(ids, len(vocabulary), CharLMSettings(cell=cell, hidden_size=6, batch_size=2),
+                                      steps=30)
+    np.testing.assert_allclose(curves["numpy_bptt"], curves["torch_autograd"], rtol=1e-8)
+    assert curves["numpy_bptt"][0] < curves["numpy_bptt"][-1]  # far from the loss, smaller

@@ -112,11 +112,12 @@ def evaluate_numpy(network: RecurrentNetwork, ids: np.ndarray, settings: CharLMS
     return float(np.mean(total))
 
 
-def torch_twin(network: RecurrentNetwork, cell: str) -> tuple[nn.RNNBase, nn.Linear]:
-    """A torch module and readout holding copies of the NumPy network's weights (float32)."""
+def torch_twin(network: RecurrentNetwork, cell: str, dtype: torch.dtype = torch.float32
+               ) -> tuple[nn.RNNBase, nn.Linear]:
+    """A torch module and readout holding copies of the NumPy network's weights."""
     p = network.params
-    module = TORCH_CELLS[cell](network.input_size, network.hidden_size)
-    readout = nn.Linear(network.hidden_size, network.output_size)
+    module = TORCH_CELLS[cell](network.input_size, network.hidden_size).to(dtype)
+    readout = nn.Linear(network.hidden_size, network.output_size).to(dtype)
     w_x, w_h = ("W_xh", "W_hh") if cell == "rnn" else ("W_x", "W_h")
     bias_x, bias_h = {"rnn": ("b_h", None), "lstm": ("b", None), "gru": ("b_x", "b_h")}[cell]
     with torch.no_grad():
@@ -183,3 +184,24 @@ def _detach(state):
     if state is None:
         return None
     return tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+
+
+def initial_hidden_gradients(ids: np.ndarray, vocab_size: int, settings: CharLMSettings,
+                             steps: int = 100) -> dict[str, np.ndarray]:
+    """||dL/dh_t|| at the initial weights for the loss of the last character of a `steps`-long
+    chunk, twice: by the NumPy network's hand-written BPTT and by torch autograd through the twin
+    module (trainlab.diagnostics.timestep_gradients). Both (steps,); they should agree to rounding."""
+    from trainlab.diagnostics.gradients import timestep_gradients
+
+    network = CELLS[settings.cell](vocab_size, settings.hidden_size, vocab_size, seed=settings.seed)  # float64
+    window = streams(ids, settings.batch_size)[:, : steps + 1]
+    inputs, targets = window[:, :-1].T, window[:, 1:].T  # (T, B)
+    logits, _ = network.forward(inputs)
+    d_logits = np.zeros_like(logits)
+    _, d_logits[-1:] = softmax_cross_entropy(logits[-1:], targets[-1:])
+    network.backward(d_logits)
+    module, readout = torch_twin(network, settings.cell, torch.float64)
+    one_hot = F.one_hot(torch.from_numpy(inputs), vocab_size).double()
+    last_target = torch.from_numpy(targets[-1])
+    autograd = timestep_gradients(module, one_hot, lambda outputs: F.cross_entropy(readout(outputs[-1]), last_target))
+    return {"numpy_bptt": network.hidden_gradient_norms(), "torch_autograd": autograd[0]}

@@ -25,6 +25,7 @@ from trainlab.studies.plan import Arm, StudyPlan
 IMPLEMENTATIONS = ("numpy", "torch")
 CURVE_FILE = "loss_curve.json"
 EIGENVALUES_FILE = "eigenvalues.npz"
+HIDDEN_GRADIENTS_FILE = "hidden_gradients.npz"
 SETTING_KEYS = ("cell", "hidden_size", "sequence_length", "batch_size", "steps", "lr", "clip_norm")
 
 
@@ -81,7 +82,13 @@ def run_arm(config: dict[str, Any], seed: int, run_dir: Path) -> dict[str, Any]:
     """Train one implementation; writes the loss curve and the eigenvalues beside the metrics."""
     from trainlab.data.corpus import python_stdlib_text
     from trainlab.scratch.cells import CELLS
-    from trainlab.scratch.char_lm import CharLMSettings, encode_text, train_numpy, train_torch
+    from trainlab.scratch.char_lm import (
+        CharLMSettings,
+        encode_text,
+        initial_hidden_gradients,
+        train_numpy,
+        train_torch,
+    )
 
     text, _ = python_stdlib_text()
     used = text[: config["train_characters"] + config["val_characters"]]
@@ -91,6 +98,9 @@ def run_arm(config: dict[str, Any], seed: int, run_dir: Path) -> dict[str, Any]:
     train = train_numpy if config["implementation"] == "numpy" else train_torch
     result = train(train_ids, val_ids, len(vocabulary), settings)
     runs.write_json(run_dir / CURVE_FILE, {"losses": result.losses})
+    if config["implementation"] == "numpy":  # dL/dh_t at the initial weights, by hand and by autograd
+        np.savez_compressed(run_dir / HIDDEN_GRADIENTS_FILE,
+                            **initial_hidden_gradients(val_ids, len(vocabulary), settings))
     np.savez_compressed(run_dir / EIGENVALUES_FILE, before=result.eigenvalues_before, after=result.eigenvalues_after)
     return {
         "val_loss": result.val_loss,
@@ -129,7 +139,7 @@ def finding(summary: dict[str, Any]) -> str:
 
 def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     """Loss curves of both implementations on one plot, time per step, eigenvalues vs the unit circle."""
-    from trainlab.reports.diagnostics_plots import plot_eigenvalues
+    from trainlab.reports.diagnostics_plots import plot_eigenvalues, plot_timestep_curves
     from trainlab.reports.study_report import plt
 
     plots_dir = study_dir / runs.PLOTS_DIR
@@ -166,4 +176,16 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     paths = [path]
     if panels:
         paths.append(plot_eigenvalues(panels, plots_dir / "eigenvalues.png"))
+    curves = {}
+    for row in rows:
+        saved = study_dir / row["arm"] / "seed-0" / HIDDEN_GRADIENTS_FILE
+        if saved.is_file():
+            cell = row["arm"].split("-", 1)[1].upper()
+            with np.load(saved) as loaded:
+                curves[f"{cell}: NumPy, BPTT by hand"] = loaded["numpy_bptt"]
+                curves[f"{cell}: torch, autograd"] = loaded["torch_autograd"]
+    if curves:
+        paths.append(plot_timestep_curves(
+            curves, plots_dir / "hidden_gradients.png",
+            "||dL/dh_t|| at the initial weights, loss on the last character (the pairs should coincide)"))
     return paths
