@@ -10,6 +10,8 @@
 Per step nothing is copied to the host: the norms stay tensors until the epoch ends, so on a GPU
 the diagnostics add no synchronisation to the loop (benchmarks/diagnostics_overhead.py measures the
 cost). Arrays are written at the end of every epoch and of the fit, so a crash keeps what was seen.
+They are not part of a checkpoint: a resumed run records (and rewrites the files with) the steps
+after the point it resumed from.
 """
 
 from __future__ import annotations
