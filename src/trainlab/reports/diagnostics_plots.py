@@ -31,16 +31,22 @@ from trainlab.diagnostics.callbacks import (
 COLOURS = plt.get_cmap("tab10").colors
 
 
-def plot_timestep_curves(curves: dict[str, np.ndarray], path: Path, title: str) -> Path:
+def plot_timestep_curves(curves: dict[str, np.ndarray], path: Path, title: str, overlay: bool = False) -> Path:
     """One line per label: ||dL/dh_t|| (T,) against k = T - 1 - t, steps back from the last step,
-    on a log scale, so a geometric decay is a straight line whose slope is log(rate)."""
+    on a log scale, so a geometric decay is a straight line whose slope is log(rate).
+
+    With `overlay`, curves come in pairs meant to coincide: the second of each pair is drawn dashed
+    over the first."""
     figure, axes = plt.subplots(figsize=(7, 4.2), layout="constrained")
     for index, (label, norms) in enumerate(curves.items()):
         norms = np.asarray(norms, dtype=np.float64)
         distance = np.arange(len(norms))[::-1]
         shown = np.where(norms > 0, norms, np.nan)
-        style = "-" if index < 10 else "--"
-        axes.semilogy(distance, shown, style, color=COLOURS[index % 10], label=label)
+        if overlay:
+            style, width = ("-", 3.0) if index % 2 == 0 else ("--", 1.2)
+        else:
+            style, width = ("-" if index < 10 else "--"), 1.5
+        axes.semilogy(distance, shown, style, lw=width, color=COLOURS[index % 10], label=label)
     axes.set_xlabel("k: steps back from the last step (where the loss is read)")
     axes.set_ylabel("||dL/dh_t||")
     axes.set_title(title, fontsize=9)

@@ -187,5 +187,6 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     if curves:
         paths.append(plot_timestep_curves(
             curves, plots_dir / "hidden_gradients.png",
-            "||dL/dh_t|| at the initial weights, loss on the last character (the pairs should coincide)"))
+            "||dL/dh_t|| at the initial weights, loss on the last character (the pairs should coincide)",
+            overlay=True))
     return paths
