@@ -105,6 +105,9 @@ class DataConfig(Section):
     period: PositiveInt | None = None  # seasonal period (seasonal naive, MASE); None: detected
     backtest_stride: PositiveInt | None = None  # steps between test forecast origins; None: horizon
 
+    # Language models (data.sequence_length is the chunk length: the steps of truncated BPTT)
+    stateful: bool = True  # contiguous chunks, state carried across (detached); false: independent windows
+
     # Synthetic diagnostic tasks
     sequence_length: PositiveInt = 50
     num_examples: PositiveInt = 10_000
@@ -224,6 +227,20 @@ class FinetuneConfig(Section):
         return self.freeze != "none" or self.lr_decay != 1.0
 
 
+class DiagnosticsConfig(Section):
+    """Measurements written to RUN_DIR/diagnostics/ as arrays (trainlab.diagnostics)."""
+
+    grad_norms: bool = False  # per-layer gradient norms before clipping, global norm after clipping
+    grad_norms_every: PositiveInt = 1  # optimizer steps between two records
+    timestep_grads: bool = False  # dL/dh_t per step on a probe batch (recurrent sequence models)
+    timestep_every_epochs: PositiveInt = 1
+    probe_examples: PositiveInt = 64  # the probe batch: the first examples of the validation split
+    spectral: bool = False  # eigenvalues of the recurrent matrices before and after training
+    activations: bool = False  # sequence models: hidden states of one test input, gate means over time
+    exploding_threshold: PositiveFloat = 1e3  # global norm above it: an exploding step
+    vanishing_threshold: PositiveFloat = 1e-7  # a layer's norm below it: a vanishing step
+
+
 class RunConfig(Section):
     seed: int = 0
     deterministic: bool = True  # deterministic CUDA kernels (CPU kernels always are)
@@ -237,6 +254,7 @@ class Config(Section):
     train: TrainConfig = TrainConfig()
     finetune: FinetuneConfig = FinetuneConfig()
     run: RunConfig = RunConfig()
+    diagnostics: DiagnosticsConfig = DiagnosticsConfig()
 
 
 # The model a task trains when the config names none.
@@ -245,6 +263,7 @@ DEFAULT_MODELS = {
     "text-classification": "lstm",
     "forecast": "lstm",
     "language-model": "lstm",
+    "sequence-classification": "lstm",
 }
 
 
