@@ -32,6 +32,15 @@ STUDY_EXAMPLE = """examples:
 Running a study again into the same --out finishes the runs an interruption left undone."""
 
 
+LR_FIND_EXAMPLE = """examples:
+  trainlab lr-find image-classification --data digits --model simple_cnn
+  trainlab lr-find image-classification --data digits --steps 200 --rule minimum optim=sgd
+
+The sweep trains a fresh model for --steps steps while the learning rate grows from --start-lr to
+--end-lr, and stops early once the loss diverges; the model and optimizer are restored afterwards.
+Writes lr_find.json (rates, losses, smoothed losses, suggestion) and lr_find.png."""
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (and exit 2) instead of the usage block."""
 
@@ -101,6 +110,25 @@ def build_parser() -> argparse.ArgumentParser:
     forecast.add_argument("--data", help="a newer series with the same columns (default: the run's data)")
     forecast.add_argument("--out", type=Path, help="CSV to write (default RUN_DIR/forecast.csv)")
 
+    generate = add(
+        "generate", "write text with a trained language model",
+        'examples:\n  trainlab generate runs/shakespeare --prompt "ROMEO:" --seed 1\n'
+        '  trainlab generate runs/shakespeare --prompt "ROMEO:" --temperature 0.8 --top-p 0.9 --stop "\\n\\n"\n\n'
+        "Each token: repetition penalty, then temperature (0: greedy), then top-k and top-p, then a draw\n"
+        "seeded by --seed (the same seed gives the same text).",
+    )
+    generate.add_argument("run_dir", type=Path)
+    generate.add_argument("--prompt", default="", help="text to continue (default: start a new line)")
+    generate.add_argument("--max-new-tokens", type=int, default=200, help="tokens to generate (default 200)")
+    generate.add_argument("--temperature", type=float, default=1.0, help="0 is greedy (default 1.0)")
+    generate.add_argument("--top-k", type=int, help="sample among the k most likely tokens only")
+    generate.add_argument("--top-p", type=float, default=1.0,
+                          help="nucleus: the smallest set of tokens with this mass (default 1.0: all)")
+    generate.add_argument("--repetition-penalty", type=float, default=1.0,
+                          help="> 1 makes tokens already in the text less likely (default 1.0: none)")
+    generate.add_argument("--stop", help=r"end the text before the first occurrence of this string (\n: newline)")
+    generate.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+
     study = add("study", "run a study of the curriculum: every configuration x seed, summary and report",
                 STUDY_EXAMPLE)
     study.add_argument("name", help="study name (trainlab list studies)")
@@ -109,7 +137,59 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--out", type=Path, help="study directory (default runs/study-<name>-<scale>-<time>)")
     study.add_argument("--overwrite", action="store_true", help="replace an existing study directory")
     study.add_argument("--quiet", action="store_true", help="print only the study directory")
+    study.add_argument("--jobs", type=int, default=1,
+                       help="runs at once, in separate processes (default 1: one after another)")
+    study.add_argument("--folds", type=int,
+                       help="stratified k-fold cross-validation instead of seeds (image-classification studies)")
     study.add_argument("overrides", nargs="*", metavar="key=value", help="overrides for every run")
+
+    lr_find = add("lr-find", "learning-rate range test: loss against an exponentially growing rate, "
+                  "and a suggested learning rate", LR_FIND_EXAMPLE)
+    lr_find.add_argument("task", nargs="?", help="image-classification, text-classification, ...")
+    lr_find.add_argument("--data", help="builtin dataset name (trainlab list datasets) or a path")
+    lr_find.add_argument("--model", help="model name (trainlab list models)")
+    lr_find.add_argument("--config", type=Path, help="YAML config to start from")
+    lr_find.add_argument("--out", type=Path, help="folder for lr_find.json and lr_find.png "
+                         "(default runs/lr-find-<task>-<data>-<time>)")
+    lr_find.add_argument("--seed", type=int, help="seed for every RNG (run.seed)")
+    lr_find.add_argument("--steps", type=int, default=100, help="optimizer steps in the sweep (default 100)")
+    lr_find.add_argument("--start-lr", type=float, default=1e-7, help="first learning rate (default 1e-7)")
+    lr_find.add_argument("--end-lr", type=float, default=10.0, help="last learning rate (default 10)")
+    lr_find.add_argument("--rule", default="steepest", choices=["steepest", "minimum"],
+                         help="steepest: where the loss falls fastest (default); minimum: a tenth of "
+                              "the rate with the lowest loss")
+    lr_find.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
+
+    report = add("report", "rebuild the figures and report.html of run directories from their files",
+                 "examples:\n  trainlab report runs/image-classification-digits-20261122-101500\n"
+                 "  trainlab report runs/*/          # every run, e.g. after upgrading trainlab")
+    report.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+
+    compare = add("compare", "one page comparing runs: their metrics side by side, curves overlaid",
+                  "example:\n  trainlab compare runs/digits-cnn runs/digits-mlp --out runs/cnn-vs-mlp\n\n"
+                  "Writes OUT/compare.html (self-contained) and OUT/plots/*.png.")
+    compare.add_argument("run_dirs", nargs="+", type=Path, metavar="RUN_DIR")
+    compare.add_argument("--out", type=Path, help="directory for the page (default runs/compare-<time>)")
+
+    summary = add("summary", "Keras-style model summary: layers, output shapes, parameters, multiply-adds",
+                  "examples:\n  trainlab summary runs/image-classification-digits-20261122-101500\n"
+                  "  trainlab summary resnet20 --input-shape 3,32,32\n"
+                  "  trainlab summary lstm --task text-classification --input-shape 64,20000 --classes 2\n\n"
+                  "--input-shape is one example: C,H,W for images, TOKENS,VOCAB for texts and language\n"
+                  "models, WINDOW,FEATURES for forecasters.")
+    summary.add_argument("target", metavar="RUN_DIR|MODEL", help="a run directory or a model name (trainlab list models)")
+    summary.add_argument("--input-shape", help="one example's shape, comma-separated (with a model name)")
+    summary.add_argument("--task", help="the task, for a model name registered for several")
+    summary.add_argument("--classes", type=int, default=10, help="classes of a classifier (default 10)")
+
+    tour = add("tour", "run every study at quick scale (one seed, offline) and write one index.html",
+               "examples:\n  trainlab tour\n  trainlab tour --only depth-vs-residual,forecasting --out runs/tour\n"
+               "  trainlab tour --skip transfer\n\n"
+               "The last line printed is the path of index.html. Running it again with the same --out\n"
+               "finishes what an interruption left undone.")
+    tour.add_argument("--out", type=Path, help="tour directory (default runs/tour-<time>)")
+    tour.add_argument("--only", help="comma-separated studies to run (trainlab list studies)")
+    tour.add_argument("--skip", help="comma-separated studies to leave out")
 
     listing = add("list", "list the registered models, datasets, tasks or studies",
                   "example:\n  trainlab list models")
@@ -181,7 +261,11 @@ def _finish(run_dir: Path, metrics: dict, quiet: bool) -> int:
     from trainlab.reports.plots import plot_run
 
     plot_run(run_dir)
+    from trainlab.reports.run_report import write_run_report
+
+    report = write_run_report(run_dir)
     if not quiet:
+        runs.say(f"report: {report}")
         headline = {key: value for key, value in metrics.items()
                     if key.startswith("test_") and isinstance(value, float)}
         runs.say("  ".join(f"{key} {value:.4f}" for key, value in headline.items()))
@@ -224,18 +308,131 @@ def command_forecast(args: argparse.Namespace) -> int:
     return 0
 
 
+def command_generate(args: argparse.Namespace) -> int:
+    import warnings
+
+    from trainlab.generation import SamplingSettings, generate_from_run
+
+    settings = SamplingSettings(args.temperature, args.top_k, args.top_p, args.repetition_penalty)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        # A shell passes "\n" as a backslash and an n: read it as the newline people mean.
+        stop = args.stop.replace("\\n", "\n").replace("\\t", "\t") if args.stop is not None else None
+        text = generate_from_run(args.run_dir, args.prompt, args.max_new_tokens, settings, stop, args.seed)
+    for warning in caught:
+        print(f"trainlab: warning: {warning.message}", file=sys.stderr)
+    print(args.prompt + text)
+    return 0
+
+
 def command_study(args: argparse.Namespace) -> int:
     from trainlab import runs, studies
     from trainlab.config import parse_overrides
 
     study_dir, summary = studies.run(
         args.name, args.scale, args.seeds, args.out, parse_overrides(args.overrides),
-        overwrite=args.overwrite, quiet=args.quiet,
+        overwrite=args.overwrite, quiet=args.quiet, jobs=args.jobs, folds=args.folds,
     )
     if not args.quiet:
         runs.say(summary["finding"])
         runs.say("study directory (summary.json, report.html, one run directory per configuration and seed):")
     print(study_dir)
+    return 0
+
+
+def command_report(args: argparse.Namespace) -> int:
+    from trainlab import runs
+    from trainlab.reports.plots import plot_run
+    from trainlab.reports.run_report import write_run_report
+
+    for run_dir in args.run_dirs:
+        if not (run_dir / runs.CONFIG_FILE).is_file():
+            raise TrainlabError(f"'{run_dir}' is not a run directory (it has no {runs.CONFIG_FILE}); "
+                                "give a directory that `trainlab train` wrote")
+        plot_run(run_dir)
+        print(write_run_report(run_dir))
+    return 0
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    from trainlab.reports.compare import default_compare_dir, write_comparison
+
+    print(write_comparison(args.run_dirs, args.out or default_compare_dir()))
+    return 0
+
+
+def command_summary(args: argparse.Namespace) -> int:
+    from trainlab.reports.model_summary import summarize_model, summarize_run
+
+    target = Path(args.target)
+    if target.is_dir():
+        if args.input_shape:
+            raise TrainlabError(f"--input-shape is for a model name; '{target}' is a directory, whose "
+                                "data.json gives the input")
+        print(summarize_run(target).to_text())
+        return 0
+    if not args.input_shape:
+        raise TrainlabError(f"'{args.target}' is not a directory; for a model name add --input-shape, "
+                            "e.g. --input-shape 3,32,32")
+    try:
+        shape = tuple(int(size) for size in args.input_shape.split(","))
+    except ValueError:
+        raise TrainlabError(f"--input-shape {args.input_shape}: give whole numbers separated by commas, "
+                            "e.g. 3,32,32") from None
+    if any(size < 1 for size in shape):
+        raise TrainlabError(f"--input-shape {args.input_shape}: every size must be at least 1")
+    print(summarize_model(args.target, shape, args.classes, args.task).to_text())
+    return 0
+
+
+def command_tour(args: argparse.Namespace) -> int:
+    from trainlab import runs
+    from trainlab.tour import default_tour_dir, run_tour
+
+    def names(option: str | None) -> list[str] | None:
+        return [name.strip() for name in option.split(",") if name.strip()] if option else None
+
+    index, failed = run_tour(args.out or default_tour_dir(), names(args.only), names(args.skip))
+    if failed:
+        runs.say(f"{len(failed)} studies failed: {', '.join(failed)} (see index.html)")
+    runs.say("tour index (one card per study, linking its report):")
+    print(index)
+    return 1 if failed else 0
+
+
+def command_lr_find(args: argparse.Namespace) -> int:
+    import time
+
+    from trainlab import experiment, runs
+    from trainlab.config import apply_overrides, build_config, load_yaml, parse_overrides
+    from trainlab.reports.regularisation_plots import plot_lr_finder
+    from trainlab.training.lr_finder import lr_range_test
+
+    raw = load_yaml(args.config) if args.config else {}
+    if args.task:
+        raw["task"] = args.task
+    flags = [("data.source", args.data), ("model", args.model), ("run.seed", args.seed)]
+    overrides = [(key, value) for key, value in flags if value is not None]
+    config = build_config(apply_overrides(raw, overrides + parse_overrides(args.overrides)))
+    if args.steps < 2 or not 0 < args.start_lr < args.end_lr:
+        raise TrainlabError(f"lr-find: need --steps >= 2 and 0 < --start-lr < --end-lr (got {args.steps}, "
+                            f"{args.start_lr:g}, {args.end_lr:g})")
+    data_name = Path(config.data.source).name or "data"
+    out = args.out or Path("runs") / f"lr-find-{config.task}-{data_name}-{time.strftime('%Y%m%d-%H%M%S')}"
+    built = experiment.build_experiment(config, run_dir=None, quiet=True)
+    trainer = built.trainer
+    result = lr_range_test(trainer.model, trainer.task, trainer.optimizer, built.pipeline.train_batches,
+                           start_lr=args.start_lr, end_lr=args.end_lr, num_steps=args.steps,
+                           rule=args.rule, device=trainer.device)
+    out.mkdir(parents=True, exist_ok=True)
+    runs.write_json(out / "lr_find.json", result.to_dict())
+    plot_lr_finder(result.to_dict(), out / "lr_find.png")
+    suggestion = "none (the loss never fell)" if result.suggested_lr is None else f"{result.suggested_lr:.3g}"
+    runs.say(f"suggested learning rate ({result.rule}): {suggestion}; "
+             f"{len(result.lrs)} steps{', stopped when the loss diverged' if result.diverged else ''}")
+    if result.suggested_lr is not None:
+        runs.say(f"  e.g. trainlab train {config.task} --data {config.data.source} optim.lr={result.suggested_lr:.2g}")
+    print(out)
     return 0
 
 
@@ -296,6 +493,12 @@ COMMANDS = {
     "evaluate": command_evaluate,
     "predict": command_predict,
     "forecast": command_forecast,
+    "generate": command_generate,
     "study": command_study,
+    "lr-find": command_lr_find,
     "list": command_list,
+    "report": command_report,
+    "compare": command_compare,
+    "summary": command_summary,
+    "tour": command_tour,
 }
