@@ -71,29 +71,29 @@ def test_another_seed_trains_differently_on_the_same_split(trainlab, tmp_path):
     "arguments, message",
     [
         (["optim.lrr=0.1"], "trainlab: error: unknown key 'optim.lrr' (did you mean 'optim.lr'?)"),
-        (["train.epochs=abc"], "trainlab: error: train.epochs: Input should be a valid integer, "
-                               "unable to parse string as an integer (got 'abc')"),
+        (["train.epochs=abc"], ("trainlab: error: train.epochs: Input should be a valid integer, "
+                               "unable to parse string as an integer (got 'abc')")),
         (["train.epochs=0"], "trainlab: error: train.epochs: Input should be greater than 0 (got 0)"),
         (["optim.lr=-1"], "trainlab: error: optim.lr: Input should be greater than 0 (got -1)"),
-        (["--model", "resnt20"], "trainlab: error: unknown model 'resnt20' (did you mean 'resnet20'?); choices: "
+        (["--model", "resnt20"], ("trainlab: error: unknown model 'resnt20' (did you mean 'resnet20'?); choices: "
                                  "mlp, resnet101, resnet110, resnet18, resnet20, resnet32, resnet34, resnet44, "
                                  "resnet50, resnet56, resnet_cifar, resnext29_4x16d, resnext29_8x64d, "
                                  "resnext50_32x4d, simple_cnn, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, "
-                                 "vgg19, vgg19_bn"),
-        (["--model", "lstm"], "trainlab: error: model 'lstm' is for forecast and text-classification, not "
-                              "image-classification; choices for image-classification: mlp, resnet101, "
+                                 "vgg19, vgg19_bn")),
+        (["--model", "lstm"], ("trainlab: error: model 'lstm' is for forecast, language-model, "
+                              "sequence-classification and text-classification, not image-classification; choices for image-classification: mlp, resnet101, "
                               "resnet110, resnet18, resnet20, resnet32, resnet34, resnet44, resnet50, resnet56, "
                               "resnet_cifar, resnext29_4x16d, resnext29_8x64d, resnext50_32x4d, simple_cnn, "
-                              "vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn"),
-        (["--data", "/no/such/folder"], "trainlab: error: --data /no/such/folder: neither a builtin "
+                              "vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn")),
+        (["--data", "/no/such/folder"], ("trainlab: error: --data /no/such/folder: neither a builtin "
                                         "image-classification dataset nor an existing path; "
-                                        "builtin: cifar10, digits, fashion-mnist, mnist"),
-        (["--data", "digts"], "trainlab: error: --data digts: neither a builtin image-classification dataset "
+                                        "builtin: cifar10, digits, fashion-mnist, mnist")),
+        (["--data", "digts"], ("trainlab: error: --data digts: neither a builtin image-classification dataset "
                               "(did you mean 'digits'?) nor an existing path; "
-                              "builtin: cifar10, digits, fashion-mnist, mnist"),
-        (["train.monitor=val_auc"], "trainlab: error: train.monitor 'val_auc' is not a metric of this run; "
+                              "builtin: cifar10, digits, fashion-mnist, mnist")),
+        (["train.monitor=val_auc"], ("trainlab: error: train.monitor 'val_auc' is not a metric of this run; "
                                     "choose one of train_loss, train_accuracy, val_loss, val_accuracy, "
-                                    "val_macro_precision, val_macro_recall, val_macro_f1"),
+                                    "val_macro_precision, val_macro_recall, val_macro_f1")),
     ],
 )
 def test_bad_input_is_one_line_exit_2_and_no_run_directory(trainlab, tmp_path, arguments, message):
@@ -113,7 +113,7 @@ def test_unknown_task_and_missing_config_are_one_line_errors(trainlab, tmp_path)
     assert code == 2
     assert err.strip() == ("trainlab: error: unknown task 'image-clasification' (did you mean "
                            "'image-classification'?); choices: forecast, image-classification, "
-                           "text-classification")
+                           "language-model, sequence-classification, text-classification")
     code, _, err = trainlab("train", "--config", tmp_path / "missing.yaml")
     assert (code, err.strip()) == (2, f"trainlab: error: config file '{tmp_path / 'missing.yaml'}' does not exist")
 

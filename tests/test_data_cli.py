@@ -10,7 +10,7 @@ from PIL import Image
 
 
 def test_training_on_an_image_folder_writes_its_data_summary(trainlab, shared_data, tmp_path):
-    code, out, err = trainlab(
+    code, _out, err = trainlab(
         "train", "image-classification", "--data", shared_data / "mnist" / "test_png", "--out", tmp_path / "run",
         "train.epochs=2", "data.limit=1000", "optim.lr=3e-3", "model.channels=[8]", "model.hidden_size=16",
     )
@@ -55,8 +55,8 @@ def test_a_corrupt_image_is_skipped_with_a_warning_or_refused_when_strict(trainl
     code, out, err = trainlab("data", "show", tmp_path / "images", "data.strict=true")
     assert code == 2 and out == ""
     assert err.strip().splitlines() == [
-        f"trainlab: error: {broken}: cannot read the image (cannot identify image file '{broken}'); "
-        "remove it or set data.strict=false"
+        (f"trainlab: error: {broken}: cannot read the image (cannot identify image file '{broken}'); "
+        "remove it or set data.strict=false")
     ]
 
 

@@ -40,7 +40,7 @@ def test_resume_after_sigkill_matches_an_uninterrupted_run(trainlab, tmp_path):
     epochs_before_resume = last_checkpoint_epoch(killed)
     assert 3 <= epochs_before_resume < 12
 
-    code, out, err = trainlab("resume", killed, "--quiet")
+    code, _out, err = trainlab("resume", killed, "--quiet")
     assert code == 0, err
 
     unbroken = tmp_path / "unbroken"

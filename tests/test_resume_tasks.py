@@ -37,7 +37,7 @@ def interrupted_then_resumed(config, run_dir, monkeypatch):
 
 
 def same(metrics_a, metrics_b):
-    drop = lambda metrics: {k: v for k, v in metrics.items() if k not in TIMINGS}  # noqa: E731
+    drop = lambda metrics: {k: v for k, v in metrics.items() if k not in TIMINGS}
     assert drop(metrics_a) == drop(metrics_b)
 
 

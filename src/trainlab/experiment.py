@@ -14,6 +14,7 @@ import torch
 
 from trainlab import runs
 from trainlab.config import Config, build_config, load_yaml, to_yaml
+from trainlab.diagnostics.callbacks import diagnostics_callbacks
 from trainlab.errors import TrainingDiverged, TrainlabError
 from trainlab.models import build_model, count_parameters
 from trainlab.pipelines import Pipeline, build_pipeline
@@ -119,6 +120,8 @@ def default_callbacks(config: Config, run_dir: Path | None, quiet: bool) -> list
     if run_dir is not None:
         callbacks.append(HistoryCSV(run_dir / runs.HISTORY_FILE))
         callbacks.append(Checkpointing(run_dir / runs.CHECKPOINTS_DIR, monitor, mode))
+    # Any task's per-layer gradient norms and spectra; a task's own copies of these stand down.
+    callbacks += diagnostics_callbacks(config.diagnostics, run_dir)
     return callbacks
 
 

@@ -61,7 +61,8 @@ class Registry(Generic[Builder]):
         if task is not None:
             for_task = [entry for entry in candidates if entry.task in (task, None)]
             if not for_task:
-                made_for = " and ".join(sorted(str(entry.task) for entry in candidates))
+                tasks = sorted(str(entry.task) for entry in candidates)
+                made_for = " and ".join([", ".join(tasks[:-1]), tasks[-1]] if len(tasks) > 1 else tasks)
                 raise TrainlabError(
                     f"{self.kind} '{name}' is for {made_for}, not {task}; "
                     f"choices for {task}: {', '.join(self.names(task)) or 'none yet'}"

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from trainlab import registry
+from trainlab.models.language_model import LanguageModelSpec
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,12 @@ def count_parameters(model: nn.Module) -> int:
 
 
 # The data `trainlab list models` counts parameters for: CIFAR-sized images with 10 classes, texts
-# with a 20,000-word vocabulary and 2 classes, one series with 24-step windows.
+# with a 20,000-word vocabulary and 2 classes, one series with 24-step windows, Tiny Shakespeare's characters.
 REFERENCE_SPECS = {
     "image-classification": ImageSpec(3, 32, 32, 10),
     "text-classification": TextSpec(20_000, 2),
     "forecast": SeriesSpec(1, 1, 24, 1),
+    "language-model": LanguageModelSpec(67),  # the characters of Tiny Shakespeare and <unk>
 }
 
 
@@ -71,9 +73,9 @@ def reference_parameter_count(name: str, task: str) -> int | None:
         return None
 
 
-from trainlab.models import cnn, forecast, resnet, rnn, vgg  # registers the models
+from trainlab.models import cnn, forecast, language_model, resnet, rnn, vgg  # registers the models
 
 __all__ = [
     "ImageSpec", "SeriesSpec", "TextSpec", "build_model", "cnn", "count_parameters", "forecast",
-    "reference_parameter_count", "resnet", "rnn", "vgg",
+    "language_model", "reference_parameter_count", "resnet", "rnn", "vgg",
 ]

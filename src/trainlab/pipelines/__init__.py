@@ -67,8 +67,9 @@ from trainlab.pipelines import (  # registers the tasks
     forecast,
     image_classification,
     language_model,
+    sequence,
     text_classification,
 )
 
 __all__ = ["Pipeline", "build_pipeline", "forecast", "image_classification", "language_model",
-           "text_classification"]
+           "sequence", "text_classification"]

@@ -37,18 +37,26 @@ def plot_run(run_dir: Path) -> list[Path]:
 
 
 def _task_figures(run_dir: Path) -> list[Path]:
-    # Each task's figures are drawn from the file its pipeline writes when a run ends; imported here
+    # Each task's figures are drawn from the files its pipeline writes when a run ends; imported here
     # because the CNN figures rebuild the network, which this module's other figures never need.
+    # Diagnostics can come with any task, so every kind of figure the run's files allow is drawn.
+    from trainlab.diagnostics.callbacks import DIAGNOSTICS_DIR
     from trainlab.pipelines.image_classification import TEST_EXAMPLES_FILE
     from trainlab.reports.forecast_plots import BACKTEST_FILE, plot_forecast_run
+    from trainlab.reports.lm_plots import plot_lm_run
 
+    written = []
     if (run_dir / TEST_EXAMPLES_FILE).is_file():
         from trainlab.reports.cnn_plots import plot_cnn_run
 
-        return plot_cnn_run(run_dir)
+        written += plot_cnn_run(run_dir)
     if (run_dir / BACKTEST_FILE).is_file():
-        return plot_forecast_run(run_dir)
-    return []
+        written += plot_forecast_run(run_dir)
+    if (run_dir / DIAGNOSTICS_DIR).is_dir():
+        from trainlab.reports.diagnostics_plots import plot_diagnostics_run
+
+        written += plot_diagnostics_run(run_dir)
+    return written + plot_lm_run(run_dir)
 
 
 def _read_history(path: Path) -> list[dict[str, float]]:
