@@ -234,8 +234,9 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def command_train(args: argparse.Namespace) -> int:
-    from trainlab import experiment, runs
+def _config_from_args(args: argparse.Namespace):
+    """The config of `train` and `lr-find`: --config, then the task, --data/--model/--seed, then
+    the key=value overrides, each later one winning."""
     from trainlab.config import apply_overrides, build_config, load_yaml, parse_overrides
 
     raw = load_yaml(args.config) if args.config else {}
@@ -243,7 +244,13 @@ def command_train(args: argparse.Namespace) -> int:
         raw["task"] = args.task
     flags = [("data.source", args.data), ("model", args.model), ("run.seed", args.seed)]
     overrides = [(key, value) for key, value in flags if value is not None]
-    config = build_config(apply_overrides(raw, overrides + parse_overrides(args.overrides)))
+    return build_config(apply_overrides(raw, overrides + parse_overrides(args.overrides)))
+
+
+def command_train(args: argparse.Namespace) -> int:
+    from trainlab import experiment, runs
+
+    config = _config_from_args(args)
     run_dir = args.out or runs.default_run_dir(config.task, config.data.source)
     metrics = experiment.train_run(config, run_dir, overwrite=args.overwrite, quiet=args.quiet)
     return _finish(run_dir, metrics, args.quiet)
@@ -404,16 +411,10 @@ def command_lr_find(args: argparse.Namespace) -> int:
     import time
 
     from trainlab import experiment, runs
-    from trainlab.config import apply_overrides, build_config, load_yaml, parse_overrides
     from trainlab.reports.regularisation_plots import plot_lr_finder
     from trainlab.training.lr_finder import lr_range_test
 
-    raw = load_yaml(args.config) if args.config else {}
-    if args.task:
-        raw["task"] = args.task
-    flags = [("data.source", args.data), ("model", args.model), ("run.seed", args.seed)]
-    overrides = [(key, value) for key, value in flags if value is not None]
-    config = build_config(apply_overrides(raw, overrides + parse_overrides(args.overrides)))
+    config = _config_from_args(args)
     if args.steps < 2 or not 0 < args.start_lr < args.end_lr:
         raise TrainlabError(f"lr-find: need --steps >= 2 and 0 < --start-lr < --end-lr (got {args.steps}, "
                             f"{args.start_lr:g}, {args.end_lr:g})")

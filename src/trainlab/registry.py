@@ -62,7 +62,7 @@ class Registry(Generic[Builder]):
             for_task = [entry for entry in candidates if entry.task in (task, None)]
             if not for_task:
                 tasks = sorted(str(entry.task) for entry in candidates)
-                made_for = " and ".join([", ".join(tasks[:-1]), tasks[-1]] if len(tasks) > 1 else tasks)
+                made_for = tasks[0] if len(tasks) == 1 else f"{', '.join(tasks[:-1])} and {tasks[-1]}"
                 raise TrainlabError(
                     f"{self.kind} '{name}' is for {made_for}, not {task}; "
                     f"choices for {task}: {', '.join(self.names(task)) or 'none yet'}"
