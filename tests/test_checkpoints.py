@@ -16,6 +16,7 @@ from trainlab.training.checkpoint import (
     checkpoint_path,
     from_json_and_tensors,
     load_callback_states,
+    load_weights,
     restore_checkpoint,
     save_checkpoint,
     to_json_and_tensors,
@@ -96,3 +97,37 @@ def test_callback_states_must_match(tmp_path):
     state = make_state()
     with pytest.raises(TrainlabError, match="no state for callback 0:EarlyStopping"):
         load_callback_states(state, {"0:HistoryCSV": {}})
+
+
+class FlatBufferModel(nn.Module):
+    """Weights that are views into one flat buffer, as cuDNN lays out an RNN's weights on the GPU,
+    plus an output layer tied to the embedding."""
+
+    def __init__(self):
+        super().__init__()
+        flat = torch.arange(20, dtype=torch.float32)
+        self.weight = nn.Parameter(flat[:12].view(3, 4))
+        self.bias = nn.Parameter(flat[12:16])
+        self.embedding = nn.Embedding(5, 4)
+        self.output = nn.Linear(4, 5, bias=False)
+        self.output.weight = self.embedding.weight
+
+
+def test_weights_that_share_a_flat_buffer_or_are_tied_round_trip(tmp_path):
+    model = FlatBufferModel()
+    assert model.weight.untyped_storage().data_ptr() == model.bias.untyped_storage().data_ptr()
+    save_checkpoint(tmp_path / "last", make_state_of(model))
+
+    other = FlatBufferModel()
+    with torch.no_grad():
+        for parameter in other.parameters():
+            parameter.zero_()
+    load_weights(other, tmp_path / "last")
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(other.state_dict()[name], tensor), name
+    assert other.output.weight is other.embedding.weight  # still tied after loading
+
+
+def make_state_of(model: nn.Module) -> TrainState:
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    return TrainState(model, optimizer, max_epochs=1, steps_per_epoch=1, callbacks=[])

@@ -19,7 +19,8 @@ from typing import Any
 
 import numpy as np
 import torch
-from safetensors.torch import load_file, load_model, save_file, save_model
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
 from trainlab.errors import TrainlabError
 from trainlab.training.state import TrainState
@@ -33,7 +34,7 @@ def save_checkpoint(directory: Path, state: TrainState) -> None:
     directory.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}-"))
     try:
-        save_model(state.model, str(temporary / "model.safetensors"))
+        save_weights(state.model, temporary / "model.safetensors")
         tensors: dict[str, torch.Tensor] = {}
         document = to_json_and_tensors(training_state_dict(state), tensors)
         save_file(tensors, str(temporary / "state.safetensors"))
@@ -42,6 +43,39 @@ def save_checkpoint(directory: Path, state: TrainState) -> None:
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
+
+
+def save_weights(model: torch.nn.Module, path: Path) -> None:
+    """Write the model's weights as safetensors, in the layout `safetensors.torch.load_model` reads.
+
+    safetensors wants every tensor to own its storage. Tied weights (one tensor under two names)
+    are written once, under the first name, with the other name pointing at it in the metadata, as
+    `safetensors.torch.save_model` does. But that function refuses cuDNN's recurrent weights on the
+    GPU, which are views into one flat buffer none of them covers, so each tensor is copied out.
+    """
+    tensors: dict[str, torch.Tensor] = {}
+    aliases: dict[str, str] = {}
+    first_name: dict[tuple, str] = {}
+    for name, tensor in model.state_dict().items():
+        identity = (tensor.device, tensor.data_ptr(), tensor.dtype, tuple(tensor.shape), tensor.stride())
+        if tensor.numel() and identity in first_name:
+            aliases[name] = first_name[identity]
+            continue
+        first_name[identity] = name
+        tensors[name] = tensor.detach().to("cpu", copy=True).contiguous()
+    save_file(tensors, str(path), metadata=aliases or None)
+
+
+def read_weights(model: torch.nn.Module, path: Path) -> None:
+    """Load weights that `save_weights` (or safetensors' own `save_model`) wrote, strictly."""
+    device = next(model.parameters()).device
+    tensors = load_file(str(path), device=str(device))
+    with safe_open(str(path), framework="pt") as opened:
+        metadata = opened.metadata() or {}
+    for alias, name in metadata.items():
+        if alias not in tensors and name in tensors:
+            tensors[alias] = tensors[name]
+    model.load_state_dict(tensors)
 
 
 def _replace_directory(new: Path, target: Path) -> None:
@@ -89,8 +123,7 @@ def load_weights(model: torch.nn.Module, directory: Path) -> None:
     found = checkpoint_path(directory)
     if found is None:
         raise TrainlabError(f"no checkpoint in '{directory}'")
-    device = next(model.parameters()).device
-    load_model(model, str(found / "model.safetensors"), device=str(device))
+    read_weights(model, found / "model.safetensors")
 
 
 def restore_checkpoint(directory: Path, state: TrainState) -> dict[str, Any]:
