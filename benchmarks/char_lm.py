@@ -25,6 +25,7 @@ from pathlib import Path
 
 import torch
 
+from trainlab import runs
 from trainlab.config import apply_overrides, build_config, parse_overrides
 from trainlab.experiment import build_experiment, train_run
 
@@ -77,6 +78,14 @@ def measure(name: str, steps: int, warmup: int) -> dict:
     }
 
 
+def held_out_loss(metrics: dict, run_dir: Path) -> float:
+    """Cross-entropy over the whole held-out 10% (validation 90-95% and test 95-100% together),
+    each part weighted by its token count: the split the issue's target and nanoGPT's 1.47 use."""
+    tokens = json.loads((run_dir / runs.DATA_FILE).read_text())["tokens"]
+    weighted = metrics["val_loss"] * tokens["val"] + metrics["test_loss"] * tokens["test"]
+    return weighted / (tokens["val"] + tokens["test"])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", choices=sorted(SETTINGS), action="append")
@@ -92,6 +101,7 @@ def main() -> None:
         started = time.perf_counter()
         metrics = train_run(config_of(args.overrides), args.out, overwrite=True)
         metrics["wall_seconds"] = time.perf_counter() - started
+        metrics["held_out_loss"] = held_out_loss(metrics, args.out)
         print(json.dumps(metrics, indent=2))
         return
     print(f"{'setting':<15}{'params':>10}{'train tok/s':>13}{'ms/step':>10}{'eval tok/s':>12}")
