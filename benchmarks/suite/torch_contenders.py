@@ -59,7 +59,7 @@ def make_hand_loop(case: Case, data: dict, device: torch.device, precision: str,
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     count = len(tensors[0])
 
-    def batches():
+    def host_batches():
         if loader == "tutorial":
             yield from DataLoader(TensorDataset(*tensors), batch_size=case.batch_size, shuffle=True)
             return
@@ -68,11 +68,14 @@ def make_hand_loop(case: Case, data: dict, device: torch.device, precision: str,
             chosen = order[start:start + case.batch_size]
             yield tuple(tensor[chosen.to(tensor.device)] for tensor in tensors)
 
+    def batches():
+        for batch in host_batches():
+            yield tuple(tensor if i == stays_on_cpu else tensor.to(device, non_blocking=True)
+                        for i, tensor in enumerate(batch))
+
     def train_epoch() -> None:
         model.train()
         for batch in batches():
-            batch = tuple(tensor if i == stays_on_cpu else tensor.to(device, non_blocking=True)
-                          for i, tensor in enumerate(batch))
             with _autocast(device, precision):
                 loss = batch_loss(case, model, batch)
             optimizer.zero_grad(set_to_none=True)
@@ -83,8 +86,6 @@ def make_hand_loop(case: Case, data: dict, device: torch.device, precision: str,
     def evaluate_epoch() -> None:
         model.eval()
         for batch in batches():
-            batch = tuple(tensor if i == stays_on_cpu else tensor.to(device, non_blocking=True)
-                          for i, tensor in enumerate(batch))
             with _autocast(device, precision):
                 model(*batch[:-1])
 
