@@ -54,3 +54,22 @@ def test_cli_divergence_exits_1_and_leaves_the_run_incomplete(trainlab, tmp_path
     assert err.strip().endswith("no epoch completed")
     assert out == ""
     assert not (run_dir / "metrics.json").exists()
+
+
+def test_losses_read_in_groups_still_stop_in_the_epoch_that_went_bad(tmp_path):
+    """What a GPU does (a read every few batches): the first bad batch is named and the epoch is
+    abandoned, even when it went bad after the last full group."""
+    torch.manual_seed(0)
+    inputs, targets = torch.randn(80, 4), torch.randint(0, 3, (80,))
+    model = nn.Linear(4, 3)
+    trainer = Trainer(
+        model, ClassificationTask(3), torch.optim.SGD(model.parameters(), lr=0.1), max_epochs=5,
+        callbacks=[NaNGuard(check_every=3), PoisonWeightsAtEpoch(1), Checkpointing(tmp_path, "train_loss", "min")],
+    )
+    state = trainer.fit(TensorBatches(inputs, targets, batch_size=16))  # 5 batches: read after 3 and 5
+    assert state.diverged
+    assert state.stop_reason == (
+        "the training loss became nan at epoch 2, batch 1; lower optim.lr or set train.grad_clip_norm"
+    )
+    assert state.epoch == 1
+    assert json.loads((tmp_path / "last" / "state.json").read_text())["epoch"] == 1

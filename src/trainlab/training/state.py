@@ -27,6 +27,7 @@ class TrainState:
     epoch: int = 0  # epochs completed; during an epoch, the 0-based index of the current one
     step: int = 0  # optimizer steps completed
     batch_index: int = 0  # within the current epoch
+    batches_per_epoch: int | None = None  # training batches an epoch holds (None: not known yet)
     loss: torch.Tensor | None = None  # of the last batch, detached
     logs: dict[str, Any] = field(default_factory=dict)  # results of the current epoch
     history: list[dict[str, Any]] = field(default_factory=list)  # logs of every completed epoch

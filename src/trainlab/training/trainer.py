@@ -119,7 +119,8 @@ class Trainer:
             train_batches.set_epoch(state.epoch)
         self.model.train()
         meter = self.task.train_meter()
-        last_batch = len(train_batches) - 1
+        state.batches_per_epoch = len(train_batches)
+        last_batch = state.batches_per_epoch - 1
         self._emit("on_epoch_start")
         for state.batch_index, batch in enumerate(train_batches):
             self._emit("on_batch_start")
