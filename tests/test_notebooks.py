@@ -22,8 +22,8 @@ SOURCE_ROOT = Path(trainlab.__file__).resolve().parents[1]  # the trainlab these
 # What each notebook must have produced: expressions over its variables, asserted in its kernel.
 CHECKS: dict[str, list[str]] = {
     "01_cnn_depth_and_residuals": [
-        '[row["arm"] for row in summary["rows"]] == '
-        '["plain-8", "residual-8", "plain-20", "residual-20", "plain-56", "residual-56"]',
+        ('[row["arm"] for row in summary["rows"]] == '
+         '["plain-8", "residual-8", "plain-20", "residual-20", "plain-56", "residual-56"]'),
         # A plain network and its residual twin: the same parameters (option-A shortcuts).
         'table["params"].tolist()[0::2] == table["params"].tolist()[1::2]',
         'study_dir / "plots" / "accuracy_vs_depth.png" in figures',
@@ -36,8 +36,8 @@ CHECKS: dict[str, list[str]] = {
         'study_dir / "plots" / "accuracy_vs_cardinality.png" in figures',
     ],
     "03_transfer_learning": [
-        '{"pretrain", "scratch", "frozen", "fine-tuned", "discriminative", "staged"} '
-        '<= {row["arm"] for row in summary["rows"]}',
+        ('{"pretrain", "scratch", "frozen", "fine-tuned", "discriminative", "staged"} '
+         '<= {row["arm"] for row in summary["rows"]}'),
         'study_dir / "plots" / "learning_curve.png" in figures',
         'all(0 <= row["test_accuracy"]["mean"] <= 1 for row in summary["rows"])',
     ],
@@ -46,8 +46,8 @@ CHECKS: dict[str, list[str]] = {
         # At initialisation the vanilla RNN's gradient shrinks towards the early steps.
         'norms["RNN tanh, default init"][0] < 1e-3 * norms["RNN tanh, default init"][-1]',
         'decay.loc["RNN tanh, default init", "rate"] < 1',
-        'all(abs(r["loss_vs_memoryless"] - r["test_loss"] / adding_memoryless_mse(LENGTH)) < 1e-9 '
-        'for r in results.values())',
+        ('all(abs(r["loss_vs_memoryless"] - r["test_loss"] / adding_memoryless_mse(LENGTH)) < 1e-9 '
+         'for r in results.values())'),
         '(RUNS / "adding-lstm" / "diagnostics" / "timestep_grads.npz").is_file()',
     ],
     "05_sentiment": [
@@ -76,8 +76,8 @@ CHECKS: dict[str, list[str]] = {
     ],
     "09_regularisation": [
         '(len(dropout["rows"]), len(decay["rows"]), len(stopping["rows"])) == (7, 7, 2)',
-        'all(abs(r["generalisation_gap"]["mean"] - (r["train_eval_accuracy"]["mean"] - r["test_accuracy"]["mean"]))'
-        ' < 1e-9 for r in dropout["rows"])',
+        ('all(abs(r["generalisation_gap"]["mean"] - (r["train_eval_accuracy"]["mean"] - r["test_accuracy"]["mean"]))'
+         ' < 1e-9 for r in dropout["rows"])'),
         'stopping_dir / "plots" / "stopping_point.png" in figures',
     ],
 }
