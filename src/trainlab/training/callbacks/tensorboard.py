@@ -15,7 +15,7 @@ INSTALL_HINT = "pip install tensorboard (or pip install 'trainlab[tensorboard]')
 class TensorBoardLogger(Callback):
     """Scalar event files under `directory`, readable by `tensorboard --logdir RUN_DIR/tensorboard`.
 
-    Every scalar of an epoch's logs is written at the end of the epoch: `train_loss` as
+    Every number of an epoch's row of the history is written at the end of the epoch: `train_loss` as
     `train/loss`, `val_accuracy` as `val/accuracy`, `lr` and `seconds` as they are, plus `epoch`.
     The x-axis of every scalar is the optimizer step (as in Lightning), so that epoch values and the
     per-step loss (`train/loss_step`, `train/lr_step`, every `every_steps` steps) share one axis
@@ -27,7 +27,7 @@ class TensorBoardLogger(Callback):
             None: epoch values only.
     """
 
-    order = 30  # after the callbacks that add to an epoch's logs, before checkpointing
+    order = 30  # after the callbacks that add to an epoch's row (15, 20), before checkpointing
 
     def __init__(self, directory: Path, every_steps: int | None = None):
         try:
@@ -60,9 +60,10 @@ class TensorBoardLogger(Callback):
         self.writer.add_scalar("train/lr_step", state.optimizer.param_groups[0]["lr"], state.step)
 
     def on_epoch_end(self, state: TrainState) -> None:
-        if state.diverged:
+        if state.diverged or not state.history:
             return
-        for key, value in state.logs.items():
+        # The epoch's row as history.csv gets it, with what callbacks before this one filed in it.
+        for key, value in state.history[-1].items():
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 self.writer.add_scalar(scalar_tag(key), value, state.step)
         self.writer.flush()  # an epoch's values are on disk even if the run is killed next
