@@ -244,6 +244,13 @@ class DiagnosticsConfig(Section):
     vanishing_threshold: PositiveFloat = 1e-7  # a layer's norm below it: a vanishing step
 
 
+class LogConfig(Section):
+    """Extra records of training beyond RUN_DIR/history.csv."""
+
+    tensorboard: bool = False  # scalar event files in RUN_DIR/tensorboard/ (needs `pip install tensorboard`)
+    tensorboard_every_steps: PositiveInt | None = None  # also the training loss every N optimizer steps
+
+
 class RunConfig(Section):
     seed: int = 0
     deterministic: bool = True  # deterministic CUDA kernels (CPU kernels always are)
@@ -258,6 +265,7 @@ class Config(Section):
     finetune: FinetuneConfig = FinetuneConfig()
     run: RunConfig = RunConfig()
     diagnostics: DiagnosticsConfig = DiagnosticsConfig()
+    log: LogConfig = LogConfig()
 
 
 # The model a task trains when the config names none.

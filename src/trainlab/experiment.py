@@ -27,6 +27,7 @@ from trainlab.training.callbacks import (
     LearningRateScheduler,
     NaNGuard,
     ProgressDisplay,
+    TensorBoardLogger,
 )
 from trainlab.training.checkpoint import checkpoint_path, load_weights
 from trainlab.training.finetune import FineTuning, lr_scales
@@ -120,6 +121,8 @@ def default_callbacks(config: Config, run_dir: Path | None, quiet: bool) -> list
     if run_dir is not None:
         callbacks.append(HistoryCSV(run_dir / runs.HISTORY_FILE))
         callbacks.append(Checkpointing(run_dir / runs.CHECKPOINTS_DIR, monitor, mode))
+        if config.log.tensorboard:
+            callbacks.append(TensorBoardLogger(run_dir / runs.TENSORBOARD_DIR, config.log.tensorboard_every_steps))
     # Any task's per-layer gradient norms and spectra; a task's own copies of these stand down.
     callbacks += diagnostics_callbacks(config.diagnostics, run_dir)
     return callbacks

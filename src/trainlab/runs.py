@@ -34,6 +34,7 @@ DATA_FILE = "data.json"  # data summary, class names, normalisation statistics
 ENCODER_FILE = "tokenizer.json"  # text runs: the tokenizer and vocabulary that predict needs
 CHECKPOINTS_DIR = "checkpoints"
 PLOTS_DIR = "plots"
+TENSORBOARD_DIR = "tensorboard"  # event files when log.tensorboard=true
 
 
 def default_run_dir(task: str, source: str, root: Path = Path("runs")) -> Path:

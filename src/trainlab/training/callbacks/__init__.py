@@ -8,6 +8,7 @@ from trainlab.training.callbacks.history import HistoryCSV
 from trainlab.training.callbacks.lr_scheduler import LearningRateScheduler
 from trainlab.training.callbacks.nan_guard import NaNGuard
 from trainlab.training.callbacks.progress import ProgressDisplay
+from trainlab.training.callbacks.tensorboard import TensorBoardLogger
 
 __all__ = [
     "Callback",
@@ -19,4 +20,5 @@ __all__ = [
     "MonitorCallback",
     "NaNGuard",
     "ProgressDisplay",
+    "TensorBoardLogger",
 ]
