@@ -51,6 +51,11 @@ class CellOptionsConfig(ModelConfig):
 
     @model_validator(mode="after")
     def _lstm_only_options(self) -> CellOptionsConfig:
+        self.check_cell_options()
+        return self
+
+    def check_cell_options(self) -> None:
+        """Raise ValueError (one line naming the key) for options the model cannot take."""
         if self.variant != "vanilla" and self.name != "lstm":
             raise ValueError(f"model.variant={self.variant} is an LSTM variant and the model is {self.name}; "
                              "set model.name=lstm or drop model.variant")
@@ -58,7 +63,6 @@ class CellOptionsConfig(ModelConfig):
             raise ValueError(f"model.forget_bias applies to lstm only (model is {self.name}); drop it")
         if self.forget_bias is not None and self.variant == "nfg":
             raise ValueError("model.forget_bias: variant nfg has no forget gate; drop one of the two")
-        return self
 
     def cell_options(self) -> dict[str, Any]:
         """The keyword arguments of `build_recurrent`."""
