@@ -33,7 +33,7 @@ is what the variant really costs.
 from __future__ import annotations
 
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from torch import nn
@@ -76,6 +76,8 @@ class UnrolledRecurrent(nn.Module):
 
     blocks: tuple[str, ...] = ()  # the gate blocks of W_ih / W_hh, in order
     has_cell_state = False
+    # b_hh only ever adds to b_ih (not so in the GRU's candidate): add it once per layer, not per step.
+    fold_hidden_bias = True
 
     def __init__(
         self,
@@ -168,7 +170,10 @@ class UnrolledRecurrent(nn.Module):
             weight_hh = F.dropout(weight_hh, self.weight_drop, self.training)  # one mask per call
         # The input projection of every step at once: one large matrix product instead of T small.
         projected = F.linear(inputs, getattr(self, f"weight_ih_l{layer}"), getattr(self, f"bias_ih_l{layer}"))
-        recurrent = (weight_hh.t(), getattr(self, f"bias_hh_l{layer}"))
+        bias_hh = getattr(self, f"bias_hh_l{layer}")
+        if self.fold_hidden_bias:
+            projected, bias_hh = projected + bias_hh, None
+        recurrent = (weight_hh.t(), bias_hh)
         batch = inputs.shape[1]
         mask = None
         if self.training and self.recurrent_dropout > 0:
@@ -225,8 +230,7 @@ class UnrolledRNN(UnrolledRecurrent):
         super().__init__(input_size, hidden_size, num_layers, **options)
 
     def step(self, projected, seen, state, recurrent, layer, extra):
-        weight_hh_t, bias_hh = recurrent
-        pre = torch.addmm(bias_hh, seen, weight_hh_t) + projected
+        pre = torch.addmm(projected, seen, recurrent[0])  # both biases are in `projected`
         return (torch.tanh(pre) if self.nonlinearity == "tanh" else torch.relu(pre)), extra
 
 
@@ -235,6 +239,7 @@ class UnrolledGRU(UnrolledRecurrent):
     h_t = (1 - z) * n + z * h_{t-1}."""
 
     blocks = ("r", "z", "n")
+    fold_hidden_bias = False  # b_hn sits inside r * (W_hn h + b_hn)
 
     def step(self, projected, seen, state, recurrent, layer, extra):
         weight_hh_t, bias_hh = recurrent
@@ -269,40 +274,51 @@ class UnrolledLSTM(UnrolledRecurrent):
         elif self.variant == "fgr":
             self.register_parameter(f"weight_gates_l{layer}", nn.Parameter(torch.empty(3 * hidden, 3 * hidden)))
 
-    def layer_extras(self, layer: int, batch: int, reference: torch.Tensor) -> torch.Tensor | None:
+    def layer_extras(self, layer: int, batch: int, reference: torch.Tensor) -> Any:
+        """What the steps of `layer` share besides the state: the peephole weights (p_i, p_f, p_o);
+        for FGR the previous step's gates (zero at the start) and W_gates laid out as rows of all
+        four blocks (zero rows for g), so that one matrix product adds it to the pre-activations."""
+        if self.variant == "peepholes":
+            return tuple(getattr(self, f"weight_ch_l{layer}"))
         if self.variant == "fgr":
-            return reference.new_zeros(batch, 3 * self.hidden_size)  # i, f, o of the previous step
+            weight = getattr(self, f"weight_gates_l{layer}")  # (3H, 3H): rows i, f, o
+            to_i, to_f, to_o = weight.chunk(3, dim=0)
+            padded = torch.cat([to_i, to_f, weight.new_zeros(self.hidden_size, weight.shape[1]), to_o])
+            return reference.new_zeros(batch, 3 * self.hidden_size), padded.t()
         return None
 
     def step(self, projected, seen, state, recurrent, layer, extra):
-        weight_hh_t, bias_hh = recurrent
         c_prev = state[1]
-        pre = torch.addmm(bias_hh, seen, weight_hh_t) + projected  # (B, G * H)
-        blocks = dict(zip(self.blocks, pre.chunk(len(self.blocks), dim=1)))
+        hidden_size = self.hidden_size
+        pre = torch.addmm(projected, seen, recurrent[0])  # (B, G * H); both biases are in `projected`
         variant = self.variant
         if variant == "fgr":
-            from_gates = F.linear(extra, getattr(self, f"weight_gates_l{layer}"))  # (B, 3H)
-            for gate, added in zip("ifo", from_gates.chunk(3, dim=1)):
-                blocks[gate] = blocks[gate] + added
+            previous_gates, weight_gates_t = extra
+            pre = torch.addmm(pre, previous_gates, weight_gates_t)
+        # One sigmoid over every block (the g block's is unused): the per-op overhead is what a
+        # step costs at these sizes, not the arithmetic.
         if variant == "peepholes":
-            peep_i, peep_f, peep_o = getattr(self, f"weight_ch_l{layer}")
-            blocks["i"] = blocks["i"] + peep_i * c_prev
-            blocks["f"] = blocks["f"] + peep_f * c_prev
-        block_input = blocks["g"] if variant == "niaf" else torch.tanh(blocks["g"])
-        input_gate = torch.sigmoid(blocks["i"]) if "i" in blocks else None  # None: i = 1
-        if variant == "cifg":
-            forget_gate = 1 - input_gate
+            peep_i, peep_f, peep_o = extra
+            input_gate = torch.sigmoid(torch.addcmul(pre[:, :hidden_size], peep_i, c_prev))
+            forget_gate = torch.sigmoid(torch.addcmul(pre[:, hidden_size: 2 * hidden_size], peep_f, c_prev))
         else:
-            forget_gate = torch.sigmoid(blocks["f"]) if "f" in blocks else None  # None: f = 1
+            gates = dict(zip(self.blocks, torch.sigmoid(pre).chunk(len(self.blocks), dim=1)))
+            input_gate, forget_gate = gates.get("i"), gates.get("f")  # None: the gate is 1
+            if variant == "cifg":
+                forget_gate = 1 - input_gate
+        g_index = self.blocks.index("g")
+        block_pre = pre[:, g_index * hidden_size: (g_index + 1) * hidden_size]
+        block_input = block_pre if variant == "niaf" else torch.tanh(block_pre)
         kept = c_prev if forget_gate is None else forget_gate * c_prev
-        cell = kept + (block_input if input_gate is None else input_gate * block_input)
+        cell = kept + block_input if input_gate is None else torch.addcmul(kept, input_gate, block_input)
         if variant == "peepholes":
-            blocks["o"] = blocks["o"] + peep_o * cell
-        output_gate = torch.sigmoid(blocks["o"]) if "o" in blocks else None  # None: o = 1
+            output_gate = torch.sigmoid(torch.addcmul(pre[:, 3 * hidden_size:], peep_o, cell))
+        else:
+            output_gate = gates.get("o")
         squashed = cell if variant == "noaf" else torch.tanh(cell)
         hidden = squashed if output_gate is None else output_gate * squashed
         if variant == "fgr":
-            extra = torch.cat([input_gate, forget_gate, output_gate], dim=1)
+            extra = (torch.cat([input_gate, forget_gate, output_gate], dim=1), weight_gates_t)
         return (hidden, cell), extra
 
 
