@@ -119,7 +119,7 @@ def test_run_metrics_divide_by_the_same_seeds_vanilla_run(tmp_path):
 
 @pytest.mark.slow
 def test_the_quick_study_writes_its_summary_and_report(tmp_path):
-    study_dir, summary = studies.run("lstm-gates", "quick", seeds=2, study_dir=tmp_path / "study", quiet=True)
+    study_dir, _ = studies.run("lstm-gates", "quick", seeds=2, study_dir=tmp_path / "study", quiet=True)
     assert (study_dir / "report.html").is_file() and (study_dir / "plots" / "variants_by_task.png").is_file()
     on_disk = json.loads((study_dir / "summary.json").read_text())
     assert set(on_disk["ranking"]) == {"lm", "adding"} and len(on_disk["greff"]) == 5
