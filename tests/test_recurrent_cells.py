@@ -252,3 +252,14 @@ def test_forget_bias_starts_the_forget_gate_at_sigmoid_of_the_bias(variant):
     assert torch.all(fused.bias_hh_l0[4:8] == 2.0) and torch.all(fused.bias_ih_l0[4:8] == 0)
     with pytest.raises(ValueError, match="no forget gate"):
         set_forget_bias(UnrolledLSTM(3, 4, variant="nfg"), 1.0)
+
+
+def test_the_model_summary_counts_the_unrolled_cells_like_torchs():
+    from trainlab.reports.model_summary import _multiply_adds
+
+    inputs = (torch.zeros(2, 9, 5),)
+    fused = _multiply_adds(nn.LSTM(5, 7, num_layers=2, batch_first=True), inputs, torch.zeros(2, 9, 7))
+    unrolled = _multiply_adds(UnrolledLSTM(5, 7, num_layers=2, batch_first=True), inputs, torch.zeros(2, 9, 7))
+    assert unrolled == fused == 9 * 4 * 7 * ((5 + 7) + (7 + 7))
+    cifg = _multiply_adds(UnrolledLSTM(5, 7, variant="cifg", batch_first=True), inputs, torch.zeros(2, 9, 7))
+    assert cifg == 9 * 3 * 7 * (5 + 7)

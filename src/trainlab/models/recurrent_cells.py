@@ -78,6 +78,9 @@ class UnrolledRecurrent(nn.Module):
     has_cell_state = False
     # b_hh only ever adds to b_ih (not so in the GRU's candidate): add it once per layer, not per step.
     fold_hidden_bias = True
+    # What code written for torch's RNNs reads (model summaries): one direction, no projection.
+    bidirectional = False
+    proj_size = 0
 
     def __init__(
         self,
