@@ -54,7 +54,7 @@ def settings(scale: str) -> tuple[dict[str, dict[str, Any]], dict[str, str], str
     lm = {
         "task": "language-model",
         "data": {"source": "python-stdlib", "tokenizer": "char", "val_fraction": 0.05, "test_fraction": 0.05,
-                 "limit": 30_000 if quick else 400_000, "sequence_length": 32 if quick else 64,
+                 "limit": 20_000 if quick else 400_000, "sequence_length": 32 if quick else 64,
                  "batch_size": 32},
         "model": {"name": "lstm", "hidden_size": 64 if quick else 128, "layers": 1},
         "optim": {"name": "adam", "lr": 0.01 if quick else 0.003},
@@ -71,13 +71,13 @@ def settings(scale: str) -> tuple[dict[str, dict[str, Any]], dict[str, str], str
     }
     labels = {"lm": "character LM (Python source)", "adding": f"adding problem, T={length}"}
     if quick:
-        note = ("lm: characters of the Python standard library's source (offline), the first 30,000 training "
-                "characters, chunks of 32, batch 32, 1x64 LSTM, Adam 1e-2, 3 epochs; adding: the adding problem "
+        note = ("lm: characters of the Python standard library's source (offline), the first 20,000 characters "
+                "of each split, chunks of 32, batch 32, 1x64 LSTM, Adam 1e-2, 3 epochs; adding: the adding problem "
                 "(values in [0, 1]) at T=15, 2,000 sequences (70/10/20), 1x32 LSTM, Adam 1e-2, batch 32, 7 epochs. "
                 "Every variant on the step-by-step cell")
     else:
-        note = ("lm: characters of the Python standard library's source (offline), the first 400,000 training "
-                "characters, chunks of 64, batch 32, 1x128 LSTM, Adam 3e-3, 8 epochs; adding: T=50, 10,000 "
+        note = ("lm: characters of the Python standard library's source (offline), the first 400,000 characters "
+                "of each split, chunks of 64, batch 32, 1x128 LSTM, Adam 3e-3, 8 epochs; adding: T=50, 10,000 "
                 "sequences, 1x64 LSTM, Adam 3e-3, 20 epochs. Every variant on the step-by-step cell")
     return {"lm": lm, "adding": adding}, labels, note
 
