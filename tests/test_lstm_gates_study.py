@@ -124,5 +124,5 @@ def test_the_quick_study_writes_its_summary_and_report(tmp_path):
     on_disk = json.loads((study_dir / "summary.json").read_text())
     assert set(on_disk["ranking"]) == {"lm", "adding"} and len(on_disk["greff"]) == 5
     vanilla = next(row for row in on_disk["rows"] if row["arm"] == "lm-vanilla")
-    assert vanilla["vs_vanilla"]["mean"] == pytest.approx(1.0)
+    assert vanilla["vs_vanilla"]["mean"] == pytest.approx(1.0) and on_disk["headline_metric"] == "final_metric"
     assert "Greff et al.: full gate recurrence" in (study_dir / "report.html").read_text()
