@@ -9,7 +9,8 @@ no option on, outputs and gradients equal torch's. Options inside the step:
 - `recurrent_dropout` (Gal & Ghahramani 2016, "A Theoretically Grounded Application of Dropout in
   Recurrent Neural Networks"; Keras' `recurrent_dropout`): one dropout mask per sequence and layer,
   sampled when `forward` starts, on h_{t-1} where it enters W_hh; the same units are dropped at
-  every step, so the noise does not accumulate along the sequence. Training only.
+  every step, so the noise does not accumulate along the sequence. Training only. A language
+  model that carries its state across chunks gets a new mask with every chunk (every call).
 - `zoneout` (Krueger et al. 2017): each unit keeps its previous value (h and, for the LSTM, c) with
   probability `zoneout` at each step; at evaluation the expected mix, p * old + (1 - p) * new.
 - `weight_drop` (DropConnect on W_hh, Merity et al. 2018 "Regularizing and Optimizing LSTM Language
@@ -187,18 +188,32 @@ class UnrolledRecurrent(nn.Module):
         for t in range(inputs.shape[0]):
             hidden = state[0] if self.has_cell_state else state
             seen = hidden if mask is None else hidden * mask
-            new_state, extra = self.step(projected[t], seen, state, recurrent, layer, extra)
+            new_state, extra = self.step(projected[t], seen, state, recurrent, extra)
             if self.zoneout > 0:
                 new_state = self.zone_out(state, new_state)
             state = new_state
             outputs.append(state[0] if self.has_cell_state else state)
         return torch.stack(outputs), state
 
-    def layer_extras(self, layer: int, batch: int, reference: torch.Tensor) -> torch.Tensor | None:
-        """Per-layer running values a variant carries from step to step besides the state."""
+    def layer_extras(self, layer: int, batch: int, reference: torch.Tensor) -> Any:
+        """What the steps of `layer` share besides the state (handed to `step`, which returns it)."""
         return None
 
-    def step(self, projected, seen, state, recurrent, layer, extra):  # pragma: no cover - abstract
+    def step(
+        self, projected: torch.Tensor, seen: torch.Tensor, state: State,
+        recurrent: tuple[torch.Tensor, torch.Tensor | None], extra: Any,
+    ) -> tuple[State, Any]:  # pragma: no cover - abstract
+        """One step of one layer.
+
+        Args:
+            projected: (B, G * H) W_ih x_t + b_ih (+ b_hh when `fold_hidden_bias`).
+            seen: (B, H) h_{t-1} as the recurrent matrix sees it (after the recurrent dropout mask).
+            state: h_{t-1}, or (h_{t-1}, c_{t-1}) for the LSTM, each (B, H).
+            recurrent: W_hh transposed (H, G * H), after weight drop, and b_hh (None when folded).
+            extra: `layer_extras`' value, as the previous step returned it.
+        Returns:
+            the new state and the extra value for the next step.
+        """
         raise NotImplementedError
 
     def zone_out(self, old: State, new: State) -> State:
@@ -232,7 +247,7 @@ class UnrolledRNN(UnrolledRecurrent):
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, **options)
 
-    def step(self, projected, seen, state, recurrent, layer, extra):
+    def step(self, projected, seen, state, recurrent, extra):
         pre = torch.addmm(projected, seen, recurrent[0])  # both biases are in `projected`
         return (torch.tanh(pre) if self.nonlinearity == "tanh" else torch.relu(pre)), extra
 
@@ -244,7 +259,7 @@ class UnrolledGRU(UnrolledRecurrent):
     blocks = ("r", "z", "n")
     fold_hidden_bias = False  # b_hn sits inside r * (W_hn h + b_hn)
 
-    def step(self, projected, seen, state, recurrent, layer, extra):
+    def step(self, projected, seen, state, recurrent, extra):
         weight_hh_t, bias_hh = recurrent
         from_hidden = torch.addmm(bias_hh, seen, weight_hh_t)  # (B, 3H)
         x_r, x_z, x_n = projected.chunk(3, dim=1)
@@ -290,7 +305,7 @@ class UnrolledLSTM(UnrolledRecurrent):
             return reference.new_zeros(batch, 3 * self.hidden_size), padded.t()
         return None
 
-    def step(self, projected, seen, state, recurrent, layer, extra):
+    def step(self, projected, seen, state, recurrent, extra):
         c_prev = state[1]
         hidden_size = self.hidden_size
         pre = torch.addmm(projected, seen, recurrent[0])  # (B, G * H); both biases are in `projected`
