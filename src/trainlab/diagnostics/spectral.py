@@ -39,7 +39,8 @@ def recurrent_matrices(model: nn.Module) -> dict[str, torch.Tensor]:
     for module_name, module in model.named_modules():
         if not isinstance(module, nn.RNNBase):
             continue
-        gates = GATES.get(type(module), ())
+        # isinstance, not the exact type: the weight-dropped LSTM/GRU are subclasses.
+        gates = next((names for kind, names in GATES.items() if isinstance(module, kind)), ())
         for name, parameter in module.named_parameters():
             if not name.startswith("weight_hh"):
                 continue

@@ -31,16 +31,15 @@ from pydantic import Field, PositiveInt
 from torch import nn
 
 from trainlab import registry
-from trainlab.config import ModelConfig
+from trainlab.models.cell_options import FUSED, CellOptionsConfig, build_recurrent
 
-CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 Strategy = Literal["direct", "recursive", "seq2seq"]
 TeacherForcing = Literal["always", "never", "scheduled"]
 Normalization = Literal["none", "last", "revin"]
 
 
-class RecurrentForecastConfig(ModelConfig):
-    """Options shared by the `rnn`, `lstm` and `gru` forecasters."""
+class RecurrentForecastConfig(CellOptionsConfig):
+    """Options shared by the `rnn`, `lstm` and `gru` forecasters (and the cell's, CellOptionsConfig)."""
 
     name: str = "lstm"
     hidden_size: PositiveInt = 64
@@ -160,10 +159,11 @@ class RecurrentForecaster(nn.Module):
         teacher_forcing_ratio: float = 1.0,
         teacher_forcing_decay: float = 0.9,
         normalization: Normalization = "none",
+        cell_options: dict | None = None,
     ):
         super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {', '.join(CELLS)} (got {cell!r})")
+        if cell not in FUSED:
+            raise ValueError(f"cell must be one of {', '.join(FUSED)} (got {cell!r})")
         if strategy not in ("direct", "recursive", "seq2seq"):
             raise ValueError(f"strategy must be direct, recursive or seq2seq (got {strategy!r})")
         if teacher_forcing not in ("always", "never", "scheduled"):
@@ -184,14 +184,12 @@ class RecurrentForecaster(nn.Module):
         self.teacher_forcing_decay = teacher_forcing_decay
         self.teacher_forcing_ratio = teacher_forcing_ratio  # "scheduled": the ratio now (set_epoch)
 
-        rnn = CELLS[cell]
-        between_layers = dropout if layers > 1 else 0.0  # torch warns about dropout with 1 layer
         self.normalization = NORMALIZATIONS[normalization](target_features)
-        self.encoder = rnn(input_features, hidden_size, layers, batch_first=True, dropout=between_layers)
+        # Dropout between RNN layers only with several (torch warns about it with one).
+        self.encoder = build_recurrent(cell, input_features, hidden_size, layers, dropout, **(cell_options or {}))
         if strategy == "seq2seq":
-            self.decoder = rnn(
-                target_features, hidden_size, layers, batch_first=True, dropout=between_layers
-            )
+            self.decoder = build_recurrent(cell, target_features, hidden_size, layers, dropout,
+                                           **(cell_options or {}))
         self.dropout = nn.Dropout(dropout)
         outputs_per_step = target_features * (horizon if strategy == "direct" else 1)
         self.head = nn.Linear(hidden_size, outputs_per_step)
@@ -291,6 +289,7 @@ def _build(cell: str, config: RecurrentForecastConfig, spec) -> RecurrentForecas
         config.teacher_forcing_ratio,
         config.teacher_forcing_decay,
         config.normalization,
+        config.cell_options(),
     )
 
 

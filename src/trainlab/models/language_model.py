@@ -3,7 +3,8 @@
 The model takes and returns the recurrent state, so training can carry it across consecutive
 chunks of a text (truncated BPTT, the task detaches it) and generation can feed one token at a
 time. The stack is one torch `nn.LSTM(num_layers=...)` (or RNN/GRU): the fused multi-layer kernel
-is the fastest on CPU and cuDNN.
+is the fastest on CPU and cuDNN. The cell options (`model.recurrent_dropout`, `model.weight_drop`,
+`model.variant`, ...: models/cell_options.py) swap in the twin layer they need.
 
 Weight tying (Press & Wolf 2017, "Using the Output Embedding to Improve Language Models"; Inan et
 al. 2017) uses the embedding matrix as the output layer: fewer parameters and, on word-level
@@ -21,10 +22,9 @@ from pydantic import Field, PositiveInt
 from torch import nn
 
 from trainlab import registry
-from trainlab.config import ModelConfig
+from trainlab.models.cell_options import CellOptionsConfig, build_recurrent
 
 Cell = Literal["rnn", "lstm", "gru"]
-CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 # The recurrent state: (h, c) for an LSTM, h for RNN and GRU; each (layers, B, hidden_size).
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -43,6 +43,7 @@ class RecurrentLanguageModel(nn.Module):
         dropout: on the embeddings, between recurrent layers and on the last layer's outputs
             (Zaremba et al. 2014 put it on every non-recurrent connection).
         tie_weights: the output layer shares the embedding matrix.
+        cell_options: keyword arguments of `build_recurrent` (recurrent dropout, weight drop, ...).
     """
 
     def __init__(
@@ -55,17 +56,15 @@ class RecurrentLanguageModel(nn.Module):
         dropout: float = 0.0,
         tie_weights: bool = False,
         nonlinearity: str = "tanh",
+        cell_options: dict | None = None,
     ):
         super().__init__()
         self.cell = cell
         self.vocab_size = vocab_size
         self.embedding = nn.Embedding(vocab_size, embedding_dim)
         self.dropout = nn.Dropout(dropout)
-        options = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
-        self.rnn = CELLS[cell](
-            embedding_dim, hidden_size, num_layers=layers, dropout=dropout if layers > 1 else 0.0,
-            batch_first=True, **options,
-        )
+        self.rnn = build_recurrent(cell, embedding_dim, hidden_size, layers, dropout, nonlinearity,
+                                   **(cell_options or {}))
         # With tying, the decoder reads embedding_dim features: project when the widths differ.
         self.projection = (
             nn.Linear(hidden_size, embedding_dim) if tie_weights and hidden_size != embedding_dim else None
@@ -101,8 +100,8 @@ def detach_state(state: State | None) -> State | None:
     return state.detach()
 
 
-class LanguageModelConfig(ModelConfig):
-    """Options shared by the `rnn`, `lstm` and `gru` language models."""
+class LanguageModelConfig(CellOptionsConfig):
+    """Options shared by the `rnn`, `lstm` and `gru` language models (and the cell's, CellOptionsConfig)."""
 
     embedding_dim: PositiveInt | None = None  # None: hidden_size (what weight tying wants)
     hidden_size: PositiveInt = 256
@@ -135,6 +134,7 @@ def build_language_model(cell: Cell, config: LanguageModelConfig, spec, nonlinea
         dropout=config.dropout,
         tie_weights=config.tie_weights,
         nonlinearity=nonlinearity,
+        cell_options=config.cell_options(),
     )
 
 

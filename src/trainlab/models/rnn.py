@@ -25,12 +25,11 @@ from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from trainlab import registry
-from trainlab.config import ModelConfig
+from trainlab.models.cell_options import CellOptionsConfig, build_recurrent
 from trainlab.models.pooling import Pooling, build_pooling, length_mask
 
 Cell = Literal["rnn", "lstm", "gru"]
 Packing = Literal["auto", "always", "never"]
-CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 DEFAULT_EMBEDDING_DIM = 128
 
 
@@ -50,13 +49,14 @@ def gather_steps(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return values.gather(1, index.unsqueeze(-1).expand(-1, -1, values.shape[-1]))
 
 
-def run_rnn(rnn: nn.RNNBase, inputs: torch.Tensor, lengths_cpu: torch.Tensor | None) -> torch.Tensor:
+def run_rnn(rnn: nn.Module, inputs: torch.Tensor, lengths_cpu: torch.Tensor | None) -> torch.Tensor:
     """A unidirectional batch-first RNN over right-padded inputs (B, L, F) -> outputs (B, L, H).
 
     With `lengths_cpu` the input is packed, and the outputs at padded steps are zero; without, the
     padded steps are computed too (their outputs are then meaningless, the real steps are exact).
+    The step-by-step cells (models/recurrent_cells.py) take no packed input: they run padded.
     """
-    if lengths_cpu is None:
+    if lengths_cpu is None or not isinstance(rnn, nn.RNNBase):
         return rnn(inputs)[0]
     packed = pack_padded_sequence(inputs, lengths_cpu, batch_first=True, enforce_sorted=False)
     return pad_packed_sequence(rnn(packed)[0], batch_first=True, total_length=inputs.shape[1])[0]
@@ -64,17 +64,20 @@ def run_rnn(rnn: nn.RNNBase, inputs: torch.Tensor, lengths_cpu: torch.Tensor | N
 
 class RecurrentLayer(nn.Module):
     """One recurrent layer: a forward RNN and, if bidirectional, a backward one, each a one-layer
-    torch `nn.RNN` / `nn.LSTM` / `nn.GRU`."""
+    torch `nn.RNN` / `nn.LSTM` / `nn.GRU`, or its weight-dropped or step-by-step twin when
+    `cell_options` ask for one (models/cell_options.py)."""
 
     def __init__(
-        self, cell: Cell, input_size: int, hidden_size: int, bidirectional: bool, nonlinearity: str = "tanh"
+        self, cell: Cell, input_size: int, hidden_size: int, bidirectional: bool, nonlinearity: str = "tanh",
+        cell_options: dict | None = None,
     ):
         super().__init__()
-        options = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
-        self.forward_rnn = CELLS[cell](input_size, hidden_size, batch_first=True, **options)
-        self.backward_rnn = (
-            CELLS[cell](input_size, hidden_size, batch_first=True, **options) if bidirectional else None
-        )
+
+        def direction() -> nn.Module:
+            return build_recurrent(cell, input_size, hidden_size, nonlinearity=nonlinearity, **(cell_options or {}))
+
+        self.forward_rnn = direction()
+        self.backward_rnn = direction() if bidirectional else None
 
     def forward(
         self, inputs: torch.Tensor, reversal: torch.Tensor, lengths_cpu: torch.Tensor | None
@@ -110,6 +113,7 @@ class RecurrentEncoder(nn.Module):
         dropout: float = 0.0,
         nonlinearity: str = "tanh",
         packing: Packing = "auto",
+        cell_options: dict | None = None,
     ):
         super().__init__()
         directions = 2 if bidirectional else 1
@@ -119,7 +123,7 @@ class RecurrentEncoder(nn.Module):
         self.packing = packing
         self.layers = nn.ModuleList(
             RecurrentLayer(cell, input_size if index == 0 else self.output_size, hidden_size, bidirectional,
-                           nonlinearity)
+                           nonlinearity, cell_options)
             for index in range(layers)
         )
         self.dropout = nn.Dropout(dropout)
@@ -169,6 +173,7 @@ class RecurrentClassifier(nn.Module):
         embeddings: torch.Tensor | None = None,
         freeze_embeddings: bool = False,
         packing: Packing = "auto",
+        cell_options: dict | None = None,
     ):
         super().__init__()
         if embeddings is not None and tuple(embeddings.shape) != (vocab_size, embedding_dim):
@@ -188,7 +193,7 @@ class RecurrentClassifier(nn.Module):
             self.embedding.weight.requires_grad_(not freeze_embeddings)
         self.embedding_dropout = nn.Dropout(embedding_dropout)
         self.encoder = RecurrentEncoder(
-            cell, embedding_dim, hidden_size, layers, bidirectional, dropout, nonlinearity, packing
+            cell, embedding_dim, hidden_size, layers, bidirectional, dropout, nonlinearity, packing, cell_options
         )
         self.pooling = build_pooling(pooling, hidden_size, bidirectional, attention_size)
         self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(self.encoder.output_size, num_classes))
@@ -214,8 +219,8 @@ class RecurrentClassifier(nn.Module):
         return self.forward_head(self.forward_features(tokens, lengths))
 
 
-class RecurrentClassifierConfig(ModelConfig):
-    """Options shared by the `rnn`, `lstm` and `gru` text classifiers."""
+class RecurrentClassifierConfig(CellOptionsConfig):
+    """Options shared by the `rnn`, `lstm` and `gru` text classifiers (and the cell's, CellOptionsConfig)."""
 
     # None: the length of the pretrained vectors (data.embeddings), else 128. A value that differs
     # from the vectors' length is an error rather than a silent random start.
@@ -283,6 +288,7 @@ def build_recurrent_classifier(
         padding_idx=spec.padding_idx,
         embeddings=spec.embeddings,
         freeze_embeddings=config.freeze_embeddings,
+        cell_options=config.cell_options(),
     )
 
 

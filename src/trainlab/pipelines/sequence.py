@@ -44,6 +44,8 @@ from trainlab.diagnostics.callbacks import (
     diagnostics_callbacks,
 )
 from trainlab.diagnostics.gradients import fit_decay, timestep_gradients
+from trainlab.errors import TrainlabError
+from trainlab.models.cell_options import needs_unrolled
 from trainlab.pipelines import Pipeline
 from trainlab.pipelines.sequence_models import TASK, SequenceSpec
 from trainlab.training.callbacks import Callback
@@ -117,9 +119,23 @@ def probe_timestep_gradients(model: nn.Module, task: SequenceTask, batch: tuple[
     return timestep_gradients(model.rnn, model.encode(inputs), partial(probe_loss, model, task, targets))
 
 
+def check_diagnostics_fit_the_cell(config: Config) -> None:
+    """The per-step diagnostics re-run torch's own cell functions on the fused layer's weights, so
+    they cannot follow a step-by-step cell (recurrent dropout, zoneout, an LSTM variant)."""
+    model, diagnostics = config.model, config.diagnostics
+    wanted = [name for name in ("timestep_grads", "activations", "spectral") if getattr(diagnostics, name)]
+    unrolled = needs_unrolled(getattr(model, "recurrent_dropout", 0.0), getattr(model, "zoneout", 0.0),
+                              getattr(model, "variant", "vanilla"), getattr(model, "unrolled", False))
+    if wanted and unrolled:
+        raise TrainlabError(
+            f"diagnostics.{', diagnostics.'.join(wanted)} read torch's fused recurrent layers, and model.recurrent_dropout, "
+            "model.zoneout, model.variant or model.unrolled asks for the step-by-step cell; switch one of the two off")
+
+
 class SequenceClassification(Pipeline):
     def __init__(self, config: Config):
         super().__init__(config)
+        check_diagnostics_fit_the_cell(config)
         self.data: SequenceSplits = load_source(config.task, config.data)
         data = self.data
         tokens = data.train[0].dtype == torch.int64

@@ -3,7 +3,9 @@
 One torch `nn.RNN`/`nn.LSTM`/`nn.GRU` (`self.rnn`, batch-first, fused kernel) between an input
 encoding (one-hot for token inputs) and a linear readout: per step for sequence labelling (copy),
 at the last step for classification and regression (adding). The recurrent layer is exposed so
-that diagnostics can unroll it (`trainlab.diagnostics.gradients.timestep_gradients`).
+that diagnostics can unroll it (`trainlab.diagnostics.gradients.timestep_gradients`). The cell
+options (`model.recurrent_dropout`, `model.variant`, ...: models/cell_options.py) swap in the
+twin layer they need; the per-step diagnostics read torch's fused layers only.
 
 Initialisations of the recurrent matrix W_hh, the subject of the vanishing-gradients study:
 - "default": torch's U(-1/sqrt(H), 1/sqrt(H));
@@ -28,14 +30,17 @@ from torch import nn
 from torch.nn import functional as F
 
 from trainlab import registry
-from trainlab.config import ModelConfig
 from trainlab.diagnostics.spectral import scale_to_spectral_radius
+from trainlab.models.cell_options import (
+    CellOptionsConfig,
+    build_recurrent,
+    lstm_gate_rows,
+    set_forget_bias,
+)
 
 TASK = "sequence-classification"
 Kind = Literal["classification", "regression", "sequence-labelling"]
 Init = Literal["default", "xavier", "orthogonal", "identity"]
-CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-GATE_BLOCKS = {"rnn": 1, "lstm": 4, "gru": 3}
 
 
 @dataclass(frozen=True)
@@ -57,12 +62,12 @@ class SequenceModel(nn.Module):
     """
 
     def __init__(self, cell: str, spec: SequenceSpec, hidden_size: int = 64, layers: int = 1,
-                 nonlinearity: str = "tanh"):
+                 nonlinearity: str = "tanh", cell_options: dict | None = None):
         super().__init__()
         self.cell = cell
         self.spec = spec
-        options = {"nonlinearity": nonlinearity} if cell == "rnn" else {}
-        self.rnn = CELLS[cell](spec.input_size, hidden_size, num_layers=layers, batch_first=True, **options)
+        self.rnn = build_recurrent(cell, spec.input_size, hidden_size, layers, nonlinearity=nonlinearity,
+                                   **(cell_options or {}))
         self.head = nn.Linear(hidden_size, spec.output_size)
 
     def encode(self, inputs: torch.Tensor) -> torch.Tensor:
@@ -86,13 +91,13 @@ class SequenceModel(nn.Module):
 def initialise(model: SequenceModel, init: Init, spectral_radius: float | None = None,
                forget_bias: float | None = None, chrono: bool = False) -> SequenceModel:
     """Apply the W_hh initialisation and the LSTM gate biases described in the module docstring."""
-    rnn, blocks = model.rnn, GATE_BLOCKS[model.cell]
+    rnn = model.rnn
     hidden = rnn.hidden_size
     with torch.no_grad():
         for layer in range(rnn.num_layers):
             weight_hh = getattr(rnn, f"weight_hh_l{layer}")
             weight_ih = getattr(rnn, f"weight_ih_l{layer}")
-            for block in range(blocks):
+            for block in range(weight_hh.shape[0] // hidden):  # one per gate (an LSTM variant may have 3)
                 rows = slice(block * hidden, (block + 1) * hidden)
                 if init == "xavier":
                     nn.init.xavier_uniform_(weight_hh[rows])
@@ -106,35 +111,39 @@ def initialise(model: SequenceModel, init: Init, spectral_radius: float | None =
             if init == "identity":
                 getattr(rnn, f"bias_ih_l{layer}").zero_()
                 getattr(rnn, f"bias_hh_l{layer}").zero_()
-            if model.cell == "lstm" and (forget_bias is not None or chrono):
+            if model.cell == "lstm" and chrono:
                 bias_ih, bias_hh = getattr(rnn, f"bias_ih_l{layer}"), getattr(rnn, f"bias_hh_l{layer}")
-                input_gate, forget_gate = slice(0, hidden), slice(hidden, 2 * hidden)
-                if chrono:
-                    horizon = max(model.spec.length - 1, 2)
-                    biases = torch.log(torch.empty(hidden).uniform_(1, horizon))
-                    bias_hh[forget_gate], bias_ih[forget_gate] = biases, 0.0
-                    bias_hh[input_gate], bias_ih[input_gate] = -biases, 0.0
-                else:
-                    bias_hh[forget_gate], bias_ih[forget_gate] = forget_bias, 0.0
+                input_gate, forget_gate = lstm_gate_rows(rnn, "i"), lstm_gate_rows(rnn, "f")
+                horizon = max(model.spec.length - 1, 2)
+                biases = torch.log(torch.empty(hidden).uniform_(1, horizon))
+                bias_hh[forget_gate], bias_ih[forget_gate] = biases, 0.0
+                bias_hh[input_gate], bias_ih[input_gate] = -biases, 0.0
+    if model.cell == "lstm" and forget_bias is not None:
+        set_forget_bias(rnn, forget_bias)
     return model
 
 
-class SequenceModelConfig(ModelConfig):
-    """Options of the `rnn`, `lstm` and `gru` models of the sequence-classification task."""
+class SequenceModelConfig(CellOptionsConfig):
+    """Options of the `rnn`, `lstm` and `gru` models of the sequence-classification task (and the
+    cell's, CellOptionsConfig; `forget_bias` is applied by `initialise`, after the W_hh init)."""
 
     hidden_size: PositiveInt = 64
     layers: PositiveInt = 1
     init: Init = "default"
     spectral_radius: PositiveFloat | None = None  # rescale each W_hh block to this radius
-    forget_bias: float | None = None  # LSTM: the forget gate's bias (e.g. 1.0)
     chrono: bool = False  # LSTM: chrono initialisation of the forget and input biases
 
+    # The name overrides CellOptionsConfig's validator, so that chrono is checked with forget_bias.
     @model_validator(mode="after")
-    def _lstm_options(self) -> SequenceModelConfig:
+    def _lstm_only_options(self) -> SequenceModelConfig:
         if (self.forget_bias is not None or self.chrono) and self.name != "lstm":
             raise ValueError(f"model.forget_bias and model.chrono apply to lstm only (model is {self.name})")
         if self.forget_bias is not None and self.chrono:
             raise ValueError("model.chrono sets the forget bias itself; leave model.forget_bias unset")
+        if self.chrono and self.variant in ("nig", "nfg", "cifg"):
+            raise ValueError(f"model.chrono sets the input and forget gates' biases and variant {self.variant} "
+                             "lacks one of them; drop model.chrono or choose another variant")
+        self.check_cell_options()
         return self
 
 
@@ -152,7 +161,10 @@ class SequenceGRUConfig(SequenceModelConfig):
 
 
 def build_sequence_model(cell: str, config: SequenceModelConfig, spec: SequenceSpec) -> SequenceModel:
-    model = SequenceModel(cell, spec, config.hidden_size, config.layers, getattr(config, "nonlinearity", "tanh"))
+    # The forget bias goes in after the W_hh initialisation (which may zero the biases).
+    options = {**config.cell_options(), "forget_bias": None}
+    model = SequenceModel(cell, spec, config.hidden_size, config.layers, getattr(config, "nonlinearity", "tanh"),
+                          options)
     return initialise(model, config.init, config.spectral_radius, config.forget_bias, config.chrono)
 
 

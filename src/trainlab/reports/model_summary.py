@@ -17,6 +17,7 @@ from torch import nn
 
 from trainlab import runs
 from trainlab.errors import TrainlabError
+from trainlab.models.recurrent_cells import UnrolledRecurrent
 
 # Tokens in the example sequence of text and language models: the summary's shapes and recurrent
 # multiply-adds are for a sequence this long.
@@ -147,6 +148,8 @@ def _multiply_adds(module: nn.Module, inputs: tuple[Any, ...], output: torch.Ten
     for kind, gates in GATES.items():
         if isinstance(module, kind):
             return _recurrent_multiply_adds(module, gates, _steps(module, inputs))
+    if isinstance(module, UnrolledRecurrent):  # an LSTM variant may have 3 gate blocks
+        return _recurrent_multiply_adds(module, len(module.blocks), _steps(module, inputs))
     return 0
 
 

@@ -33,6 +33,8 @@ def write_study_report(study_dir: Path, summary: dict[str, Any], extra_figures: 
         (f'<p class="note">Data: {html.escape(summary["data"])}. Scale {html.escape(summary["scale"])}, '
          f"{summary['seeds']} seed(s) per configuration; intervals are 95% t-intervals over seeds.</p>"),
         f'<p class="finding">{html.escape(summary["finding"])}</p>',
+        # A study may explain its finding at more length (a list of paragraphs in summary.json).
+        *(f"<p>{html.escape(paragraph)}</p>" for paragraph in summary.get("narrative", [])),
         "<h2>Results</h2>",
         results_table(summary),
     ]

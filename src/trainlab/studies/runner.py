@@ -76,8 +76,9 @@ def run_study(
             return
         value = metrics.get(plan.metrics[0])
         shown = f"{value:.4f}" if isinstance(value, float) else value
-        runs.say(f"[{index}/{total}] {plan.name}: {arm_name}, {replicate} {seed}: {plan.metrics[0]} {shown} "
-                 f"({seconds:.0f} s)")
+        # A headline the study derives once every run is done (run_metrics) is not there yet.
+        score = "" if value is None and plan.run_metrics is not None else f": {plan.metrics[0]} {shown}"
+        runs.say(f"[{index}/{total}] {plan.name}: {arm_name}, {replicate} {seed}{score} ({seconds:.0f} s)")
 
     work = [(plan.run_arm, plan.callbacks, config, seed if folds is None else 0,
              study_dir / arm_name / f"{replicate}-{seed}", None if folds is None else (seed, folds))
