@@ -6,6 +6,7 @@ one. The CLI only parses arguments and calls these.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -43,8 +44,12 @@ class Experiment:
     trainer: Trainer
 
 
-def build_experiment(config: Config, run_dir: Path | None, quiet: bool = False) -> Experiment:
-    """Seed, load the data, build model, optimizer, callbacks and trainer; nothing is written."""
+def build_experiment(
+    config: Config, run_dir: Path | None, quiet: bool = False, callbacks: Sequence[Callback] = ()
+) -> Experiment:
+    """Seed, load the data, build model, optimizer, callbacks and trainer; nothing is written.
+
+    `callbacks` are added to the run's own (a sweep's pruning callback, for instance)."""
     runs.seed_everything(config.run.seed)
     device = resolve_device(config.train.device)
     if device.type == "cuda" and not torch.cuda.is_available():
@@ -64,7 +69,7 @@ def build_experiment(config: Config, run_dir: Path | None, quiet: bool = False) 
     except ValueError as error:  # an architecture that does not fit the data
         raise TrainlabError(f"model {config.model.name}: {error}") from None
     _check_monitor(config, pipeline.task, has_val=pipeline.val_batches is not None)
-    callbacks = default_callbacks(config, run_dir, quiet) + pipeline.callbacks()
+    callbacks = default_callbacks(config, run_dir, quiet) + pipeline.callbacks() + list(callbacks)
     scales = None
     if config.finetune.active:
         try:
@@ -125,10 +130,13 @@ def default_callbacks(config: Config, run_dir: Path | None, quiet: bool) -> list
     return callbacks
 
 
-def train_run(config: Config, run_dir: Path, overwrite: bool = False, quiet: bool = False) -> dict:
+def train_run(
+    config: Config, run_dir: Path, overwrite: bool = False, quiet: bool = False,
+    callbacks: Sequence[Callback] = (),
+) -> dict:
     """Train from scratch into `run_dir`; returns the final metrics (also in metrics.json)."""
     runs.check_run_dir(run_dir, overwrite)  # before the data loads: fail fast
-    experiment = build_experiment(config, run_dir, quiet)
+    experiment = build_experiment(config, run_dir, quiet, callbacks)
     runs.prepare_run_dir(run_dir, overwrite)
     runs.atomic_write_text(run_dir / runs.CONFIG_FILE, to_yaml(config))
     environment = runs.capture_environment(config.run.seed, experiment.trainer.device)
