@@ -300,6 +300,10 @@ def command_resume(args: argparse.Namespace) -> int:
 
 def _finish(run_dir: Path, metrics: dict, quiet: bool) -> int:
     from trainlab import runs
+    from trainlab.training.distributed import rank_from_environment
+
+    if rank_from_environment() != 0:  # under torchrun, rank 0 alone writes and prints
+        return 0
     from trainlab.reports.plots import plot_run
 
     plot_run(run_dir)
