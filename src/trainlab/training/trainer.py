@@ -109,7 +109,9 @@ class Trainer:
         callback_states = restore_checkpoint(resume_from, state) if resume_from else None
         self._emit("on_fit_start")
         if callback_states is not None:
-            load_callback_states(state, callback_states)
+            # Ranks other than 0 lack the callbacks that write files: match the rest by type.
+            load_callback_states(state, callback_states,
+                                 by_type=self.distributed is not None and not self.distributed.is_main)
         while state.epoch < state.max_epochs and not state.should_stop:
             started = time.perf_counter()
             self._train_epoch(train_batches)
