@@ -164,7 +164,9 @@ class Trainer:
             self.distributed.combine_meter(meter)
         state.logs.update({f"train_{k}": v for k, v in meter.compute().items()})
 
-    def _distributed_forward_backward(self, batch: tuple[torch.Tensor, ...], meter: Any, shards: Any, steps: bool) -> None:
+    def _distributed_forward_backward(
+        self, batch: tuple[torch.Tensor, ...], meter: Any, shards: Any, steps: bool
+    ) -> None:
         """One rank's part of a batch. Its mean loss is weighted by the part's share of the batch
         (`shards.weight`), so DDP's average over ranks is the gradient of the whole batch."""
         # Between optimizer steps (gradient accumulation) the ranks need not exchange gradients.
@@ -177,7 +179,8 @@ class Trainer:
             weighted = loss * shards.weight
             # Every rank sees the whole batch's loss, so per-batch checks (NaNGuard) agree.
             self.state.loss = self.distributed.sum(weighted.detach()) / self.distributed.world_size
-            self._backward(weighted if self.accumulate_grad_batches == 1 else weighted / self.accumulate_grad_batches)
+            accumulated = self.accumulate_grad_batches
+            self._backward(weighted if accumulated == 1 else weighted / accumulated)
 
     def _backward(self, loss: torch.Tensor) -> None:
         if self.scaler is not None:
