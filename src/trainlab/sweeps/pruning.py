@@ -16,7 +16,9 @@ class OptunaPruning(Callback):
     tells the sweep to record the trial as pruned.
     """
 
-    order = 15  # after early stopping has seen the epoch, before checkpointing saves it
+    # Last of all (after early stopping and checkpointing): the run's other callbacks keep the
+    # positions they have without it, so `trainlab resume` on a trial directory finds their states.
+    order = 2000
 
     def __init__(self, trial: Any, metric: str):
         self.trial = trial
