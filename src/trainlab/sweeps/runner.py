@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from trainlab.sweeps.summary import TRIAL_FILE, counts_toward_total, trial_dir_n
 HEARTBEAT_SECONDS = 30
 GRACE_SECONDS = 120
 SQLITE_TIMEOUT_SECONDS = 60  # parallel workers wait for each other's writes instead of failing
+STORAGE_ATTEMPTS = 5
 WORKER = f"{socket.gethostname()}:{os.getpid()}"  # which worker ran a trial, in the trials table
 
 
@@ -61,17 +63,26 @@ def default_storage(out: Path) -> str:
 
 
 def open_storage(optuna: Any, url: str) -> Any:
-    from sqlalchemy.exc import SQLAlchemyError
+    from sqlalchemy.exc import IntegrityError, OperationalError, SQLAlchemyError
 
     engine_kwargs = {"connect_args": {"timeout": SQLITE_TIMEOUT_SECONDS}} if url.startswith("sqlite") else {}
-    try:
-        return optuna.storages.RDBStorage(
-            url, engine_kwargs=engine_kwargs,
-            heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
-        )
-    except (SQLAlchemyError, ImportError, ValueError) as error:  # a bad URL, a missing driver
-        raise TrainlabError(f"--storage '{url}': cannot open it as an Optuna database ({error}); "
-                            "give a URL such as sqlite:///sweep.db or postgresql://user@host/db") from None
+    attempt = 1
+    while True:
+        try:
+            return optuna.storages.RDBStorage(
+                url, engine_kwargs=engine_kwargs,
+                heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
+            )
+        except (IntegrityError, OperationalError) as error:
+            # Workers started together race to create the tables of a new database: the loser's
+            # next attempt finds them. A server that stays unreachable fails after the last one.
+            if attempt == STORAGE_ATTEMPTS:
+                raise TrainlabError(f"--storage '{url}': cannot open it after {attempt} attempts ({error})") from None
+            time.sleep(0.2 * attempt)
+            attempt += 1
+        except (SQLAlchemyError, ImportError, ValueError) as error:  # a bad URL, a missing driver
+            raise TrainlabError(f"--storage '{url}': cannot open it as an Optuna database ({error}); "
+                                "give a URL such as sqlite:///sweep.db or postgresql://user@host/db") from None
 
 
 def build_sampler(optuna: Any, settings: SweepSettings, seed: int) -> Any:
