@@ -223,3 +223,18 @@ def test_two_workers_in_parallel_share_one_sqlite_study(tmp_path):
     assert read_json(out / "summary.json")["best"]["number"] == best["number"]
     printed = {line for _, err in outputs for line in err.splitlines() if line.startswith("best: ")}
     assert len(printed) == 1 and printed.pop().startswith(f"best: trial {best['number']},")
+
+
+def test_grid_search_visits_every_point_once_and_stops_at_the_grid_size(trainlab, tmp_path):
+    config = write_config(tmp_path / "grid.yaml", {"sampler": "grid", "pruner": "none", "space": {
+        "optim.lr": {"type": "choice", "values": [0.003, 0.03]},
+        "model.hidden_size": {"type": "int", "low": 4, "high": 8, "step": 4},
+    }}, base={**TINY, "train": {"epochs": 1}})
+    out = tmp_path / "grid"
+    code, _, err = trainlab("sweep", "--config", config, "--trials", 10, "--out", out)
+    assert code == 0, err
+    assert "the grid has 4 points: running that many trials, not 10" in err
+    rows = read_json(out / "trials.json")
+    assert sorted((row["optim.lr"], row["model.hidden_size"]) for row in rows) == [
+        (0.003, 4), (0.003, 8), (0.03, 4), (0.03, 8)]
+    assert read_json(out / "summary.json")["trials_requested"] == 4
