@@ -115,7 +115,7 @@ def test_a_group_of_one_process_trains_exactly_like_no_group(tmp_path):
                 assert grouped_row[key] == pytest.approx(plain_row[key], rel=1e-6), key
 
 
-@pytest.mark.slow  # two processes start torch: about 45 s on the shared 2-core machine
+@pytest.mark.slow  # two processes start torch: 23-45 s on the shared 2-core machine
 def test_two_gloo_processes_train_the_weights_of_one_process_and_stop_early_together(trainlab, tmp_path):
     # min_delta 10: no epoch after the first improves, so patience 1 stops after epoch 2 of 10.
     config = {**TINY, "train": {"epochs": 10, "early_stopping": {"patience": 1, "min_delta": 10.0}}}
@@ -147,7 +147,7 @@ def test_two_gloo_processes_train_the_weights_of_one_process_and_stop_early_toge
     assert sorted(path.name for path in tmp_path.iterdir()) == ["ddp", "single", "tiny.yaml"]
 
 
-@pytest.mark.slow  # four process starts: about 70 s on the shared 2-core machine
+@pytest.mark.slow  # four process starts: 40-70 s on the shared 2-core machine
 def test_resume_under_torchrun_continues_to_the_weights_of_an_unbroken_run(trainlab, tmp_path):
     config_path = tmp_path / "tiny.yaml"
     config_path.write_text(yaml.safe_dump({**TINY, "train": {"epochs": 4}}))
