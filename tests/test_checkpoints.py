@@ -99,6 +99,21 @@ def test_callback_states_must_match(tmp_path):
         load_callback_states(state, {"0:HistoryCSV": {}})
 
 
+def test_a_rank_without_the_file_writing_callbacks_gets_its_states_by_type():
+    # Rank 0 saved [NaNGuard, EarlyStopping, HistoryCSV, EarlyStopping]; the other ranks have no
+    # HistoryCSV, so positions differ: the k-th EarlyStopping gets the k-th saved one.
+    saved = {"0:NaNGuard": {}, "1:EarlyStopping": {"best": 0.5, "best_epoch": 2, "wait": 1,
+                                                   "stopped_epoch": None, "best_weights": None},
+             "2:HistoryCSV": {}, "3:EarlyStopping": {"best": 0.9, "best_epoch": 3, "wait": 0,
+                                                      "stopped_epoch": None, "best_weights": None}}
+    state = make_state()
+    state.callbacks = [EarlyStopping(), EarlyStopping()]
+    load_callback_states(state, saved, by_type=True)
+    assert [(cb.best, cb.best_epoch, cb.wait) for cb in state.callbacks] == [(0.5, 2, 1), (0.9, 3, 0)]
+    with pytest.raises(TrainlabError, match="no state for callback EarlyStopping"):
+        load_callback_states(state, {"0:NaNGuard": {}}, by_type=True)
+
+
 class FlatBufferModel(nn.Module):
     """Weights that are views into one flat buffer, as cuDNN lays out an RNN's weights on the GPU,
     plus an output layer tied to the embedding."""

@@ -41,6 +41,28 @@ The sweep trains a fresh model for --steps steps while the learning rate grows f
 Writes lr_find.json (rates, losses, smoothed losses, suggestion) and lr_find.png."""
 
 
+SWEEP_EXAMPLE = """examples:
+  trainlab sweep --config sweep.yaml --trials 20 --out runs/sweep-digits
+  trainlab sweep --config sweep.yaml --trials 20 --out runs/sweep-digits   # again: continues to 20
+  trainlab sweep --config sweep.yaml --trials 100 --storage postgresql://user@db-host/sweeps \\
+      --study-name digits-cnn --out runs/sweep-digits                          # one per machine
+
+The config file is a `trainlab train` config plus a sweep section:
+  sweep:
+    metric: val_accuracy          # default: train.monitor, in the direction it improves
+    sampler: tpe                  # tpe (default), random or grid
+    pruner: median                # median (default) or none
+    space:
+      optim.lr: {type: log-float, low: 1.0e-4, high: 1.0e-2}
+      model.hidden_size: {type: choice, values: [64, 128]}
+      train.epochs: {type: int, low: 2, high: 6}
+      model.dropout: {type: float, low: 0.0, high: 0.5}
+
+Each trial is a run directory OUT/trial-NNNN; OUT also gets summary.json, trials.csv/json,
+best_config.yaml (trainlab train --config reruns it), plots/ and report.html. Workers started with
+the same --storage and --study-name share the trials."""
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (and exit 2) instead of the usage block."""
 
@@ -142,6 +164,19 @@ def build_parser() -> argparse.ArgumentParser:
     study.add_argument("--folds", type=int,
                        help="stratified k-fold cross-validation instead of seeds (image-classification studies)")
     study.add_argument("overrides", nargs="*", metavar="key=value", help="overrides for every run")
+
+    sweep = add("sweep", "hyperparameter search with Optuna over a space declared in the config",
+                SWEEP_EXAMPLE)
+    sweep.add_argument("--config", type=Path, required=True, help="YAML config with a sweep section")
+    sweep.add_argument("--trials", type=int, required=True,
+                       help="trials in the whole sweep, counting earlier runs and other workers")
+    sweep.add_argument("--out", type=Path, help="sweep directory (default runs/sweep-<config>-<time>)")
+    sweep.add_argument("--storage", help="Optuna database URL (default sqlite:///OUT/sweep.db)")
+    sweep.add_argument("--study-name", help="study in the storage (default: the config file's name)")
+    sweep.add_argument("--trial-reports", action="store_true",
+                       help="draw each trial's figures and report.html (trainlab report does it later)")
+    sweep.add_argument("--quiet", action="store_true", help="print only the sweep directory")
+    sweep.add_argument("overrides", nargs="*", metavar="key=value", help="overrides for every trial")
 
     lr_find = add("lr-find", "learning-rate range test: loss against an exponentially growing rate, "
                   "and a suggested learning rate", LR_FIND_EXAMPLE)
@@ -265,6 +300,10 @@ def command_resume(args: argparse.Namespace) -> int:
 
 def _finish(run_dir: Path, metrics: dict, quiet: bool) -> int:
     from trainlab import runs
+    from trainlab.training.distributed import rank_from_environment
+
+    if rank_from_environment() != 0:  # under torchrun, rank 0 alone writes and prints
+        return 0
     from trainlab.reports.plots import plot_run
 
     plot_run(run_dir)
@@ -344,6 +383,44 @@ def command_study(args: argparse.Namespace) -> int:
         runs.say(summary["finding"])
         runs.say("study directory (summary.json, report.html, one run directory per configuration and seed):")
     print(study_dir)
+    return 0
+
+
+def command_sweep(args: argparse.Namespace) -> int:
+    import time
+
+    from trainlab import runs
+    from trainlab.config import apply_overrides, load_yaml, parse_overrides
+    from trainlab.sweeps import parse_sweep, run_sweep
+
+    settings = parse_sweep(apply_overrides(load_yaml(args.config), parse_overrides(args.overrides)))
+    out = args.out or Path("runs") / f"sweep-{args.config.stem}-{time.strftime('%Y%m%d-%H%M%S')}"
+    after_trial = None
+    if args.trial_reports:
+        from trainlab.reports.plots import plot_run
+        from trainlab.reports.run_report import write_run_report
+
+        def after_trial(run_dir: Path) -> None:
+            plot_run(run_dir)
+            write_run_report(run_dir)
+
+    outcome = run_sweep(settings, args.trials, out, storage=args.storage,
+                        study_name=args.study_name or args.config.stem, quiet=args.quiet,
+                        after_trial=after_trial)
+    if outcome.summary is not None:
+        from trainlab.reports.sweep_report import write_sweep_report
+
+        report = write_sweep_report(out)
+        best = outcome.summary["best"]
+        if not args.quiet:
+            runs.say(f"this worker ran {len(outcome.ran)} trial(s); the sweep has {outcome.summary['trials']}")
+            if best:
+                runs.say(f"best: trial {best['number']}, {settings.metric} {best['value']:.4g}; "
+                         f"config {out / outcome.summary['best_config']}")
+            runs.say(f"report: {report}")
+    if not args.quiet:
+        runs.say("sweep directory (summary.json, trials.csv, best_config.yaml, one run directory per trial):")
+    print(out)
     return 0
 
 
@@ -497,6 +574,7 @@ COMMANDS = {
     "generate": command_generate,
     "study": command_study,
     "lr-find": command_lr_find,
+    "sweep": command_sweep,
     "list": command_list,
     "report": command_report,
     "compare": command_compare,

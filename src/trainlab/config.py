@@ -303,6 +303,12 @@ def build_data_config(raw: dict[str, Any]) -> DataConfig:
     return _validate(DataConfig, raw, prefix="data.")
 
 
+def validate_section(section: type[BaseModel], raw: Any, prefix: str) -> Any:
+    """Validate plain data against any section, with the config's one-line errors (keys shown
+    under `prefix`, e.g. 'sweep.')."""
+    return _validate(section, raw, prefix)
+
+
 def _validate(section: type[Section], raw: Any, prefix: str) -> Any:
     try:
         return section.model_validate(raw)

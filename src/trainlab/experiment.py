@@ -6,6 +6,7 @@ one. The CLI only parses arguments and calls these.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ from trainlab.diagnostics.callbacks import diagnostics_callbacks
 from trainlab.errors import TrainingDiverged, TrainlabError
 from trainlab.models import build_model, count_parameters
 from trainlab.pipelines import Pipeline, build_pipeline
+from trainlab.training import distributed
 from trainlab.training.callbacks import (
     Callback,
     Checkpointing,
@@ -30,6 +32,7 @@ from trainlab.training.callbacks import (
     TensorBoardLogger,
 )
 from trainlab.training.checkpoint import checkpoint_path, load_weights
+from trainlab.training.distributed import Distributed
 from trainlab.training.finetune import FineTuning, lr_scales
 from trainlab.training.optim import build_optimizer
 from trainlab.training.trainer import Trainer, resolve_device
@@ -42,21 +45,31 @@ class Experiment:
     config: Config
     pipeline: Pipeline  # the task's data, batches, loss and metrics
     trainer: Trainer
+    distributed: Distributed | None = None  # this process's rank when torchrun started several
+
+    @property
+    def is_main(self) -> bool:
+        """Whether this process writes the run directory and prints (rank 0, or the only one)."""
+        return self.distributed is None or self.distributed.is_main
 
 
-def build_experiment(config: Config, run_dir: Path | None, quiet: bool = False) -> Experiment:
-    """Seed, load the data, build model, optimizer, callbacks and trainer; nothing is written."""
+def build_experiment(
+    config: Config, run_dir: Path | None, quiet: bool = False, callbacks: Sequence[Callback] = (),
+    distributed: Distributed | None = None,
+) -> Experiment:
+    """Seed, load the data, build model, optimizer, callbacks and trainer; nothing is written.
+
+    `callbacks` are added to the run's own (a sweep's pruning callback, for instance). With
+    `distributed`, ranks other than 0 get no callback that writes files and print nothing."""
     runs.seed_everything(config.run.seed)
-    device = resolve_device(config.train.device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise TrainlabError(f"train.device={config.train.device} but no CUDA GPU is available")
+    device = distributed.device if distributed is not None else _checked_device(config)
     if device.type == "cuda" and config.run.deterministic:
         runs.use_deterministic_cuda()
-    if config.train.precision != "32" and device.type != "cuda":
-        raise TrainlabError(
-            f"train.precision={config.train.precision} needs a CUDA GPU (device is {device}); "
-            "use train.precision=32"
-        )
+    if distributed is not None and not distributed.is_main:
+        run_dir, quiet = None, True
+    if distributed is not None and config.finetune.unfreeze_epoch is not None:
+        raise TrainlabError("finetune.unfreeze_epoch cannot be used with several processes (DDP fixes "
+                            "the trained parameters when it starts); train the stages as two runs")
     pipeline = build_pipeline(config)
     if not quiet:
         runs.say(pipeline.summary())
@@ -65,7 +78,7 @@ def build_experiment(config: Config, run_dir: Path | None, quiet: bool = False) 
     except ValueError as error:  # an architecture that does not fit the data
         raise TrainlabError(f"model {config.model.name}: {error}") from None
     _check_monitor(config, pipeline.task, has_val=pipeline.val_batches is not None)
-    callbacks = default_callbacks(config, run_dir, quiet) + pipeline.callbacks()
+    callbacks = default_callbacks(config, run_dir, quiet) + pipeline.callbacks() + list(callbacks)
     scales = None
     if config.finetune.active:
         try:
@@ -83,8 +96,28 @@ def build_experiment(config: Config, run_dir: Path | None, quiet: bool = False) 
         precision=config.train.precision,
         accumulate_grad_batches=config.train.accumulate_grad_batches,
         channels_last=config.train.channels_last,
+        distributed=distributed,
     )
-    return Experiment(config, pipeline, trainer)
+    return Experiment(config, pipeline, trainer, distributed)
+
+
+def _checked_device(config: Config) -> torch.device:
+    device = resolve_device(config.train.device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise TrainlabError(f"train.device={config.train.device} but no CUDA GPU is available")
+    if config.train.precision != "32" and device.type != "cuda":
+        raise TrainlabError(
+            f"train.precision={config.train.precision} needs a CUDA GPU (device is {device}); "
+            "use train.precision=32"
+        )
+    return device
+
+
+def _join_processes(config: Config) -> Distributed | None:
+    """This process's rank when torchrun started several (the process group joined), else None."""
+    if not distributed.launched_with_several_processes():
+        return None
+    return distributed.start(_checked_device(config))
 
 
 def _check_monitor(config: Config, task: Any, has_val: bool) -> None:
@@ -128,17 +161,32 @@ def default_callbacks(config: Config, run_dir: Path | None, quiet: bool) -> list
     return callbacks
 
 
-def train_run(config: Config, run_dir: Path, overwrite: bool = False, quiet: bool = False) -> dict:
-    """Train from scratch into `run_dir`; returns the final metrics (also in metrics.json)."""
-    runs.check_run_dir(run_dir, overwrite)  # before the data loads: fail fast
-    experiment = build_experiment(config, run_dir, quiet)
-    runs.prepare_run_dir(run_dir, overwrite)
-    runs.atomic_write_text(run_dir / runs.CONFIG_FILE, to_yaml(config))
-    environment = runs.capture_environment(config.run.seed, experiment.trainer.device)
-    runs.write_json(run_dir / runs.ENV_FILE, environment)
-    runs.write_json(run_dir / runs.DATA_FILE, experiment.pipeline.info)
-    experiment.pipeline.save_artifacts(run_dir)
-    return _fit_and_finish(experiment, run_dir, resume_from=None)
+def train_run(
+    config: Config, run_dir: Path, overwrite: bool = False, quiet: bool = False,
+    callbacks: Sequence[Callback] = (),
+) -> dict:
+    """Train from scratch into `run_dir`; returns the final metrics (also in metrics.json).
+
+    Under torchrun with several processes every rank trains and rank 0 alone writes `run_dir`;
+    the other ranks return an empty dict."""
+    if distributed.rank_from_environment() == 0:
+        runs.check_run_dir(run_dir, overwrite)  # before the data loads: fail fast
+    ranks = _join_processes(config)
+    try:
+        experiment = build_experiment(config, run_dir, quiet, callbacks, ranks)
+        if experiment.is_main:
+            runs.prepare_run_dir(run_dir, overwrite)
+            runs.atomic_write_text(run_dir / runs.CONFIG_FILE, to_yaml(config))
+            environment = runs.capture_environment(config.run.seed, experiment.trainer.device)
+            if ranks is not None:
+                environment["world_size"] = ranks.world_size
+            runs.write_json(run_dir / runs.ENV_FILE, environment)
+            runs.write_json(run_dir / runs.DATA_FILE, experiment.pipeline.info)
+            experiment.pipeline.save_artifacts(run_dir)
+        return _fit_and_finish(experiment, run_dir, resume_from=None)
+    finally:
+        if ranks is not None:
+            distributed.stop()
 
 
 def resume_run(run_dir: Path, quiet: bool = False) -> dict:
@@ -146,8 +194,19 @@ def resume_run(run_dir: Path, quiet: bool = False) -> dict:
     config = load_run_config(run_dir)
     if runs.is_complete(run_dir):
         raise TrainlabError(f"run '{run_dir}' is already complete ({runs.METRICS_FILE} exists)")
-    experiment = build_experiment(config, run_dir, quiet)
+    ranks = _join_processes(config)
+    try:
+        return _resume(config, run_dir, quiet, ranks)
+    finally:
+        if ranks is not None:
+            distributed.stop()
+
+
+def _resume(config: Config, run_dir: Path, quiet: bool, ranks: Distributed | None) -> dict:
+    experiment = build_experiment(config, run_dir, quiet, distributed=ranks)
     last = checkpoint_path(run_dir / runs.CHECKPOINTS_DIR / "last")
+    if not experiment.is_main:  # every rank restores the checkpoint; rank 0 alone writes
+        return _fit_and_finish(experiment, run_dir, resume_from=last)
     environment_path = run_dir / runs.ENV_FILE
     environment = runs.read_json(environment_path) if environment_path.is_file() else {}
     resumed = runs.capture_environment(config.run.seed, experiment.trainer.device)
@@ -173,6 +232,8 @@ def _checkpoint_epoch(checkpoint: Path) -> int:
 def _fit_and_finish(experiment: Experiment, run_dir: Path, resume_from: Path | None) -> dict:
     trainer, pipeline = experiment.trainer, experiment.pipeline
     state = trainer.fit(pipeline.train_batches, pipeline.val_batches, resume_from=resume_from)
+    if not experiment.is_main:
+        return {}  # the ranks hold the same weights: rank 0 evaluates and writes them
     if state.diverged:
         last = checkpoint_path(run_dir / runs.CHECKPOINTS_DIR / "last")
         kept = f"the last good checkpoint (epoch {state.epoch}) is {last}" if last else "no epoch completed"

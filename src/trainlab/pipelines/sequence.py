@@ -89,6 +89,8 @@ class SequenceTask:
 class RegressionMeter:
     """Mean squared error (the loss) and mean absolute error over an evaluation."""
 
+    gathered = ("errors",)  # combined across ranks in distributed training
+
     def __init__(self):
         self.errors: list[torch.Tensor] = []
 

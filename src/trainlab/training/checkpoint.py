@@ -155,7 +155,25 @@ def restore_checkpoint(directory: Path, state: TrainState) -> dict[str, Any]:
     return saved["callbacks"]
 
 
-def load_callback_states(state: TrainState, callback_states: dict[str, Any]) -> None:
+def load_callback_states(state: TrainState, callback_states: dict[str, Any], by_type: bool = False) -> None:
+    """Give each callback its saved state, matched by position and type.
+
+    With `by_type`, the k-th callback of a type gets the k-th saved state of that type: a rank
+    other than 0 of a distributed run has no callbacks that write files, so positions differ.
+    """
+    if by_type:
+        saved_by_type: dict[str, list[Any]] = {}
+        for key, saved in callback_states.items():
+            saved_by_type.setdefault(key.split(":", 1)[1], []).append(saved)
+        seen: dict[str, int] = {}
+        for callback in state.callbacks:
+            name = type(callback).__name__
+            occurrence = seen[name] = seen.get(name, -1) + 1
+            if occurrence >= len(saved_by_type.get(name, [])):
+                raise TrainlabError(f"the checkpoint has no state for callback {name}; it was written "
+                                    f"with other callbacks ({', '.join(callback_states)})")
+            callback.load_state_dict(saved_by_type[name][occurrence])
+        return
     for index, callback in enumerate(state.callbacks):
         key = _callback_key(index, callback)
         if key not in callback_states:

@@ -46,6 +46,9 @@ class TrainMeter:
     """Loss and accuracy over an epoch. Per batch it only keeps tensors (one argmax, no sync);
     the sums happen once at the end of the epoch, which matters for small models."""
 
+    # Distributed training combines the ranks' meters (training/distributed.py): lists gathered.
+    gathered = ("losses", "predicted", "targets")
+
     def __init__(self):
         self.losses: list[torch.Tensor] = []
         self.predicted: list[torch.Tensor] = []
@@ -69,6 +72,9 @@ class TrainMeter:
 class EvalMeter:
     """Every prediction of an evaluation, for the full classification report."""
 
+    summed = ("loss_sum",)
+    gathered = ("predicted", "targets")
+
     def __init__(self, num_classes: int):
         self.num_classes = num_classes
         self.loss_sum: torch.Tensor | float = 0.0
@@ -88,6 +94,8 @@ class EvalMeter:
 
 class LossMeter:
     """The mean training loss over an epoch (regression tasks have no accuracy to track)."""
+
+    gathered = ("losses", "sizes")
 
     def __init__(self):
         self.losses: list[torch.Tensor] = []
@@ -136,6 +144,9 @@ class ForecastTask:
 
 class ForecastMeter:
     """Every prediction of an evaluation, scored on the original scale."""
+
+    summed = ("loss_sum",)
+    gathered = ("predictions", "targets")
 
     def __init__(self, inverse_transform: Any, mase_scale: torch.Tensor):
         self.inverse_transform = inverse_transform
@@ -216,6 +227,8 @@ class TokenMeter:
     tokens (the last chunk of a part is shorter and padding is not scored). Per batch it keeps
     tensors only; the sums happen once in `compute`. With `full`, the perplexity and bits per
     token of the mean loss are added."""
+
+    gathered = ("loss_sums", "correct", "counts")
 
     def __init__(self, full: bool = False):
         self.full = full

@@ -8,7 +8,7 @@ import math
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -16,6 +16,9 @@ from torch import nn
 from trainlab.training.callbacks.base import Callback
 from trainlab.training.checkpoint import load_callback_states, restore_checkpoint
 from trainlab.training.state import TrainState
+
+if TYPE_CHECKING:
+    from trainlab.training.distributed import Distributed
 
 HOOKS = (
     "on_fit_start", "on_epoch_start", "on_batch_start", "after_backward", "on_batch_end",
@@ -41,6 +44,9 @@ class Trainer:
         accumulate_grad_batches: sum the gradients of this many batches per optimizer step.
         channels_last: keep the model and 4-D image batches in NHWC memory order, which oneDNN
             and cuDNN convolutions prefer (the results are the same up to rounding).
+        distributed: this process's rank in a torchrun launch (training/distributed.py): training
+            goes through DistributedDataParallel on this rank's part of each batch, and epoch
+            results are combined across ranks. None (a single process) changes nothing.
     """
 
     def __init__(
@@ -55,6 +61,7 @@ class Trainer:
         precision: str = "32",
         accumulate_grad_batches: int = 1,
         channels_last: bool = False,
+        distributed: Distributed | None = None,
     ):
         if max_epochs < 1:
             raise ValueError(f"max_epochs must be >= 1, got {max_epochs}")
@@ -79,6 +86,9 @@ class Trainer:
             for hook in HOOKS
         }
         self.state: TrainState | None = None
+        self.distributed = distributed
+        # Forward and backward go through DDP; callbacks and checkpoints see the plain model.
+        self.train_model = distributed.wrap(self.model) if distributed is not None else self.model
 
     def fit(
         self,
@@ -87,6 +97,10 @@ class Trainer:
         resume_from: Path | None = None,
     ) -> TrainState:
         """Train until `max_epochs` or a callback stops; with `resume_from`, continue a checkpoint."""
+        if self.distributed is not None:
+            train_batches = self.distributed.shard(train_batches, training=True)
+            if val_batches is not None:
+                val_batches = self.distributed.shard(val_batches, training=False)
         steps_per_epoch = math.ceil(len(train_batches) / self.accumulate_grad_batches)
         state = self.state = TrainState(
             self.model, self.optimizer, self.max_epochs, steps_per_epoch,
@@ -95,20 +109,27 @@ class Trainer:
         callback_states = restore_checkpoint(resume_from, state) if resume_from else None
         self._emit("on_fit_start")
         if callback_states is not None:
-            load_callback_states(state, callback_states)
+            # Ranks other than 0 lack the callbacks that write files: match the rest by type.
+            load_callback_states(state, callback_states,
+                                 by_type=self.distributed is not None and not self.distributed.is_main)
         while state.epoch < state.max_epochs and not state.should_stop:
             started = time.perf_counter()
             self._train_epoch(train_batches)
             if state.diverged:
                 break
             if val_batches is not None:
-                results = self.evaluate(val_batches)
+                meter = self._evaluated_meter(val_batches)
+                if self.distributed is not None:
+                    self.distributed.combine_meter(meter)  # every rank scores the whole split
+                results = meter.compute()
                 state.logs.update({f"val_{k}": v for k, v in results.items() if _is_scalar(v)})
                 self._emit("on_validation_end")
             state.logs["seconds"] = time.perf_counter() - started
             state.epoch += 1
             state.history.append(dict(state.logs))
             self._emit("on_epoch_end")
+            if self.distributed is not None:
+                self.distributed.agree_to_stop(state)  # no rank may train on while another stops
         self._emit("on_fit_end")
         return state
 
@@ -125,18 +146,42 @@ class Trainer:
         for state.batch_index, batch in enumerate(train_batches):
             self._emit("on_batch_start")
             batch = self._to_device(batch)
-            with self._autocast():
-                loss, outputs, targets = self.task.forward(self.model, batch, training=True)
-            meter.update(loss, outputs, targets)
-            state.loss = loss.detach()
-            self._backward(loss if self.accumulate_grad_batches == 1 else loss / self.accumulate_grad_batches)
-            if (state.batch_index + 1) % self.accumulate_grad_batches == 0 or state.batch_index == last_batch:
+            steps = (state.batch_index + 1) % self.accumulate_grad_batches == 0 or state.batch_index == last_batch
+            if self.distributed is not None:
+                self._distributed_forward_backward(batch, meter, train_batches, steps)
+            else:
+                with self._autocast():
+                    loss, outputs, targets = self.task.forward(self.model, batch, training=True)
+                meter.update(loss, outputs, targets)
+                state.loss = loss.detach()
+                self._backward(loss if self.accumulate_grad_batches == 1 else loss / self.accumulate_grad_batches)
+            if steps:
                 self._optimizer_step()
             self._emit("on_batch_end")
             if state.should_stop:
                 break
         state.logs["lr"] = self.optimizer.param_groups[0]["lr"]
+        if self.distributed is not None:
+            self.distributed.combine_meter(meter)
         state.logs.update({f"train_{k}": v for k, v in meter.compute().items()})
+
+    def _distributed_forward_backward(
+        self, batch: tuple[torch.Tensor, ...], meter: Any, shards: Any, steps: bool
+    ) -> None:
+        """One rank's part of a batch. Its mean loss is weighted by the part's share of the batch
+        (`shards.weight`), so DDP's average over ranks is the gradient of the whole batch."""
+        # Between optimizer steps (gradient accumulation) the ranks need not exchange gradients.
+        synchronised = contextlib.nullcontext() if steps else self.train_model.no_sync()
+        with synchronised:
+            with self._autocast():
+                loss, outputs, targets = self.task.forward(self.train_model, batch, training=True)
+            if shards.counted:  # not a stand-in batch given to a rank with no examples of its own
+                meter.update(loss, outputs, targets)
+            weighted = loss * shards.weight
+            # Every rank sees the whole batch's loss, so per-batch checks (NaNGuard) agree.
+            self.state.loss = self.distributed.sum(weighted.detach()) / self.distributed.world_size
+            accumulated = self.accumulate_grad_batches
+            self._backward(weighted if accumulated == 1 else weighted / accumulated)
 
     def _backward(self, loss: torch.Tensor) -> None:
         if self.scaler is not None:
@@ -156,9 +201,12 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         self.state.step += 1
 
-    @torch.no_grad()
     def evaluate(self, batches: Iterable) -> dict[str, Any]:
         """The task's metrics over `batches`, in eval mode (no dropout, running BN statistics)."""
+        return self._evaluated_meter(batches).compute()
+
+    @torch.no_grad()
+    def _evaluated_meter(self, batches: Iterable) -> Any:
         was_training = self.model.training
         self.model.eval()
         meter = self.task.eval_meter()
@@ -168,7 +216,7 @@ class Trainer:
                 loss, outputs, targets = self.task.forward(self.model, batch, training=False)
             meter.update(loss.float(), outputs.float(), targets)
         self.model.train(was_training)
-        return meter.compute()
+        return meter
 
     def _to_device(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
         if self.memory_format is torch.contiguous_format:
