@@ -195,7 +195,7 @@ def test_a_trial_worse_than_the_median_is_pruned_and_its_run_ends_cleanly(tmp_pa
         "parameter importances need at least 2 completed trials; this sweep has 1")
 
 
-@pytest.mark.slow  # two processes start torch: 10-27 s on the shared 2-core machine
+# Two processes start torch: 8 s on an idle 2-core machine.
 def test_two_workers_in_parallel_share_one_sqlite_study(tmp_path):
     config = write_config(tmp_path / "shared.yaml", {"pruner": "none", "space": {
         "optim.lr": {"type": "log-float", "low": 1e-3, "high": 3e-2}}})
