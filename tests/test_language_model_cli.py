@@ -149,3 +149,13 @@ def test_an_interrupted_stateful_run_resumes_to_the_same_metrics(tmp_path, monke
     assert {k: v for k, v in resumed.items() if k not in timings} == {
         k: v for k, v in unbroken.items() if k not in timings}
     assert (tmp_path / "a" / SAMPLES_FILE).read_text() == (tmp_path / "b" / SAMPLES_FILE).read_text()
+
+
+def test_samples_figure_shows_dollar_signs_as_text(tmp_path):
+    """Samples of a model trained on source code hold '$'; two of them around an unknown TeX
+    command made matplotlib's mathtext fail the whole report."""
+    from trainlab.reports.lm_plots import plot_samples
+
+    samples = {"samples": [{"temperature": 0.8, "text": 'echo "$\\foo" > $HOME/x'}]}
+    path = plot_samples(samples, tmp_path / "samples.png")
+    assert path.read_bytes().startswith(b"\x89PNG")

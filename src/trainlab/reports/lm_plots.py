@@ -59,8 +59,10 @@ def plot_samples(samples: dict[str, Any], path: Path, title: str = "samples by t
         if not text.strip():  # a model stuck on spaces or newlines: show them rather than a blank panel
             text = f"(whitespace only) {text[:60]!r}"
         lines = [textwrap.fill(line, LINE_WIDTH) or " " for line in text.splitlines()] or [" "]
+        # Generated text is shown as it is: without parse_math, two '$' (Python or shell source)
+        # would be read as mathtext, and an unknown command inside them fails the whole report.
         panel.text(0.0, 1.0, "\n".join(lines)[:SAMPLE_CHARACTERS_SHOWN + 40], family="monospace", fontsize=6.5,
-                   va="top", ha="left", transform=panel.transAxes)
+                   va="top", ha="left", transform=panel.transAxes, parse_math=False)
         kind = "greedy" if entry["temperature"] == 0 else f"temperature {entry['temperature']}"
         panel.set_title(kind, fontsize=8, loc="left")
         panel.axis("off")
