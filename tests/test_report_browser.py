@@ -30,6 +30,9 @@ def test_report_renders_with_all_images_and_no_console_errors(trainlab, tmp_path
         images = browser.execute_script(
             "return Array.from(document.images).map(i => [i.alt, i.complete && i.naturalWidth > 0])")
         assert images and all(loaded for _, loaded in images), images
+        # Readable on a phone: nothing wider than the window (no sideways scrolling).
+        widths = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+        assert widths[0] <= widths[1], widths
         browser.save_screenshot(str(tmp_path / "report.png"))
         errors = [entry for entry in browser.get_log("browser") if entry["level"] == "SEVERE"]
         assert errors == []

@@ -22,7 +22,7 @@ th:first-child, td:first-child { text-align: left; }
 figure { margin: 0; max-width: 100%; }
 figcaption { font-size: 0.85rem; color: #555; text-align: center; }
 pre { background: #f6f6f6; padding: 0.6rem; overflow-x: auto; font-size: 0.8rem; white-space: pre-wrap; }
-nav a { margin-right: 0.8rem; }
+nav { display: flex; flex-wrap: wrap; gap: 0.2rem 0.8rem; }  /* links wrap on a phone */
 .cards { display: grid; grid-template-columns: repeat(auto-fill, minmax(18rem, 1fr)); gap: 1rem; }
 .card { border: 1px solid #ddd; border-radius: 6px; padding: 0.6rem 0.8rem; }
 .card img { max-width: 100%; }
