@@ -122,3 +122,12 @@ def test_a_fine_tuned_run_plots_after_its_pretrained_source_is_gone(tmp_path):
         torch.testing.assert_close(value, other, msg=name)
     names = [path.name for path in plot_cnn_run(tmp_path / "tuned", layer="layer2")]
     assert names == ["first_layer_filters.png", "feature_maps.png", "misclassified.png"]
+
+
+def test_an_mlp_run_gets_its_mistakes_figure_and_no_filters(tmp_path):
+    """An MLP has no convolution: the run's figures leave out filters and feature maps instead of
+    failing the report."""
+    config = {**TINY_CNN, "model": {"name": "mlp", "hidden_sizes": [16]}}
+    run_dir = tmp_path / "run"
+    train_run(build_config(config), run_dir, quiet=True)
+    assert [path.name for path in plot_cnn_run(run_dir)] == ["misclassified.png"]

@@ -49,16 +49,19 @@ def plot_cnn_run(run_dir: Path, layer: str | None = None, inputs: int = 4, chann
     model = trained_model(run_dir)
     plots_dir = run_dir / runs.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
-    written = [plot_first_layer_filters(model, plots_dir / "first_layer_filters.png")]
+    # An MLP has no filters or feature maps to show; its mistakes are still worth a figure.
+    has_convolution = any(isinstance(module, nn.Conv2d) for module in model.modules())
+    written = [plot_first_layer_filters(model, plots_dir / "first_layer_filters.png")] if has_convolution else []
     examples_path = run_dir / TEST_EXAMPLES_FILE
     if examples_path.is_file():
         with np.load(examples_path) as stored:
             examples = {key: stored[key] for key in stored.files}
-        transform = EvalTransform(Normalize(tuple(info["normalize"]["mean"]), tuple(info["normalize"]["std"])))
-        written.append(plot_feature_maps(
-            model, examples["sample_images"][:inputs], examples["sample_labels"][:inputs], info["classes"],
-            transform, plots_dir / "feature_maps.png", layer, channels,
-        ))
+        if has_convolution:
+            transform = EvalTransform(Normalize(tuple(info["normalize"]["mean"]), tuple(info["normalize"]["std"])))
+            written.append(plot_feature_maps(
+                model, examples["sample_images"][:inputs], examples["sample_labels"][:inputs], info["classes"],
+                transform, plots_dir / "feature_maps.png", layer, channels,
+            ))
         written.append(plot_misclassified(examples, info["classes"], plots_dir / "misclassified.png"))
     return written
 
