@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from trainlab.training.callbacks.base import Callback
@@ -41,12 +43,12 @@ class NaNGuard(Callback):
 
     def _check(self, state: TrainState) -> None:
         pending, self.pending = self.pending, []
-        losses = torch.stack([loss.float() for _, loss in pending]).cpu()  # the one wait
-        bad = (~torch.isfinite(losses)).nonzero()
-        if len(bad):
-            first = int(bad[0])
+        # One wait for the device; then plain floats, which cost the CPU's every-batch check least.
+        losses = torch.stack([loss.float() for _, loss in pending]).tolist()
+        first = next((index for index, loss in enumerate(losses) if not math.isfinite(loss)), None)
+        if first is not None:
             state.diverged = True
             state.stop(
-                f"the training loss became {losses[first].item()} at epoch {state.epoch + 1}, "
+                f"the training loss became {losses[first]} at epoch {state.epoch + 1}, "
                 f"batch {pending[first][0] + 1}; lower optim.lr or set train.grad_clip_norm"
             )
