@@ -33,7 +33,7 @@ from benchmarks.suite.flops import flops_per_unit, matmul_gflops
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 RESULTS = REPO_ROOT / "benchmarks" / "results"
-CONTENDERS = ("torch-tutorial", "torch-sliced", "trainlab", "lightning", "keras")
+CONTENDERS = ("torch-tutorial", "torch-sliced", "torch-sliced-ftz", "trainlab", "lightning", "keras")
 REFERENCE = "torch-tutorial"
 FOREIGN = {"lightning", "keras"}  # run under the benchmark-only environment's interpreter
 WORKER_TIMEOUT = 900

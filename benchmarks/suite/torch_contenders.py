@@ -120,11 +120,19 @@ def _language_model_loop(model, stream: torch.Tensor, case: Case, device, precis
     return lambda n: _timed(lambda: [epoch() for _ in range(n)], device)
 
 
+def make_flushing_sliced_loop(case: Case, data: dict, device: torch.device, precision: str) -> Epochs:
+    """The slicing loop with denormals flushed to zero before its model is built, as trainlab does
+    (training/denormals.py): what a hand-written loop gains from that flag alone."""
+    torch.set_flush_denormal(True)
+    return make_hand_loop(case, data, device, precision, "sliced")
+
+
 def make_trainlab(case: Case, data: dict, device: torch.device, precision: str) -> Epochs:
     """trainlab's Trainer with the callbacks and options `trainlab train` uses by default (no run
     directory: no history file or checkpoints, which the hand loops do not write either)."""
     from trainlab.config import build_config
     from trainlab.experiment import default_callbacks
+    from trainlab.training.denormals import flush_denormals_to_zero
     from trainlab.training.optim import build_optimizer
     from trainlab.training.trainer import Trainer
 
@@ -132,6 +140,8 @@ def make_trainlab(case: Case, data: dict, device: torch.device, precision: str) 
                  "lstm": "text-classification", "bilstm": "text-classification",
                  "char-lm": "language-model", "forecaster": "forecast"}[case.model]
     config = build_config({"task": task_name, "train": {"monitor": "train_loss", "precision": precision}})
+    if config.train.flush_denormals:  # where experiment.build_experiment sets it: before any tensor
+        flush_denormals_to_zero()
     model = build_network(case)
     # On the CPU, as the pipelines keep their data; the Trainer copies each batch to the device.
     batches, task = _trainlab_batches(case, tensors_of(case, data, torch.device("cpu")))
@@ -172,6 +182,7 @@ CONTENDERS: dict[str, Callable[..., Epochs]] = {
     "trainlab": make_trainlab,
     "torch-tutorial": lambda case, data, device, precision: make_hand_loop(case, data, device, precision, "tutorial"),
     "torch-sliced": lambda case, data, device, precision: make_hand_loop(case, data, device, precision, "sliced"),
+    "torch-sliced-ftz": make_flushing_sliced_loop,
 }
 
 

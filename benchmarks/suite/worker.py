@@ -23,6 +23,7 @@ MODULES = {
     "trainlab": "benchmarks.suite.torch_contenders",
     "torch-tutorial": "benchmarks.suite.torch_contenders",
     "torch-sliced": "benchmarks.suite.torch_contenders",
+    "torch-sliced-ftz": "benchmarks.suite.torch_contenders",
     "lightning": "benchmarks.suite.lightning_contender",
     "keras": "benchmarks.suite.keras_contender",
 }

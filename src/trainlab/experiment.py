@@ -32,6 +32,7 @@ from trainlab.training.callbacks import (
     TensorBoardLogger,
 )
 from trainlab.training.checkpoint import checkpoint_path, load_weights
+from trainlab.training.denormals import flush_denormals_to_zero
 from trainlab.training.distributed import Distributed
 from trainlab.training.finetune import FineTuning, lr_scales
 from trainlab.training.optim import build_optimizer
@@ -61,6 +62,8 @@ def build_experiment(
 
     `callbacks` are added to the run's own (a sweep's pruning callback, for instance). With
     `distributed`, ranks other than 0 get no callback that writes files and print nothing."""
+    if config.train.flush_denormals:  # before torch starts its worker threads, which copy the mode
+        flush_denormals_to_zero()
     runs.seed_everything(config.run.seed)
     device = distributed.device if distributed is not None else _checked_device(config)
     if device.type == "cuda" and config.run.deterministic:
@@ -96,6 +99,7 @@ def build_experiment(
         precision=config.train.precision,
         accumulate_grad_batches=config.train.accumulate_grad_batches,
         channels_last=config.train.channels_last,
+        flush_denormals=config.train.flush_denormals,
         distributed=distributed,
     )
     return Experiment(config, pipeline, trainer, distributed)

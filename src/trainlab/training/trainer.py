@@ -15,6 +15,7 @@ from torch import nn
 
 from trainlab.training.callbacks.base import Callback
 from trainlab.training.checkpoint import load_callback_states, restore_checkpoint
+from trainlab.training.denormals import flush_denormals_to_zero
 from trainlab.training.state import TrainState
 
 if TYPE_CHECKING:
@@ -47,6 +48,11 @@ class Trainer:
         distributed: this process's rank in a torchrun launch (training/distributed.py): training
             goes through DistributedDataParallel on this rank's part of each batch, and epoch
             results are combined across ranks. None (a single process) changes nothing.
+        flush_denormals: set the CPU to flush denormal floats to zero (training/denormals.py);
+            recurrent networks' vanishing gradients are otherwise up to 13x slower on Intel CPUs.
+        inference_mode: evaluate under `torch.inference_mode` (no autograd bookkeeping at all);
+            False evaluates under `torch.no_grad`, for a task whose evaluation needs gradients
+            (it can turn them on with `torch.enable_grad()`, which inference mode forbids).
     """
 
     def __init__(
@@ -62,11 +68,15 @@ class Trainer:
         accumulate_grad_batches: int = 1,
         channels_last: bool = False,
         distributed: Distributed | None = None,
+        flush_denormals: bool = True,
+        inference_mode: bool = True,
     ):
         if max_epochs < 1:
             raise ValueError(f"max_epochs must be >= 1, got {max_epochs}")
         if accumulate_grad_batches < 1:
             raise ValueError(f"accumulate_grad_batches must be >= 1, got {accumulate_grad_batches}")
+        if flush_denormals:
+            flush_denormals_to_zero()
         self.device = torch.device(device)
         if precision != "32" and self.device.type != "cuda":
             raise ValueError(f"precision '{precision}' needs a CUDA device (device is {self.device})")
@@ -77,6 +87,7 @@ class Trainer:
         self.max_epochs = max_epochs
         self.callbacks = sorted(callbacks, key=lambda callback: callback.order)
         self.precision = precision
+        self.inference_mode = inference_mode
         self.accumulate_grad_batches = accumulate_grad_batches
         self.scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
         # Only callbacks that override a hook are called for it: less Python per batch.
@@ -205,16 +216,17 @@ class Trainer:
         """The task's metrics over `batches`, in eval mode (no dropout, running BN statistics)."""
         return self._evaluated_meter(batches).compute()
 
-    @torch.no_grad()
     def _evaluated_meter(self, batches: Iterable) -> Any:
         was_training = self.model.training
         self.model.eval()
         meter = self.task.eval_meter()
-        for batch in batches:
-            batch = self._to_device(batch)
-            with self._autocast():
-                loss, outputs, targets = self.task.forward(self.model, batch, training=False)
-            meter.update(loss.float(), outputs.float(), targets)
+        without_gradients = torch.inference_mode() if self.inference_mode else torch.no_grad()
+        with without_gradients:
+            for batch in batches:
+                batch = self._to_device(batch)
+                with self._autocast():
+                    loss, outputs, targets = self.task.forward(self.model, batch, training=False)
+                meter.update(loss.float(), outputs.float(), targets)
         self.model.train(was_training)
         return meter
 
