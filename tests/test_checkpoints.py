@@ -74,6 +74,36 @@ def test_restore_continues_bit_identically(tmp_path):
     assert (restored.epoch, restored.step, restored.history) == (1, 3, [{"epoch": 1, "train_loss": 0.5}])
 
 
+@pytest.mark.parametrize("fused", [False, True])
+def test_a_channels_last_model_with_fused_adam_continues_bit_identically(tmp_path, fused):
+    # The checkpoint stores Adam's moments contiguous; the fused kernel needs them in the
+    # parameter's channels_last order again, or it updates each weight with another one's moments.
+    def make(seed: int) -> TrainState:
+        torch.manual_seed(seed)
+        model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 2, 3))
+        model = model.to(memory_format=torch.channels_last)
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.01, fused=fused or None)
+        return TrainState(model, optimizer, max_epochs=3, steps_per_epoch=2, callbacks=[])
+
+    def step(state: TrainState) -> None:
+        state.optimizer.zero_grad()
+        state.model(images).pow(2).mean().backward()
+        state.optimizer.step()
+
+    images = torch.randn(4, 3, 8, 8).to(memory_format=torch.channels_last)
+    original = make(0)
+    step(original)
+    save_checkpoint(tmp_path / "last", original)
+    step(original)
+    restored = make(1)
+    restore_checkpoint(tmp_path / "last", restored)
+    step(restored)
+    for mine, theirs in zip(restored.model.parameters(), original.model.parameters()):
+        assert torch.equal(mine, theirs)
+    conv = next(restored.model.parameters())
+    assert restored.optimizer.state[conv]["exp_avg"].stride() == conv.stride()
+
+
 def test_checkpoint_files_hold_no_pickle_and_replace_atomically(tmp_path):
     state = make_state()
     save_checkpoint(tmp_path / "last", state)

@@ -162,3 +162,10 @@ def test_each_optimizer_is_torchs_with_the_configured_settings(name, expected):
             opt.step()
     for mine, theirs in zip(net.parameters(), reference.parameters()):
         assert torch.allclose(mine, theirs)
+
+
+@pytest.mark.parametrize("name, fused", [("sgd", True), ("adam", True), ("adamw", True), ("rmsprop", None)])
+def test_optimizers_with_a_fused_kernel_use_it_unless_told_not_to(name, fused):
+    net = model()
+    assert build_optimizer(net, OptimConfig(name=name)).defaults.get("fused") == fused
+    assert not build_optimizer(net, OptimConfig(name=name, fused=False)).defaults.get("fused")

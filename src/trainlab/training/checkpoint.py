@@ -144,6 +144,7 @@ def restore_checkpoint(directory: Path, state: TrainState) -> dict[str, Any]:
     state.epoch, state.step, state.history = saved["epoch"], saved["step"], saved["history"]
     state.should_stop, state.stop_reason = saved["should_stop"], saved["stop_reason"]
     state.optimizer.load_state_dict(saved["optimizer"])
+    _give_moments_their_parameters_layout(state.optimizer)
     if state.scaler is not None and saved["scaler"] is not None:
         state.scaler.load_state_dict(saved["scaler"])
     rng = saved["rng"]
@@ -153,6 +154,18 @@ def restore_checkpoint(directory: Path, state: TrainState) -> dict[str, Any]:
     if rng["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(rng["cuda"])
     return saved["callbacks"]
+
+
+def _give_moments_their_parameters_layout(optimizer: torch.optim.Optimizer) -> None:
+    """safetensors stores every tensor contiguous, so the moments of a channels_last parameter come
+    back in another memory order than the parameter's. torch's fused Adam walks parameter, gradient
+    and moments in memory order without checking their strides: it would pair each weight with
+    another weight's moments and train on silently wrong (measured with torch 2.13 on the CPU)."""
+    for parameter, moments in optimizer.state.items():
+        for key, value in moments.items():
+            if (isinstance(value, torch.Tensor) and value.shape == parameter.shape
+                    and value.stride() != parameter.stride()):
+                moments[key] = torch.empty_like(parameter, dtype=value.dtype).copy_(value)
 
 
 def load_callback_states(state: TrainState, callback_states: dict[str, Any], by_type: bool = False) -> None:

@@ -7,6 +7,8 @@ from torch import nn
 
 from trainlab.config import OptimConfig
 
+FUSED_DEVICES = ("cpu", "cuda")  # where torch 2.13 has fused SGD/Adam/AdamW kernels
+
 
 def parameter_groups(
     model: nn.Module,
@@ -44,14 +46,24 @@ def build_optimizer(
 ) -> torch.optim.Optimizer:
     """The configured optimizer; `lr_scales` gives parameters a share of `config.lr` (fine-tuning)."""
     groups = parameter_groups(model, config.weight_decay, config.decay_bias_and_norm, config.lr, lr_scales)
+    fused = True if config.fused and _can_fuse(groups) else None  # None: torch's own choice
     if config.name == "sgd":
         return torch.optim.SGD(
-            groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov
+            groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov, fused=fused
         )
     if config.name == "adam":
-        return torch.optim.Adam(groups, lr=config.lr, betas=config.betas, eps=config.eps)
+        return torch.optim.Adam(groups, lr=config.lr, betas=config.betas, eps=config.eps, fused=fused)
     if config.name == "adamw":
-        return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas, eps=config.eps)
+        return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas, eps=config.eps, fused=fused)
     if config.name == "rmsprop":
         return torch.optim.RMSprop(groups, lr=config.lr, momentum=config.momentum, eps=config.eps)
     raise ValueError(f"unknown optimizer '{config.name}'")  # config validation lists the choices
+
+
+def _can_fuse(groups: list[dict]) -> bool:
+    """Whether torch's fused kernels take these parameters: dense floating-point tensors on a device
+    they are written for."""
+    return all(
+        parameter.is_floating_point() and not parameter.is_sparse and parameter.device.type in FUSED_DEVICES
+        for group in groups for parameter in group["params"]
+    )
