@@ -177,20 +177,29 @@ def train_run(
         runs.check_run_dir(run_dir, overwrite)  # before the data loads: fail fast
     ranks = _join_processes(config)
     try:
-        experiment = build_experiment(config, run_dir, quiet, callbacks, ranks)
-        if experiment.is_main:
-            runs.prepare_run_dir(run_dir, overwrite)
-            runs.atomic_write_text(run_dir / runs.CONFIG_FILE, to_yaml(config))
-            environment = runs.capture_environment(config.run.seed, experiment.trainer.device)
-            if ranks is not None:
-                environment["world_size"] = ranks.world_size
-            runs.write_json(run_dir / runs.ENV_FILE, environment)
-            runs.write_json(run_dir / runs.DATA_FILE, experiment.pipeline.info)
-            experiment.pipeline.save_artifacts(run_dir)
-        return _fit_and_finish(experiment, run_dir, resume_from=None)
+        # In a function of its own, so that the model (its DDP wrapper) is gone before the process
+        # group is destroyed.
+        return _train_from_scratch(config, run_dir, overwrite, quiet, callbacks, ranks)
     finally:
         if ranks is not None:
             distributed.stop()
+
+
+def _train_from_scratch(
+    config: Config, run_dir: Path, overwrite: bool, quiet: bool, callbacks: Sequence[Callback],
+    ranks: Distributed | None,
+) -> dict:
+    experiment = build_experiment(config, run_dir, quiet, callbacks, ranks)
+    if experiment.is_main:
+        runs.prepare_run_dir(run_dir, overwrite)
+        runs.atomic_write_text(run_dir / runs.CONFIG_FILE, to_yaml(config))
+        environment = runs.capture_environment(config.run.seed, experiment.trainer.device)
+        if ranks is not None:
+            environment["world_size"] = ranks.world_size
+        runs.write_json(run_dir / runs.ENV_FILE, environment)
+        runs.write_json(run_dir / runs.DATA_FILE, experiment.pipeline.info)
+        experiment.pipeline.save_artifacts(run_dir)
+    return _fit_and_finish(experiment, run_dir, resume_from=None)
 
 
 def resume_run(run_dir: Path, quiet: bool = False) -> dict:

@@ -19,6 +19,7 @@ Only rank 0 writes the run directory and prints. Nothing here runs in a single p
 from __future__ import annotations
 
 import datetime
+import gc
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -123,6 +124,9 @@ def start(device: torch.device) -> Distributed:
 
 def stop() -> None:
     if dist.is_initialized():
+        # A DDP reducer left for the interpreter's exit to free, after its process group is gone,
+        # sometimes aborted the process ("terminate called without an active exception").
+        gc.collect()
         dist.destroy_process_group()
 
 
