@@ -164,7 +164,7 @@ class OptimConfig(NamedSection):
     eps: PositiveFloat = 1e-8
     weight_decay: NonNegativeFloat = 0.0  # decoupled for adamw, L2 for the others
     decay_bias_and_norm: bool = False  # by default biases and norm parameters are not decayed
-    # sgd/adam/adamw update every parameter in one fused kernel: Adam's step 4x faster on the CPU
+    # sgd/adam/adamw update every parameter in one fused kernel: Adam's step 2.6-3.6x faster on the CPU
     # (benchmarks/README.md), the same results up to float32 rounding; rmsprop has no fused form.
     fused: bool = True
     schedule: ScheduleConfig = ScheduleConfig()
@@ -196,7 +196,7 @@ class TrainConfig(Section):
     # the CPU; it changes results only by rounding, and models without 4-D weights ignore it.
     channels_last: bool = True
     # Denormal floats flushed to zero on the CPU (training/denormals.py): a BiLSTM classifier
-    # trained 13x faster on an Intel CPU; results change only below float32's smallest normal.
+    # trained 12x faster on an Intel CPU; results change only below float32's smallest normal.
     flush_denormals: bool = True
     label_smoothing: float = Field(0.0, ge=0, lt=1)
     monitor: str = "val_loss"  # used by early stopping, the best checkpoint and plateau schedules

@@ -1,10 +1,10 @@
-"""Flush denormal floats to zero on the CPU: the difference between 30 and 390 BiLSTM samples/s.
+"""Flush denormal floats to zero on the CPU: the difference between 28 and 357 BiLSTM samples/s.
 
 A recurrent classifier reads its output at the last step only, so the gradient that flows back
 through time shrinks step after step until it is denormal (below 1.2e-38 in float32). Intel CPUs
-take a slow microcode path for every denormal operand: one backward pass of torch's fused LSTM
-(oneDNN) on a batch of 64 reviews of 200 tokens took 940 ms instead of 70 ms on a Sapphire Rapids
-core (benchmarks/README.md). Flushing (the CPU's FTZ and DAZ flags) turns those values into zeros,
+take a slow microcode path for every denormal operand: a forward and backward pass of torch's fused
+LSTM (oneDNN) over 64 reviews of 200 tokens took 1,000 ms instead of 74 ms on two Sapphire Rapids
+cores (benchmarks/denormals.py). Flushing (the CPU's FTZ and DAZ flags) turns those values into zeros,
 which changes no result beyond float32's rounding; TensorFlow sets the same flags in its threads.
 
 The flags belong to a thread, and a new thread copies them from the one that starts it: torch's
