@@ -18,7 +18,7 @@ from __future__ import annotations
 import torch
 
 
-def flush_denormals_to_zero(enabled: bool = True) -> bool:
-    """Set (or with `enabled=False`, clear) flush-to-zero for this thread and the threads it starts
-    from now on. Returns whether the CPU supports it (x86 with SSE3, or ARM)."""
-    return torch.set_flush_denormal(enabled)
+def flush_denormals_to_zero() -> bool:
+    """Set flush-to-zero for this thread and the threads it starts from now on. Returns whether the
+    CPU supports it (x86 with SSE3, or ARM)."""
+    return torch.set_flush_denormal(True)

@@ -61,9 +61,9 @@ def build_optimizer(
 
 
 def _can_fuse(groups: list[dict]) -> bool:
-    """Whether torch's fused kernels take these parameters: dense floating-point tensors on a device
-    they are written for."""
+    """Whether torch's fused kernels take these parameters: floating-point tensors on a device they
+    are written for."""
     return all(
-        parameter.is_floating_point() and not parameter.is_sparse and parameter.device.type in FUSED_DEVICES
+        parameter.is_floating_point() and parameter.device.type in FUSED_DEVICES
         for group in groups for parameter in group["params"]
     )
