@@ -138,3 +138,37 @@ def test_table_best_and_undefined_mape():
 def test_a_forecast_of_the_wrong_shape_is_named():
     with pytest.raises(ValueError, match=r"forecaster 'bad' returned shape \(2, 1\) at origin 10; expected"):
         backtest({"bad": lambda history: np.zeros((2, 1))}, np.arange(20.0), horizon=3, initial=10)
+
+
+@pytest.mark.parametrize("horizon", [1, 4])
+def test_every_metric_pools_errors_over_origins_and_steps(horizon):
+    # A forecaster whose errors differ from origin to origin and from step to step: RMSE pooled
+    # over all of them is not the mean of per-origin RMSEs (nor, at horizon 1, the MAE).
+    series = np.array([10.0, 12, 11, 14, 13, 15, 18, 16, 17, 20, 19, 22])
+    misses = {4: 1.0, 5: -3.0, 6: 0.5, 7: 2.0, 8: -1.0}  # origin -> error of step 1 (step h: h times it)
+
+    def off_by(history):
+        origin = len(history)
+        return np.array([series[origin + step] + misses[origin] * (step + 1) for step in range(horizon)])
+
+    starts = list(misses)
+    result = backtest({"off": off_by}, series[: starts[-1] + horizon], horizon=horizon, initial=4)
+    assert result.origins == starts
+    errors = np.array([[misses[t] * (step + 1) for step in range(horizon)] for t in starts])  # (N, h)
+    actual = np.array([series[t : t + horizon] for t in starts])
+    scales = np.array([np.abs(np.diff(series[:t])).mean() for t in starts])  # naive MAE before t
+    scores = result.summary["off"]
+    assert scores["rmse"] == pytest.approx(np.sqrt((errors**2).mean()))
+    assert scores["rmse_by_step"] == pytest.approx(np.sqrt((errors**2).mean(axis=0)))
+    assert scores["mae"] == pytest.approx(np.abs(errors).mean())
+    assert scores["mae_by_step"] == pytest.approx(np.abs(errors).mean(axis=0))
+    # MAPE and sMAPE: every element weighs the same; MASE: each origin's errors over its own scale.
+    assert scores["mape"] == pytest.approx(100 * (np.abs(errors) / actual).mean())
+    forecast = actual + errors
+    assert scores["smape"] == pytest.approx((200 * np.abs(errors) / (actual + forecast)).mean())
+    assert scores["mase"] == pytest.approx((np.abs(errors) / scales[:, None]).mean())
+    # Per origin, RMSE is that origin's own.
+    per_origin = [row["rmse"] for row in result.per_origin["off"]]
+    assert per_origin == pytest.approx(np.sqrt((errors**2).mean(axis=1)))
+    if horizon == 1:
+        assert scores["rmse"] > scores["mae"] * 1.1  # errors of unequal size

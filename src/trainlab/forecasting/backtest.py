@@ -49,9 +49,12 @@ def origins(series_length: int, initial: int, horizon: int, stride: int = 1) -> 
 class BacktestResult:
     """Scores of every forecaster on the same origins.
 
-    `summary[name]` holds each metric's mean over origins (None when some origin leaves it
-    undefined, with the reason under "<metric>_undefined") and the per-step means
-    ("mae_by_step", ...); `per_origin[name]` one dict of scalar metrics per origin.
+    `summary[name]` holds each metric pooled over every origin and step (None when some origin
+    leaves it undefined, with the reason under "<metric>_undefined") and per horizon step, pooled
+    over origins ("mae_by_step", ...); `per_origin[name]` one dict of scalar metrics per origin.
+    Every origin has `horizon` steps, so MAE, MAPE, sMAPE and MASE (each origin's errors over its
+    own in-sample scale) pooled are the means of the per-origin values; RMSE is the root of the
+    pooled mean squared error, which the mean of per-origin RMSEs is not.
     """
 
     origins: list[int]
@@ -63,7 +66,7 @@ class BacktestResult:
     summary: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def table(self, metrics: tuple[str, ...] = SCALAR_METRICS) -> pd.DataFrame:
-        """One row per forecaster, one column per metric (means over origins)."""
+        """One row per forecaster, one column per metric (pooled over origins)."""
         rows = {name: {metric: scores[metric] for metric in metrics} for name, scores in self.summary.items()}
         return pd.DataFrame.from_dict(rows, orient="index")
 
@@ -77,7 +80,7 @@ class BacktestResult:
         return pd.DataFrame(rows)
 
     def best(self, metric: str = "mase", among: list[str] | None = None) -> str:
-        """The forecaster with the lowest mean `metric` (among some names, e.g. the baselines)."""
+        """The forecaster with the lowest pooled `metric` (among some names, e.g. the baselines)."""
         names = among if among is not None else list(self.summary)
         scored = [name for name in names if self.summary[name][metric] is not None]
         if not scored:
@@ -161,7 +164,7 @@ def backtest(
             {"origin": origin, **{metric: score[metric] for metric in SCALAR_METRICS}}
             for origin, score in zip(starts, scores)
         ]
-        summary[name] = _mean_over_origins(scores)
+        summary[name] = _pooled_over_origins(scores, actuals - forecasts[name])
     return BacktestResult(starts, horizon, period, actuals, forecasts, per_origin, summary)
 
 
@@ -177,8 +180,13 @@ def _checked(prediction: Any, name: str, origin: int, shape: tuple[int, int]) ->
     return prediction
 
 
-def _mean_over_origins(scores: list[dict[str, Any]]) -> dict[str, Any]:
-    """Means of the scalar metrics and of the per-step lists; None where any origin has None."""
+def _pooled_over_origins(scores: list[dict[str, Any]], errors: np.ndarray) -> dict[str, Any]:
+    """Every metric pooled over origins, from the per-origin scores and errors (n_origins, horizon,
+    k); None where any origin has None.
+
+    Each origin holds horizon * k errors, so a mean of errors pooled over origins is the mean of the
+    per-origin means. A root is not: RMSE is computed from the squared errors themselves.
+    """
     summary: dict[str, Any] = {"origins": len(scores)}
     for metric in SCALAR_METRICS:
         undefined = [score[f"{metric}_undefined"] for score in scores if score[metric] is None]
@@ -188,6 +196,10 @@ def _mean_over_origins(scores: list[dict[str, Any]]) -> dict[str, Any]:
                 f"undefined at {len(undefined)} of {len(scores)} origins: {undefined[0]}"
             )
             summary[f"{metric}_by_step"] = None
+            continue
+        if metric == "rmse":
+            summary["rmse"] = float(np.sqrt((errors**2).mean()))
+            summary["rmse_by_step"] = np.sqrt((errors**2).mean(axis=(0, 2))).tolist()
             continue
         summary[metric] = float(np.mean([score[metric] for score in scores]))
         steps = np.array([score[f"{metric}_by_step"] for score in scores])
