@@ -80,6 +80,41 @@ def is_complete(run_dir: Path) -> bool:
     return (run_dir / METRICS_FILE).is_file()
 
 
+def current_umask() -> int:
+    """The process's umask (022 on most systems), left unchanged."""
+    # Linux shows it in /proc; elsewhere it can only be read by setting it, which for an instant
+    # would give files another thread creates the wrong mode.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def new_file_mode() -> int:
+    """The mode `open()` gives a new file under the current umask: 0644 under 022, 0640 under 027."""
+    return 0o666 & ~current_umask()
+
+
+def new_folder_mode() -> int:
+    """The mode `mkdir()` gives a new folder under the current umask: 0755 under 022, 0750 under 027."""
+    return 0o777 & ~current_umask()
+
+
+def give_default_mode(path: Path) -> None:
+    """Give `path` the mode a plain `open()` or `mkdir()` would have given it under the umask.
+
+    tempfile.mkstemp/mkdtemp (and safetensors, which writes through such a file) create 0600 files
+    and 0700 folders whatever the umask, which is right while they are half-written but would keep
+    a finished report or checkpoint from a teammate or a web server once renamed into place.
+    """
+    os.chmod(path, new_folder_mode() if Path(path).is_dir() else new_file_mode())
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     """Write through a temporary file in the same directory and rename, so readers never see half."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -89,6 +124,7 @@ def atomic_write_text(path: Path, text: str) -> None:
             handle.write(text)
             handle.flush()
             os.fsync(handle.fileno())
+        give_default_mode(Path(temporary))
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

@@ -28,7 +28,7 @@ from typing import BinaryIO
 
 import trainlab
 from trainlab.errors import TrainlabError
-from trainlab.runs import atomic_write_text, say
+from trainlab.runs import atomic_write_text, give_default_mode, say
 
 CACHE_ENV = "TRAINLAB_CACHE"
 TIMEOUT_SECONDS = 60.0  # per socket operation, not for the whole download
@@ -278,6 +278,7 @@ def _download(resource: Resource, quiet: bool) -> None:
                 f"the download was discarded (a changed or corrupted file): try again, or put a verified "
                 f"copy at {target}"
             )
+        give_default_mode(Path(temporary))
         os.replace(temporary, target)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -365,6 +366,7 @@ def extract(archive: Path, target: Path) -> Path:
             _extract_zip(archive, staging)
         else:
             _extract_tar(archive, staging)
+        give_default_mode(staging)
         try:
             os.replace(staging, target)
         except OSError:

@@ -23,6 +23,7 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from trainlab.errors import TrainlabError
+from trainlab.runs import give_default_mode
 from trainlab.training.state import TrainState
 
 FORMAT_VERSION = 1
@@ -39,6 +40,8 @@ def save_checkpoint(directory: Path, state: TrainState) -> None:
         document = to_json_and_tensors(training_state_dict(state), tensors)
         save_file(tensors, str(temporary / "state.safetensors"))
         (temporary / "state.json").write_text(json.dumps(document))
+        for written in (temporary, temporary / "model.safetensors", temporary / "state.safetensors"):
+            give_default_mode(written)
         _replace_directory(temporary, directory)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
