@@ -80,6 +80,65 @@ def test_padding_never_changes_the_logits(cell, nonlinearity, packing):
         torch.testing.assert_close(with_garbage, batched, atol=1e-5, rtol=0, msg=case)
 
 
+QUIET = 1  # a token whose embedding silences the first layer (random_sequence never draws it)
+
+
+def hostile(model: RecurrentClassifier) -> RecurrentClassifier:
+    """Recurrent weights 3 I: a relu state triples at every step. Layer 0 is driven up by a
+    positive bias, and reads unit k of the embedding into unit k; later layers read their input
+    with weight 1 and a negative bias. The texts beside (all QUIET, whose embedding is -10) keep
+    every state at 0 through all their steps, while a short text's padded steps, fed the zero
+    padding embedding, grow its relu state to inf."""
+    hidden = model.encoder.hidden_size
+    directions = 2 if model.encoder.bidirectional else 1
+    with torch.no_grad():
+        model.embedding.weight[QUIET] = 0.0
+        model.embedding.weight[QUIET, :hidden] = -10.0
+        for index, layer in enumerate(model.encoder.layers):
+            for name, weight in layer.named_parameters():
+                blocks = weight.shape[0] // hidden
+                if "weight_hh" in name:
+                    weight.copy_(3 * torch.eye(hidden).repeat(blocks, 1))
+                elif "weight_ih" in name and index == 0:
+                    weight.copy_(torch.eye(hidden, weight.shape[1]).repeat(blocks, 1))
+                elif "weight_ih" in name:
+                    weight.copy_(torch.eye(hidden).repeat(blocks, directions))
+                else:  # the two biases add up to +0.5 in layer 0, -0.5 after
+                    weight.fill_(0.25 if index == 0 else -0.25)
+    return model
+
+
+def gradients_of_first_row(model: RecurrentClassifier, tokens, lengths) -> dict[str, torch.Tensor]:
+    """d(sum of the first row's logits)/d(every parameter): the gradient that row sends."""
+    model.zero_grad()
+    model(tokens, lengths)[0].sum().backward()
+    return {name: weight.grad.clone() for name, weight in model.named_parameters() if weight.grad is not None}
+
+
+@pytest.mark.parametrize("unrolled", [False, True])
+@pytest.mark.parametrize(("cell", "nonlinearity"), CELLS)
+def test_padding_never_reaches_the_gradients(cell, nonlinearity, unrolled):
+    """The issue's test: with hostile weights, a text's gradients are the same alone and batched
+    beside longer texts, for every cell, direction, depth and pooling, fused or step by step.
+    Before the fix a relu RNN's W_hh gradient was inf * 0 = NaN once the padding overflowed."""
+    text = random_sequence(4, torch.Generator().manual_seed(2))
+    longer, longest = [QUIET] * 60, [QUIET] * 120
+    alone_tokens, alone_lengths = padded([text])
+    tokens, lengths = padded([text, longest, longer])
+    for bidirectional, layers, pooling in itertools.product([False, True], [1, 2], POOLINGS):
+        model = hostile(tiny_model(cell, nonlinearity, bidirectional=bidirectional, layers=layers,
+                                   pooling=pooling, cell_options={"unrolled": unrolled}))
+        case = f"{cell}/{nonlinearity} bidirectional={bidirectional} layers={layers} pooling={pooling}"
+        alone = gradients_of_first_row(model, alone_tokens, alone_lengths)
+        batched = gradients_of_first_row(model, tokens, lengths)
+        assert alone.keys() == batched.keys(), case
+        for name, gradient in alone.items():
+            assert gradient.isfinite().all(), f"{case}: {name} alone"
+            # Hostile weights make large gradients: float32 error is relative to the largest.
+            error = (batched[name] - gradient).abs().max().item()
+            assert error <= 1e-5 * (1 + gradient.abs().max().item()), f"{case}: {name} differs by {error}"
+
+
 def test_the_padding_check_catches_a_model_that_reads_padding():
     """Torch's bidirectional LSTM on the padded batch, read at the last padded step (the classic
     bug), gives a different answer next to a longer sequence: the check above has teeth."""

@@ -144,11 +144,19 @@ class UnrolledRecurrent(nn.Module):
             return [(h[layer], c[layer]) for layer in range(self.num_layers)]
         return [hx[layer] for layer in range(self.num_layers)]
 
-    def forward(self, inputs: torch.Tensor, hx: State | None = None) -> tuple[torch.Tensor, State]:
+    def forward(
+        self, inputs: torch.Tensor, hx: State | None = None, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, State]:
         """inputs (B, T, F) if batch_first else (T, B, F); hx as torch's (each (layers, B, H)).
 
+        Args:
+            lengths: optional (B,) real steps of each right-padded sequence: past its length a
+                sequence's state is held, as a packed sequence's is, so the padded steps neither
+                change it nor send it gradient (a relu state run on over padding can overflow,
+                and the backward pass would then compute 0 * inf = NaN).
         Returns:
-            outputs of the last layer (B, T, H) or (T, B, H), and the state after the last step.
+            outputs of the last layer (B, T, H) or (T, B, H), and the state after the last step
+            (after each sequence's last real step, with `lengths`).
         """
         if inputs.dim() != 3:
             raise ValueError(f"expected 3-d input (batch, steps, features), got shape {tuple(inputs.shape)}")
@@ -157,18 +165,25 @@ class UnrolledRecurrent(nn.Module):
         states = self.initial_state(hx, batch, steps_first)
         finals = []
         layer_inputs = steps_first
+        active = None
+        if lengths is not None:  # (T, B, 1): True where step t is a real step of sequence b
+            steps = torch.arange(steps_first.shape[0], device=steps_first.device)
+            active = (steps[:, None] < lengths.to(steps_first.device)[None, :]).unsqueeze(-1)
         for layer in range(self.num_layers):
             if layer > 0 and self.dropout > 0:
                 layer_inputs = F.dropout(layer_inputs, self.dropout, self.training)
-            layer_inputs, final = self.run_layer(layer, layer_inputs, states[layer])
+            layer_inputs, final = self.run_layer(layer, layer_inputs, states[layer], active)
             finals.append(final)
         outputs = layer_inputs.transpose(0, 1) if self.batch_first else layer_inputs
         if self.has_cell_state:
             return outputs, (torch.stack([h for h, _ in finals]), torch.stack([c for _, c in finals]))
         return outputs, torch.stack(finals)
 
-    def run_layer(self, layer: int, inputs: torch.Tensor, state: State) -> tuple[torch.Tensor, State]:
-        """One layer over all steps: inputs (T, B, F) -> outputs (T, B, H) and its last state."""
+    def run_layer(
+        self, layer: int, inputs: torch.Tensor, state: State, active: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, State]:
+        """One layer over all steps: inputs (T, B, F) -> outputs (T, B, H) and its last state;
+        where `active` (T, B, 1) is False the state is held."""
         weight_hh = getattr(self, f"weight_hh_l{layer}")
         if self.weight_drop > 0:
             weight_hh = F.dropout(weight_hh, self.weight_drop, self.training)  # one mask per call
@@ -191,6 +206,8 @@ class UnrolledRecurrent(nn.Module):
             new_state, extra = self.step(projected[t], seen, state, recurrent, extra)
             if self.zoneout > 0:
                 new_state = self.zone_out(state, new_state)
+            if active is not None:  # where(), not a product: the discarded value may be inf
+                new_state = _where(active[t], new_state, state)
             state = new_state
             outputs.append(state[0] if self.has_cell_state else state)
         return torch.stack(outputs), state
@@ -233,6 +250,12 @@ class UnrolledRecurrent(nn.Module):
             if getattr(self, name):
                 options.append(f"{name}={getattr(self, name)}")
         return ", ".join(options)
+
+
+def _where(condition: torch.Tensor, new: State, old: State) -> State:
+    if isinstance(new, tuple):
+        return tuple(torch.where(condition, after, before) for after, before in zip(new, old))
+    return torch.where(condition, new, old)
 
 
 class UnrolledRNN(UnrolledRecurrent):

@@ -10,6 +10,13 @@ Why not `pack_padded_sequence` everywhere: on CPU it leaves the fused oneDNN ker
 ~3.7x slower than padded input with torch 2.13. On CUDA cuDNN runs packed sequences fast and skips
 the padded steps, so there each direction's input is packed (`packing="auto"`); results are the same.
 
+Padding must not reach the gradients either. Run on over padding, a tanh RNN, GRU or LSTM keeps a
+bounded state and its padded steps send exactly zero gradient back. A relu RNN's state is unbounded:
+it can overflow to inf over a long padding, and backpropagating zero through inf gives NaN in
+W_hh's gradient, so one long text in a batch could diverge a run. A relu layer is therefore packed
+whenever its batch holds padding, whatever `packing` says, and the step-by-step cells hold each
+sequence's state past its length.
+
 Each layer holds one unidirectional torch RNN per direction (`layers.0.forward_rnn.weight_ih_l0`,
 `layers.0.backward_rnn.weight_hh_l0`, ...), so layer k of the state dict is layer k of a torch
 `nn.LSTM(bidirectional=True)` with `_l0` for `_lk` and the backward weights for the `_reverse` ones.
@@ -27,6 +34,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from trainlab import registry
 from trainlab.models.cell_options import CellOptionsConfig, build_recurrent
 from trainlab.models.pooling import Pooling, build_pooling, length_mask
+from trainlab.models.recurrent_cells import UnrolledRecurrent
 
 Cell = Literal["rnn", "lstm", "gru"]
 Packing = Literal["auto", "always", "never"]
@@ -49,14 +57,19 @@ def gather_steps(values: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
     return values.gather(1, index.unsqueeze(-1).expand(-1, -1, values.shape[-1]))
 
 
-def run_rnn(rnn: nn.Module, inputs: torch.Tensor, lengths_cpu: torch.Tensor | None) -> torch.Tensor:
+def run_rnn(
+    rnn: nn.Module, inputs: torch.Tensor, lengths_cpu: torch.Tensor | None, lengths: torch.Tensor | None = None
+) -> torch.Tensor:
     """A unidirectional batch-first RNN over right-padded inputs (B, L, F) -> outputs (B, L, H).
 
     With `lengths_cpu` the input is packed, and the outputs at padded steps are zero; without, the
     padded steps are computed too (their outputs are then meaningless, the real steps are exact).
-    The step-by-step cells (models/recurrent_cells.py) take no packed input: they run padded.
+    The step-by-step cells (models/recurrent_cells.py) take no packed input: they run padded and,
+    given `lengths`, hold each sequence's state past its end.
     """
-    if lengths_cpu is None or not isinstance(rnn, nn.RNNBase):
+    if isinstance(rnn, UnrolledRecurrent):
+        return rnn(inputs, lengths=lengths)[0]
+    if lengths_cpu is None:
         return rnn(inputs)[0]
     packed = pack_padded_sequence(inputs, lengths_cpu, batch_first=True, enforce_sorted=False)
     return pad_packed_sequence(rnn(packed)[0], batch_first=True, total_length=inputs.shape[1])[0]
@@ -80,18 +93,20 @@ class RecurrentLayer(nn.Module):
         self.backward_rnn = direction() if bidirectional else None
 
     def forward(
-        self, inputs: torch.Tensor, reversal: torch.Tensor, lengths_cpu: torch.Tensor | None
+        self, inputs: torch.Tensor, reversal: torch.Tensor, lengths_cpu: torch.Tensor | None,
+        lengths: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """inputs (B, L, F) right-padded -> (B, L, D * H), the forward direction first.
 
         Args:
             reversal: (B, L) `reversal_index` of the batch.
             lengths_cpu: (B,) lengths on the CPU to pack with, or None to run on the padded input.
+            lengths: (B,) lengths on the inputs' device, for the step-by-step cells.
         """
-        forward_outputs = run_rnn(self.forward_rnn, inputs, lengths_cpu)  # (B, L, H)
+        forward_outputs = run_rnn(self.forward_rnn, inputs, lengths_cpu, lengths)  # (B, L, H)
         if self.backward_rnn is None:
             return forward_outputs
-        reversed_outputs = run_rnn(self.backward_rnn, gather_steps(inputs, reversal), lengths_cpu)
+        reversed_outputs = run_rnn(self.backward_rnn, gather_steps(inputs, reversal), lengths_cpu, lengths)
         return torch.cat([forward_outputs, gather_steps(reversed_outputs, reversal)], dim=-1)
 
 
@@ -121,6 +136,7 @@ class RecurrentEncoder(nn.Module):
         self.bidirectional = bidirectional
         self.output_size = directions * hidden_size
         self.packing = packing
+        self.unbounded_state = cell == "rnn" and nonlinearity == "relu"  # see the module docstring
         self.layers = nn.ModuleList(
             RecurrentLayer(cell, input_size if index == 0 else self.output_size, hidden_size, bidirectional,
                            nonlinearity, cell_options)
@@ -132,13 +148,15 @@ class RecurrentEncoder(nn.Module):
         """inputs (B, L, E) right-padded, lengths (B,) -> outputs (B, L, D * H), zero at padded steps."""
         lengths = lengths.to(inputs.device)
         pack = self.packing == "always" or (self.packing == "auto" and inputs.is_cuda)
+        if self.unbounded_state and not pack:
+            pack = int(lengths.min()) < inputs.shape[1]  # only a batch with padding pays for packing
         lengths_cpu = lengths.cpu() if pack else None
         reversal = reversal_index(lengths, inputs.shape[1]) if self.bidirectional else None
         outputs = inputs
         for index, layer in enumerate(self.layers):
             if index > 0:
                 outputs = self.dropout(outputs)
-            outputs = layer(outputs, reversal, lengths_cpu)
+            outputs = layer(outputs, reversal, lengths_cpu, lengths)
         # Zero what was computed past the end, as pad_packed_sequence does (where(), not a product:
         # a relu RNN run long over padding may reach inf there, and inf * 0 is NaN).
         return torch.where(length_mask(lengths, inputs.shape[1]).unsqueeze(-1), outputs, 0.0)
