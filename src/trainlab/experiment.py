@@ -6,6 +6,7 @@ one. The CLI only parses arguments and calls these.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,13 +167,14 @@ def default_callbacks(config: Config, run_dir: Path | None, quiet: bool) -> list
 
 
 def train_run(
-    config: Config, run_dir: Path, overwrite: bool = False, quiet: bool = False,
+    config: Config, run_dir: str | os.PathLike, overwrite: bool = False, quiet: bool = False,
     callbacks: Sequence[Callback] = (),
 ) -> dict:
     """Train from scratch into `run_dir`; returns the final metrics (also in metrics.json).
 
     Under torchrun with several processes every rank trains and rank 0 alone writes `run_dir`;
     the other ranks return an empty dict."""
+    run_dir = Path(run_dir)
     if distributed.rank_from_environment() == 0:
         runs.check_run_dir(run_dir, overwrite)  # before the data loads: fail fast
     ranks = _join_processes(config)
@@ -202,8 +204,9 @@ def _train_from_scratch(
     return _fit_and_finish(experiment, run_dir, resume_from=None)
 
 
-def resume_run(run_dir: Path, quiet: bool = False) -> dict:
+def resume_run(run_dir: str | os.PathLike, quiet: bool = False) -> dict:
     """Continue an interrupted run from its last checkpoint (or from the start if it has none)."""
+    run_dir = Path(run_dir)
     config = load_run_config(run_dir)
     if runs.is_complete(run_dir):
         raise TrainlabError(f"run '{run_dir}' is already complete ({runs.METRICS_FILE} exists)")
@@ -280,15 +283,17 @@ def _prefixed(prefix: str, results: dict[str, Any]) -> dict[str, Any]:
     return {f"{prefix}_{key}": value for key, value in results.items()}
 
 
-def load_run_config(run_dir: Path) -> Config:
+def load_run_config(run_dir: str | os.PathLike) -> Config:
+    run_dir = Path(run_dir)
     if not (run_dir / runs.CONFIG_FILE).is_file():
         raise TrainlabError(f"'{run_dir}' is not a run directory (it has no {runs.CONFIG_FILE})")
     return build_config(load_yaml(run_dir / runs.CONFIG_FILE))
 
 
-def scored_checkpoint(run_dir: Path, config: Config) -> Path:
+def scored_checkpoint(run_dir: str | os.PathLike, config: Config) -> Path:
     """The checkpoint whose weights the run's metrics.json was computed with: the best epoch's,
     unless restore_best was off."""
+    run_dir = Path(run_dir)
     checkpoints = run_dir / runs.CHECKPOINTS_DIR
     preferred = ("best", "last") if config.train.restore_best else ("last",)
     chosen = next(filter(None, (checkpoint_path(checkpoints / name) for name in preferred)), None)

@@ -19,6 +19,7 @@ frequent token; that start is not part of the returned text.
 
 from __future__ import annotations
 
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -212,13 +213,14 @@ def samples_by_temperature(
     return {"prompt": prompt, "seed": seed, "max_new_tokens": max_new_tokens, "samples": samples}
 
 
-def load_language_model(run_dir: Path) -> tuple[nn.Module, TextEncoder]:
+def load_language_model(run_dir: str | os.PathLike) -> tuple[nn.Module, TextEncoder]:
     """The trained model (the weights metrics.json was computed with) and its text encoder."""
     from trainlab.experiment import load_run_config, scored_checkpoint
     from trainlab.models import build_model
     from trainlab.models.language_model import LanguageModelSpec
     from trainlab.training.checkpoint import load_weights
 
+    run_dir = Path(run_dir)
     config = load_run_config(run_dir)
     if config.task != "language-model":
         raise TrainlabError(f"'{run_dir}' is a {config.task} run; generate takes language-model runs")
@@ -229,7 +231,7 @@ def load_language_model(run_dir: Path) -> tuple[nn.Module, TextEncoder]:
 
 
 def generate_from_run(
-    run_dir: Path,
+    run_dir: str | os.PathLike,
     prompt: str = "",
     max_new_tokens: int = 200,
     settings: SamplingSettings = SamplingSettings(),

@@ -6,6 +6,7 @@ the checkpoint the run was scored with), so prediction needs neither the trainin
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,8 +37,9 @@ class Prediction:
     probabilities: dict[str, float]  # every class, in the run's class order
 
 
-def predict(run_dir: Path, inputs: list[str], batch_size: int = 64) -> list[Prediction]:
+def predict(run_dir: str | os.PathLike, inputs: list[str], batch_size: int = 64) -> list[Prediction]:
     """Class and probabilities for each input: texts for a text run, image paths for an image run."""
+    run_dir = Path(run_dir)
     config = load_run_config(run_dir)
     if config.task not in PREDICTABLE_TASKS:
         raise TrainlabError(

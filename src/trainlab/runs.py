@@ -37,8 +37,9 @@ PLOTS_DIR = "plots"
 TENSORBOARD_DIR = "tensorboard"  # event files when log.tensorboard=true
 
 
-def default_run_dir(task: str, source: str, root: Path = Path("runs")) -> Path:
+def default_run_dir(task: str, source: str, root: str | os.PathLike = Path("runs")) -> Path:
     """`runs/<task>-<data>-<timestamp>`, with a counter if two runs start in the same second."""
+    root = Path(root)
     data_name = Path(source).name or "data"
     stamp = time.strftime("%Y%m%d-%H%M%S")
     candidate = root / f"{task}-{data_name}-{stamp}"
@@ -49,8 +50,9 @@ def default_run_dir(task: str, source: str, root: Path = Path("runs")) -> Path:
     return candidate
 
 
-def check_run_dir(run_dir: Path, overwrite: bool) -> None:
+def check_run_dir(run_dir: str | os.PathLike, overwrite: bool) -> None:
     """Refuse a file, or a non-empty directory unless `overwrite` and it is an earlier run."""
+    run_dir = Path(run_dir)
     if run_dir.exists() and not run_dir.is_dir():
         raise TrainlabError(f"--out '{run_dir}' is a file; give a directory path")
     if run_dir.is_dir() and any(run_dir.iterdir()):
@@ -67,8 +69,9 @@ def check_run_dir(run_dir: Path, overwrite: bool) -> None:
             )
 
 
-def prepare_run_dir(run_dir: Path, overwrite: bool) -> Path:
+def prepare_run_dir(run_dir: str | os.PathLike, overwrite: bool) -> Path:
     """An empty run directory at `run_dir`, after the checks of `check_run_dir`."""
+    run_dir = Path(run_dir)
     check_run_dir(run_dir, overwrite)
     if run_dir.is_dir() and any(run_dir.iterdir()):
         shutil.rmtree(run_dir)
@@ -76,8 +79,8 @@ def prepare_run_dir(run_dir: Path, overwrite: bool) -> Path:
     return run_dir
 
 
-def is_complete(run_dir: Path) -> bool:
-    return (run_dir / METRICS_FILE).is_file()
+def is_complete(run_dir: str | os.PathLike) -> bool:
+    return (Path(run_dir) / METRICS_FILE).is_file()
 
 
 def current_umask() -> int:
@@ -105,7 +108,7 @@ def new_folder_mode() -> int:
     return 0o777 & ~current_umask()
 
 
-def give_default_mode(path: Path) -> None:
+def give_default_mode(path: str | os.PathLike) -> None:
     """Give `path` the mode a plain `open()` or `mkdir()` would have given it under the umask.
 
     tempfile.mkstemp/mkdtemp (and safetensors, which writes through such a file) create 0600 files
@@ -115,8 +118,9 @@ def give_default_mode(path: Path) -> None:
     os.chmod(path, new_folder_mode() if Path(path).is_dir() else new_file_mode())
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write through a temporary file in the same directory and rename, so readers never see half."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
@@ -131,12 +135,12 @@ def atomic_write_text(path: Path, text: str) -> None:
         raise
 
 
-def write_json(path: Path, data: Any) -> None:
+def write_json(path: str | os.PathLike, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
 
 
-def read_json(path: Path) -> Any:
-    return json.loads(path.read_text())
+def read_json(path: str | os.PathLike) -> Any:
+    return json.loads(Path(path).read_text())
 
 
 def seed_everything(seed: int) -> None:

@@ -9,6 +9,7 @@ OUT/tour.json and on the index page, and the tour ends with a non-zero exit code
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -24,7 +25,8 @@ TOUR_SCALE = "quick"
 TOUR_SEEDS = 1
 
 
-def default_tour_dir(root: Path = Path("runs")) -> Path:
+def default_tour_dir(root: str | os.PathLike = Path("runs")) -> Path:
+    root = Path(root)
     return root / f"tour-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
@@ -45,7 +47,7 @@ def select_studies(only: list[str] | None = None, skip: list[str] | None = None)
 
 
 def run_tour(
-    out_dir: Path,
+    out_dir: str | os.PathLike,
     only: list[str] | None = None,
     skip: list[str] | None = None,
     seeds: int = TOUR_SEEDS,
@@ -59,6 +61,7 @@ def run_tour(
     from trainlab import studies
     from trainlab.reports.index import write_index
 
+    out_dir = Path(out_dir)
     run_study = run_study or studies.run
     names = select_studies(only, skip)
     out_dir.mkdir(parents=True, exist_ok=True)

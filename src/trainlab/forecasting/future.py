@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -18,13 +19,14 @@ from trainlab.pipelines.forecast import history_then_test
 from trainlab.training.checkpoint import load_weights
 
 
-def forecast_future(run_dir: Path, horizon: int | None = None, source: str | None = None) -> pd.DataFrame:
+def forecast_future(run_dir: str | os.PathLike, horizon: int | None = None, source: str | None = None) -> pd.DataFrame:
     """The next `horizon` steps after the end of the run's series (or of `source`, a series with the
     same columns), on the original scale, one row per future time.
 
     A horizon longer than the network's is forecast recursively: its forecasts become the history
     of the next call. Future covariates are unknown, so they are held at their last values then.
     """
+    run_dir = Path(run_dir)
     config = load_run_config(run_dir)
     if config.task != "forecast":
         raise TrainlabError(f"'{run_dir}' is a {config.task} run; forecast takes forecast runs")

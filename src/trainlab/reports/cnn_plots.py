@@ -9,6 +9,7 @@ else is read: the figures need neither the dataset nor the network.
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import matplotlib
@@ -33,7 +34,9 @@ from trainlab.training.checkpoint import load_weights
 DEFAULT_LAYERS = ("layer1", "features.0")
 
 
-def plot_cnn_run(run_dir: Path, layer: str | None = None, inputs: int = 4, channels: int = 8) -> list[Path]:
+def plot_cnn_run(
+    run_dir: str | os.PathLike, layer: str | None = None, inputs: int = 4, channels: int = 8
+) -> list[Path]:
     """Write the CNN figures of an image-classification run into RUN_DIR/plots; returns their paths.
 
     Args:
@@ -42,6 +45,7 @@ def plot_cnn_run(run_dir: Path, layer: str | None = None, inputs: int = 4, chann
         inputs: how many test images the feature-map figure shows.
         channels: how many channels of the layer it shows per image.
     """
+    run_dir = Path(run_dir)
     config = load_run_config(run_dir)
     if config.task != "image-classification":
         raise TrainlabError(f"'{run_dir}' is a {config.task} run; CNN figures need an image-classification run")
@@ -66,8 +70,9 @@ def plot_cnn_run(run_dir: Path, layer: str | None = None, inputs: int = 4, chann
     return written
 
 
-def trained_model(run_dir: Path) -> nn.Module:
+def trained_model(run_dir: str | os.PathLike) -> nn.Module:
     """The run's network with the weights it was scored with, in eval mode, on the CPU."""
+    run_dir = Path(run_dir)
     config = load_run_config(run_dir)
     info = runs.read_json(run_dir / runs.DATA_FILE)
     model_config = config.model
@@ -97,9 +102,12 @@ def _image_for_display(image: np.ndarray) -> tuple[np.ndarray, str | None]:
     return image.mean(axis=0), "gray"
 
 
-def plot_first_layer_filters(model: nn.Module, path: Path, max_filters: int = 64) -> Path:
+def plot_first_layer_filters(
+    model: nn.Module, path: str | os.PathLike, max_filters: int = 64
+) -> Path:
     """Each filter of the first convolution as a small image (colour for RGB inputs, else grey), each
     scaled to its own range so that its pattern shows whatever its norm."""
+    path = Path(path)
     name, conv = first_conv(model)
     weights = conv.weight.detach().float().cpu()[:max_filters]  # (F, C_in / groups, kh, kw)
     count = len(weights)
@@ -155,11 +163,12 @@ def plot_feature_maps(
     labels: np.ndarray,
     classes: list[str],
     transform: EvalTransform,
-    path: Path,
+    path: str | os.PathLike,
     layer: str | None = None,
     channels: int = 8,
 ) -> Path:
     """One row per image: the input, then the first `channels` feature maps of `layer` for it."""
+    path = Path(path)
     layer = layer or default_layer(model)
     maps = feature_maps(model, transform(torch.from_numpy(images)), layer).float()
     shown = min(channels, maps.shape[1])
@@ -183,8 +192,11 @@ def plot_feature_maps(
     return path
 
 
-def plot_misclassified(examples: dict[str, np.ndarray], classes: list[str], path: Path) -> Path:
+def plot_misclassified(
+    examples: dict[str, np.ndarray], classes: list[str], path: str | os.PathLike
+) -> Path:
     """The misclassified test images (most confident first), titled predicted / true."""
+    path = Path(path)
     images = examples["misclassified_images"]
     count = len(images)
     columns = min(8, max(count, 1))

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -29,13 +30,15 @@ SKIPPED_CURVES = ("epoch", "seconds", "precision", "recall")
 METRIC_ORDER = ("test_", "val_", "baseline_")
 
 
-def default_compare_dir(root: Path = Path("runs")) -> Path:
+def default_compare_dir(root: str | os.PathLike = Path("runs")) -> Path:
+    root = Path(root)
     return root / f"compare-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
-def write_comparison(run_dirs: list[Path], out_dir: Path) -> Path:
+def write_comparison(run_dirs: list[str | os.PathLike], out_dir: str | os.PathLike) -> Path:
     """Write OUT_DIR/compare.html (and its figures in OUT_DIR/plots/); returns the page's path."""
     run_dirs = [Path(run_dir) for run_dir in run_dirs]
+    out_dir = Path(out_dir)
     if not run_dirs:
         raise TrainlabError("compare needs at least one run directory")
     for run_dir in run_dirs:
@@ -70,9 +73,10 @@ def write_comparison(run_dirs: list[Path], out_dir: Path) -> Path:
     return path
 
 
-def run_labels(run_dirs: list[Path]) -> list[str]:
+def run_labels(run_dirs: list[str | os.PathLike]) -> list[str]:
     """Short distinct names: the directory name, with its parents added while two runs share one
     (a study's runs are all called seed-0, seed-1...)."""
+    run_dirs = [Path(item) for item in run_dirs]
     depth = 1
     while True:
         labels = ["/".join(run_dir.resolve().parts[-depth:]) for run_dir in run_dirs]
@@ -102,8 +106,11 @@ def curve_columns(histories: dict[str, list[dict[str, float]]]) -> list[str]:
     return [column for column in columns if not any(skip in column for skip in SKIPPED_CURVES)]
 
 
-def plot_overlaid(histories: dict[str, list[dict[str, float]]], column: str, path: Path) -> Path:
+def plot_overlaid(
+    histories: dict[str, list[dict[str, float]]], column: str, path: str | os.PathLike
+) -> Path:
     """`column` of history.csv against the epoch, one line per run."""
+    path = Path(path)
     figure, axes = plt.subplots(figsize=(5.5, 3.5), layout="constrained")
     for label, history in histories.items():
         points = [(row["epoch"], row[column]) for row in history if column in row]

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,12 +32,15 @@ from trainlab.diagnostics.callbacks import (
 COLOURS = plt.get_cmap("tab10").colors
 
 
-def plot_timestep_curves(curves: dict[str, np.ndarray], path: Path, title: str, overlay: bool = False) -> Path:
+def plot_timestep_curves(
+    curves: dict[str, np.ndarray], path: str | os.PathLike, title: str, overlay: bool = False
+) -> Path:
     """One line per label: ||dL/dh_t|| (T,) against k = T - 1 - t, steps back from the last step,
     on a log scale, so a geometric decay is a straight line whose slope is log(rate).
 
     With `overlay`, curves come in pairs meant to coincide: the second of each pair is drawn dashed
     over the first."""
+    path = Path(path)
     figure, axes = plt.subplots(figsize=(7, 4.2), layout="constrained")
     for index, (label, norms) in enumerate(curves.items()):
         norms = np.asarray(norms, dtype=np.float64)
@@ -57,8 +61,11 @@ def plot_timestep_curves(curves: dict[str, np.ndarray], path: Path, title: str, 
     return path
 
 
-def plot_layer_heatmap(steps: np.ndarray, layers: list[str], layer_norms: np.ndarray, path: Path) -> Path:
+def plot_layer_heatmap(
+    steps: np.ndarray, layers: list[str], layer_norms: np.ndarray, path: str | os.PathLike
+) -> Path:
     """Per-layer gradient norms (S, L) as a layers x steps heatmap with a log colour scale."""
+    path = Path(path)
     figure, axes = plt.subplots(figsize=(8, 0.35 * len(layers) + 2), layout="constrained")
     values = np.where(layer_norms > 0, layer_norms, np.nan).T
     finite = values[np.isfinite(values)]
@@ -74,8 +81,9 @@ def plot_layer_heatmap(steps: np.ndarray, layers: list[str], layer_norms: np.nda
     return path
 
 
-def plot_gradient_norm_curves(arrays: dict[str, np.ndarray], path: Path) -> Path:
+def plot_gradient_norm_curves(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
     """Each layer's gradient norm per step, and the global norm before and after clipping."""
+    path = Path(path)
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
     steps = arrays["steps"]
     for index, name in enumerate(arrays["layers"]):
@@ -96,9 +104,10 @@ def plot_gradient_norm_curves(arrays: dict[str, np.ndarray], path: Path) -> Path
     return path
 
 
-def plot_eigenvalues(panels: dict[str, dict[str, np.ndarray]], path: Path) -> Path:
+def plot_eigenvalues(panels: dict[str, dict[str, np.ndarray]], path: str | os.PathLike) -> Path:
     """One panel per title: eigenvalues {"before": ..., "after": ...} in the complex plane, with
     the unit circle (outside it a linear recurrence explodes, inside it vanishes)."""
+    path = Path(path)
     count = max(len(panels), 1)
     figure, axes = plt.subplots(1, count, figsize=(3.4 * count, 3.6), layout="constrained", squeeze=False)
     circle = np.exp(1j * np.linspace(0, 2 * np.pi, 200))
@@ -119,8 +128,11 @@ def plot_eigenvalues(panels: dict[str, dict[str, np.ndarray]], path: Path) -> Pa
     return path
 
 
-def plot_hidden_states(states: np.ndarray, path: Path, title: str = "hidden state (units x time)") -> Path:
+def plot_hidden_states(
+    states: np.ndarray, path: str | os.PathLike, title: str = "hidden state (units x time)"
+) -> Path:
     """states (T, H) of one input as a units x time heatmap."""
+    path = Path(path)
     figure, axes = plt.subplots(figsize=(8, 3.5), layout="constrained")
     image = axes.imshow(np.asarray(states).T, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1,
                         interpolation="nearest")
@@ -136,8 +148,9 @@ def plot_hidden_states(states: np.ndarray, path: Path, title: str = "hidden stat
 # Reading run and study directories -------------------------------------------------------------------
 
 
-def read_eigenvalues(run_dir: Path) -> dict[str, dict[str, np.ndarray]]:
+def read_eigenvalues(run_dir: str | os.PathLike) -> dict[str, dict[str, np.ndarray]]:
     """{matrix: {"before": eigenvalues, "after": eigenvalues}} from RUN_DIR/diagnostics/spectral.npz."""
+    run_dir = Path(run_dir)
     path = run_dir / DIAGNOSTICS_DIR / SPECTRAL_FILE
     if not path.is_file():
         return {}
@@ -149,8 +162,9 @@ def read_eigenvalues(run_dir: Path) -> dict[str, dict[str, np.ndarray]]:
     return matrices
 
 
-def plot_diagnostics_run(run_dir: Path) -> list[Path]:
+def plot_diagnostics_run(run_dir: str | os.PathLike) -> list[Path]:
     """Every diagnostics figure a run directory's arrays allow, into RUN_DIR/plots."""
+    run_dir = Path(run_dir)
     directory = run_dir / DIAGNOSTICS_DIR
     plots_dir = run_dir / runs.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
@@ -183,9 +197,10 @@ def plot_diagnostics_run(run_dir: Path) -> list[Path]:
     return written
 
 
-def plot_gate_means(gates: dict[str, np.ndarray], path: Path) -> Path:
+def plot_gate_means(gates: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
     """Each gate's mean over the batch and the units, per time step (LSTM: a forget gate near 1
     keeps the cell; GRU: an update gate near 1 keeps the state)."""
+    path = Path(path)
     figure, axes = plt.subplots(figsize=(7, 3.5), layout="constrained")
     for index, (name, values) in enumerate(gates.items()):
         axes.plot(np.arange(len(values)), values, color=COLOURS[index % 10], label=name)
@@ -199,9 +214,10 @@ def plot_gate_means(gates: dict[str, np.ndarray], path: Path) -> Path:
     return path
 
 
-def mean_timestep_curve(arm_dir: Path, seeds: int, when: str) -> np.ndarray | None:
+def mean_timestep_curve(arm_dir: str | os.PathLike, seeds: int, when: str) -> np.ndarray | None:
     """The geometric mean over seeds of the last layer's ||dL/dh_t||, before training ("initial")
     or after the last epoch ("final"); geometric because the norms span orders of magnitude."""
+    arm_dir = Path(arm_dir)
     curves = []
     for seed in range(seeds):
         path = arm_dir / f"seed-{seed}" / DIAGNOSTICS_DIR / TIMESTEP_GRADS_FILE
@@ -216,8 +232,9 @@ def mean_timestep_curve(arm_dir: Path, seeds: int, when: str) -> np.ndarray | No
         return np.exp(np.mean(np.log(np.stack(curves)), axis=0))
 
 
-def plot_loss_vs_baseline(summary: dict[str, Any], path: Path) -> Path:
+def plot_loss_vs_baseline(summary: dict[str, Any], path: str | os.PathLike) -> Path:
     """Test loss / memoryless baseline per arm (mean and 95% CI), one panel per task and length."""
+    path = Path(path)
     rows = summary["rows"]
     groups: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
@@ -246,9 +263,13 @@ def plot_loss_vs_baseline(summary: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def plot_study_eigenvalues(study_dir: Path, arms: list[str], labels: dict[str, str], path: Path) -> Path | None:
+def plot_study_eigenvalues(
+    study_dir: str | os.PathLike, arms: list[str], labels: dict[str, str], path: str | os.PathLike
+) -> Path | None:
     """W_hh eigenvalues of seed 0 of each arm (the forget-gate block for an LSTM, the update-gate
     block for a GRU) before and after training."""
+    study_dir = Path(study_dir)
+    path = Path(path)
     panels = {}
     for arm in arms:
         matrices = read_eigenvalues(study_dir / arm / "seed-0")
@@ -261,9 +282,12 @@ def plot_study_eigenvalues(study_dir: Path, arms: list[str], labels: dict[str, s
     return plot_eigenvalues(panels, path)
 
 
-def plot_layer_profiles(profiles: dict[str, np.ndarray], path: Path, title: str) -> Path:
+def plot_layer_profiles(
+    profiles: dict[str, np.ndarray], path: str | os.PathLike, title: str
+) -> Path:
     """One line per label: gradient norm (log scale) against the weight layer's index from the
     input, so a gradient that vanishes on its way down shows as a line falling to the left."""
+    path = Path(path)
     figure, axes = plt.subplots(figsize=(7, 4), layout="constrained")
     for index, (label, norms) in enumerate(profiles.items()):
         axes.semilogy(np.arange(1, len(norms) + 1), np.where(norms > 0, norms, np.nan),

@@ -12,6 +12,7 @@ Only the first target is drawn when a run forecasts several.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +33,12 @@ MODEL_COLOUR, BASELINE_COLOUR, ACTUAL_COLOUR = "#c0392b", "#2e86c1", "black"
 BASELINE_COLOURS = [colour for index, colour in enumerate(plt.get_cmap("tab10").colors) if index != 3]
 
 
-def plot_forecast_run(run_dir: Path, origins_shown: int = 4) -> list[Path]:
+def plot_forecast_run(run_dir: str | os.PathLike, origins_shown: int = 4) -> list[Path]:
     """Write the forecast figures of a run into RUN_DIR/plots; returns their paths.
 
     A run without backtest.json (not a forecasting run) gets no figures.
     """
+    run_dir = Path(run_dir)
     path = Path(run_dir) / BACKTEST_FILE
     if not path.is_file():
         return []
@@ -74,8 +76,11 @@ def autocorrelation(values: np.ndarray, max_lag: int) -> np.ndarray:
                      for lag in range(max_lag + 1)])
 
 
-def plot_forecast_vs_actual(backtest: dict[str, Any], path: Path, origins_shown: int = 4) -> Path:
+def plot_forecast_vs_actual(
+    backtest: dict[str, Any], path: str | os.PathLike, origins_shown: int = 4
+) -> Path:
     """The last `origins_shown` forecasts of the model and the best baseline, with the history."""
+    path = Path(path)
     times, values, target = _axis_times(backtest), _target_values(backtest), backtest["targets"][0]
     origins, horizon = backtest["origins"][-origins_shown:], backtest["horizon"]
     shown = len(origins)
@@ -103,8 +108,9 @@ def plot_forecast_vs_actual(backtest: dict[str, Any], path: Path, origins_shown:
     return _save(figure, path)
 
 
-def plot_error_by_step(backtest: dict[str, Any], path: Path) -> Path:
+def plot_error_by_step(backtest: dict[str, Any], path: str | os.PathLike) -> Path:
     """Mean absolute error at each horizon step, the model against every baseline."""
+    path = Path(path)
     target, horizon = backtest["targets"][0], backtest["horizon"]
     steps = np.arange(1, horizon + 1)
     figure, axes = plt.subplots(figsize=(6.5, 4), layout="constrained")
@@ -125,8 +131,9 @@ def plot_error_by_step(backtest: dict[str, Any], path: Path) -> Path:
     return _save(figure, path)
 
 
-def plot_residuals(backtest: dict[str, Any], path: Path, max_lag: int = 40) -> Path:
+def plot_residuals(backtest: dict[str, Any], path: str | os.PathLike, max_lag: int = 40) -> Path:
     """Histogram and autocorrelation of the model's one-step-ahead errors (actual - forecast)."""
+    path = Path(path)
     target = backtest["targets"][0]
     one_step = backtest["one_step"]
     residuals = (np.asarray(one_step["actuals"])[:, 0] - np.asarray(one_step["forecasts"])[:, 0])
@@ -156,8 +163,11 @@ def plot_residuals(backtest: dict[str, Any], path: Path, max_lag: int = 40) -> P
     return _save(figure, path)
 
 
-def plot_teacher_forcing(backtest: dict[str, Any], path: Path, origins_shown: int = 4) -> Path:
+def plot_teacher_forcing(
+    backtest: dict[str, Any], path: str | os.PathLike, origins_shown: int = 4
+) -> Path:
     """Teacher-forced (true previous values fed back) and free-running forecasts from the same origins."""
+    path = Path(path)
     times, values, target = _axis_times(backtest), _target_values(backtest), backtest["targets"][0]
     origins, horizon = backtest["origins"][-origins_shown:], backtest["horizon"]
     shown = len(origins)

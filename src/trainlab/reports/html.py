@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -39,7 +40,7 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def figures(paths: Sequence[Path]) -> str:
+def figures(paths: Sequence[str | os.PathLike]) -> str:
     """The PNG files embedded, so the page can be mailed or opened offline on its own."""
     images = []
     for path in paths:
@@ -48,19 +49,19 @@ def figures(paths: Sequence[Path]) -> str:
     return f'<div class="figures">{"".join(images)}</div>'
 
 
-def image(path: Path, alt: str = "") -> str:
+def image(path: str | os.PathLike, alt: str = "") -> str:
     """One PNG as an <img> with its bytes inline."""
     encoded = base64.b64encode(Path(path).read_bytes()).decode("ascii")
     return f'<img alt="{escape(alt or Path(path).stem)}" src="data:image/png;base64,{encoded}">'
 
 
-def captioned_figures(paths: Sequence[Path]) -> str:
+def captioned_figures(paths: Sequence[str | os.PathLike]) -> str:
     """Like `figures`, each image captioned with its file name in words ("confusion matrix")."""
     items = [f"<figure>{image(path)}<figcaption>{escape(caption(path))}</figcaption></figure>" for path in paths]
     return f'<div class="figures">{"".join(items)}</div>'
 
 
-def caption(path: Path) -> str:
+def caption(path: str | os.PathLike) -> str:
     return Path(path).stem.replace("_", " ").replace("-", " ")
 
 

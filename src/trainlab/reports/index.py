@@ -3,6 +3,7 @@ its report, read from TOUR_DIR/tour.json and each study's directory."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -14,8 +15,9 @@ HEADLINE_FIGURE = "headline.png"  # STUDY_DIR/plots/headline.png, written by the
 STUDY_REPORT = "report.html"
 
 
-def write_index(tour_dir: Path) -> Path:
+def write_index(tour_dir: str | os.PathLike) -> Path:
     """Write TOUR_DIR/index.html; returns its path."""
+    tour_dir = Path(tour_dir)
     record = runs.read_json(tour_dir / "tour.json")
     cards = [_card(tour_dir, entry) for entry in record["studies"]]
     done = sum(entry["status"] == "done" for entry in record["studies"])

@@ -5,6 +5,7 @@ unigram and bigram baselines, and the text a model generated at several temperat
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -22,14 +23,17 @@ SAMPLE_CHARACTERS_SHOWN = 240
 LINE_WIDTH = 80
 
 
-def plot_bpc_against_baselines(bpc: dict[str, float], baselines: dict[str, float], path: Path,
-                               title: str = "test bits per character") -> Path:
+def plot_bpc_against_baselines(
+    bpc: dict[str, float], baselines: dict[str, float], path: str | os.PathLike,
+    title: str = "test bits per character",
+) -> Path:
     """Bars of each model's bpc with the baselines as horizontal lines (lower is better).
 
     Args:
         bpc: label -> test bpc of each model.
         baselines: name ("unigram", "bigram") -> test bpc on the same tokens.
     """
+    path = Path(path)
     figure, axes = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
     labels = list(bpc)
     axes.bar(range(len(labels)), [bpc[label] for label in labels], color="#4a7ab5")
@@ -47,8 +51,11 @@ def plot_bpc_against_baselines(bpc: dict[str, float], baselines: dict[str, float
     return path
 
 
-def plot_samples(samples: dict[str, Any], path: Path, title: str = "samples by temperature") -> Path:
+def plot_samples(
+    samples: dict[str, Any], path: str | os.PathLike, title: str = "samples by temperature"
+) -> Path:
     """The beginning of each temperature's sample as text, one panel per temperature."""
+    path = Path(path)
     entries = samples["samples"]
     figure, axes = plt.subplots(len(entries), 1, figsize=(9, 1.6 * len(entries)))
     # Fixed margins: constrained layout collapses panels that hold nothing but text.
@@ -72,8 +79,9 @@ def plot_samples(samples: dict[str, Any], path: Path, title: str = "samples by t
     return path
 
 
-def plot_lm_run(run_dir: Path) -> list[Path]:
+def plot_lm_run(run_dir: str | os.PathLike) -> list[Path]:
     """The figures of one language-model run (its plots/ folder), if it wrote its samples."""
+    run_dir = Path(run_dir)
     samples_path = run_dir / SAMPLES_FILE
     if not samples_path.is_file():
         return []

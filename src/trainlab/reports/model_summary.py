@@ -8,6 +8,7 @@ and direction), which flops.py leaves out because it only serves image models.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -176,8 +177,9 @@ def _recurrent_multiply_adds(module: nn.RNNBase, gates: int, steps: int) -> int:
     return total
 
 
-def summarize_run(run_dir: Path) -> ModelSummary:
+def summarize_run(run_dir: str | os.PathLike) -> ModelSummary:
     """The summary of a run's model, rebuilt from its config.yaml and data.json (no data, no weights)."""
+    run_dir = Path(run_dir)
     # config and models only: the experiment module would import every pipeline (seconds of scipy)
     from trainlab.config import build_config, load_yaml
     from trainlab.models import build_model

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 
 import matplotlib
@@ -17,8 +18,9 @@ from matplotlib.ticker import MaxNLocator
 from trainlab import runs
 
 
-def plot_run(run_dir: Path) -> list[Path]:
+def plot_run(run_dir: str | os.PathLike) -> list[Path]:
     """Write every figure a run's files allow into RUN_DIR/plots; returns their paths."""
+    run_dir = Path(run_dir)
     plots_dir = run_dir / runs.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     written = []
@@ -74,7 +76,8 @@ def _curve_metrics(row: dict[str, float]) -> list[str]:
     return [name for name in CURVES if any(key in row for key in (name, f"train_{name}", f"val_{name}"))]
 
 
-def plot_curve(history: list[dict[str, float]], metric: str, path: Path) -> Path:
+def plot_curve(history: list[dict[str, float]], metric: str, path: str | os.PathLike) -> Path:
+    path = Path(path)
     figure, axes = plt.subplots(figsize=(5, 3.5), layout="constrained")
     epochs = [row["epoch"] for row in history]
     for key in (f"train_{metric}", f"val_{metric}", metric):
@@ -92,7 +95,10 @@ def plot_curve(history: list[dict[str, float]], metric: str, path: Path) -> Path
     return path
 
 
-def plot_confusion_matrix(confusion: list[list[int]], classes: list[str], path: Path) -> Path:
+def plot_confusion_matrix(
+    confusion: list[list[int]], classes: list[str], path: str | os.PathLike
+) -> Path:
+    path = Path(path)
     size = len(confusion)
     figure, axes = plt.subplots(figsize=(1 + 0.45 * size, 0.8 + 0.45 * size), layout="constrained")
     image = axes.imshow(confusion, cmap="Blues")

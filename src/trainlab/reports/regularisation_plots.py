@@ -9,6 +9,7 @@ the learning-rate finder's loss against learning rate.
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Sequence
 from itertools import pairwise
 from pathlib import Path
@@ -27,7 +28,7 @@ FIT_Y_LIMITS = (-2.0, 2.0)  # sin(pi x) lives in [-1, 1]; wild fits are clipped,
 LOG_FLOOR = 1e-6  # values at or below it (a bias^2 estimate near zero) are drawn at the floor
 
 
-def read_history(run_dir: Path) -> list[dict[str, float]]:
+def read_history(run_dir: str | os.PathLike) -> list[dict[str, float]]:
     """The rows of RUN_DIR/history.csv as numbers (empty cells left out); [] without the file."""
     path = Path(run_dir) / runs.HISTORY_FILE
     if not path.is_file():
@@ -36,17 +37,17 @@ def read_history(run_dir: Path) -> list[dict[str, float]]:
         return [{key: float(value) for key, value in row.items() if value} for row in csv.DictReader(handle)]
 
 
-def _save(figure: Any, path: Path) -> Path:
+def _save(figure: Any, path: str | os.PathLike) -> Path:
     figure.savefig(path, dpi=100)
     plt.close(figure)
-    return path
+    return Path(path)
 
 
 def _half_width(estimate: dict[str, Any]) -> float:
     return 0.0 if estimate["ci_low"] is None else (estimate["ci_high"] - estimate["ci_low"]) / 2
 
 
-def plot_polynomial_fits(fits: dict[str, dict[str, Any]], path: Path) -> Path:
+def plot_polynomial_fits(fits: dict[str, dict[str, Any]], path: str | os.PathLike) -> Path:
     """One panel per degree: the training points, the fitted polynomial and the true function."""
     figure, axes_row = plt.subplots(1, len(fits), figsize=(3.6 * len(fits), 3.4), layout="constrained",
                                     sharey=True, squeeze=False)
@@ -64,7 +65,7 @@ def plot_polynomial_fits(fits: dict[str, dict[str, Any]], path: Path) -> Path:
     return _save(figure, path)
 
 
-def plot_train_vs_test_error(summary: dict[str, Any], path: Path) -> Path:
+def plot_train_vs_test_error(summary: dict[str, Any], path: str | os.PathLike) -> Path:
     """Training and test MSE per configuration (mean, 95% CI over seeds), on a log scale."""
     rows = summary["rows"]
     positions = np.arange(len(rows))
@@ -82,7 +83,7 @@ def plot_train_vs_test_error(summary: dict[str, Any], path: Path) -> Path:
     return _save(figure, path)
 
 
-def plot_coefficient_magnitudes(fits: dict[str, dict[str, Any]], path: Path) -> Path:
+def plot_coefficient_magnitudes(fits: dict[str, dict[str, Any]], path: str | os.PathLike) -> Path:
     """|coefficient of x^k| against k for each fitted polynomial (seed 0), on a log scale."""
     figure, axes = plt.subplots(figsize=(5.5, 3.6), layout="constrained")
     for label, fit in fits.items():
@@ -97,7 +98,9 @@ def plot_coefficient_magnitudes(fits: dict[str, dict[str, Any]], path: Path) -> 
     return _save(figure, path)
 
 
-def plot_bias_variance_curve(rows: list[dict[str, Any]], axis_label: str, seeds: int, path: Path) -> Path:
+def plot_bias_variance_curve(
+    rows: list[dict[str, Any]], axis_label: str, seeds: int, path: str | os.PathLike
+) -> Path:
     """The U-curve: expected test error and validation error against complexity, with bias^2,
     variance and noise; the complexity validation error picks is marked."""
     complexities = [int(row["arm"].rsplit("-", 1)[1]) for row in rows]
@@ -132,7 +135,7 @@ def plot_bias_variance_curve(rows: list[dict[str, Any]], axis_label: str, seeds:
     return _save(figure, path)
 
 
-def plot_resampled_fits(fits: dict[str, dict[str, Any]], path: Path) -> Path:
+def plot_resampled_fits(fits: dict[str, dict[str, Any]], path: str | os.PathLike) -> Path:
     """One panel per complexity: fits from several training sets (their spread is the variance),
     the mean of all fits (its gap to the truth is the bias) and the true function."""
     figure, axes_row = plt.subplots(1, len(fits), figsize=(3.6 * len(fits), 3.4), layout="constrained",
@@ -154,7 +157,7 @@ def plot_resampled_fits(fits: dict[str, dict[str, Any]], path: Path) -> Path:
 
 
 def plot_stopping_point(histories: dict[str, list[dict[str, float]]], monitor: str,
-                        stops: dict[str, dict[str, Any]], path: Path) -> Path:
+                        stops: dict[str, dict[str, Any]], path: str | os.PathLike) -> Path:
     """Training and validation loss per epoch for each run, with its best epoch (a star) and the
     epoch where early stopping ended it (a dotted line).
 
@@ -191,8 +194,9 @@ def plot_stopping_point(histories: dict[str, list[dict[str, float]]], monitor: s
     return _save(figure, path)
 
 
-def plot_metric_per_epoch(curves: dict[str, Sequence[float]], ylabel: str, title: str, path: Path,
-                          log: bool = False) -> Path:
+def plot_metric_per_epoch(
+    curves: dict[str, Sequence[float]], ylabel: str, title: str, path: str | os.PathLike, log: bool = False
+) -> Path:
     """One line per configuration against the epoch (e.g. the total weight norm)."""
     figure, axes = plt.subplots(figsize=(6, 3.8), layout="constrained")
     for label, values in curves.items():
@@ -207,7 +211,7 @@ def plot_metric_per_epoch(curves: dict[str, Sequence[float]], ylabel: str, title
     return _save(figure, path)
 
 
-def plot_weight_histograms(weights: dict[str, np.ndarray], path: Path) -> Path:
+def plot_weight_histograms(weights: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
     """Distribution of every weight (conv kernels and dense matrices) of each trained model."""
     figure, axes = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
     largest = max(float(np.percentile(np.abs(values), 99.5)) for values in weights.values())
@@ -223,7 +227,7 @@ def plot_weight_histograms(weights: dict[str, np.ndarray], path: Path) -> Path:
     return _save(figure, path)
 
 
-def plot_lr_finder(result: dict[str, Any], path: Path) -> Path:
+def plot_lr_finder(result: dict[str, Any], path: str | os.PathLike) -> Path:
     """Smoothed training loss against the learning rate of an exponential sweep, the raw loss
     faintly behind it, and the suggested learning rate."""
     figure, axes = plt.subplots(figsize=(6, 4), layout="constrained")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +32,9 @@ TRAINING_KEYS = ("epochs", "best_epoch", "stopped_early", "params", "multiply_ad
                  "samples_per_second")
 
 
-def write_run_report(run_dir: Path) -> Path:
+def write_run_report(run_dir: str | os.PathLike) -> Path:
     """Write RUN_DIR/report.html from the files of the run directory; returns its path."""
+    run_dir = Path(run_dir)
     run_dir = Path(run_dir)
     if not (run_dir / runs.CONFIG_FILE).is_file():
         raise TrainlabError(f"'{run_dir}' is not a run directory (it has no {runs.CONFIG_FILE}); "

@@ -4,6 +4,7 @@ importances, the best trial and the table of trials."""
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +21,9 @@ from trainlab.reports import html
 REPORT_FILE = "report.html"
 
 
-def write_sweep_report(sweep_dir: Path) -> Path:
+def write_sweep_report(sweep_dir: str | os.PathLike) -> Path:
     """Write SWEEP_DIR/plots/{history,importance}.png and the self-contained SWEEP_DIR/report.html."""
+    sweep_dir = Path(sweep_dir)
     summary = runs.read_json(sweep_dir / "summary.json")
     trials = runs.read_json(sweep_dir / "trials.json")
     plots_dir = sweep_dir / runs.PLOTS_DIR
@@ -62,8 +64,11 @@ def trials_table(trials: list[dict[str, Any]]) -> str:
     return html.table(header, [[_text(row[key]) for key in header] for row in trials])
 
 
-def plot_history(trials: list[dict[str, Any]], summary: dict[str, Any], path: Path) -> Path:
+def plot_history(
+    trials: list[dict[str, Any]], summary: dict[str, Any], path: str | os.PathLike
+) -> Path:
     """Each trial's objective by trial number, with the best so far as a step line."""
+    path = Path(path)
     figure, axes = plt.subplots(figsize=(6, 3.6), constrained_layout=True)
     better = max if summary["direction"] == "maximize" else min
     for state, marker, colour in (("COMPLETE", "o", "tab:blue"), ("PRUNED", "x", "tab:gray")):
@@ -91,8 +96,9 @@ def plot_history(trials: list[dict[str, Any]], summary: dict[str, Any], path: Pa
     return path
 
 
-def plot_importances(importances: dict[str, float], path: Path) -> Path:
+def plot_importances(importances: dict[str, float], path: str | os.PathLike) -> Path:
     """Horizontal bars, the most important parameter on top."""
+    path = Path(path)
     names = list(importances)[::-1]
     figure, axes = plt.subplots(figsize=(6, 0.5 + 0.45 * len(names)), constrained_layout=True)
     axes.barh(names, [importances[name] for name in names], color="tab:blue")

@@ -7,6 +7,7 @@ registered study into a directory and writes its summary and report.
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import time
 from pathlib import Path
@@ -17,8 +18,9 @@ from trainlab.errors import TrainlabError
 from trainlab.studies.plan import SCALES, Arm, StudyPlan
 
 
-def default_study_dir(name: str, scale: str, root: Path = Path("runs")) -> Path:
+def default_study_dir(name: str, scale: str, root: str | os.PathLike = Path("runs")) -> Path:
     """`runs/study-<name>-<scale>-<timestamp>`."""
+    root = Path(root)
     return root / f"study-{name}-{scale}-{time.strftime('%Y%m%d-%H%M%S')}"
 
 
@@ -26,7 +28,7 @@ def run(
     name: str,
     scale: str = "quick",
     seeds: int | None = None,
-    study_dir: Path | None = None,
+    study_dir: str | os.PathLike | None = None,
     overrides: list[tuple[str, Any]] = (),
     overwrite: bool = False,
     quiet: bool = False,
@@ -39,6 +41,7 @@ def run(
     from trainlab.reports.study_report import write_study_report
     from trainlab.studies.runner import run_study
 
+    study_dir = None if study_dir is None else Path(study_dir)
     if scale not in SCALES:
         raise TrainlabError(f"--scale {scale}: choose one of {', '.join(SCALES)}")
     if seeds is not None and seeds < 1:
