@@ -4,6 +4,7 @@ known: same seed same text, top-k=1 is greedy, stop strings, unknown prompt char
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 from scipy.stats import chisquare
@@ -55,28 +56,82 @@ def test_penalty_comes_before_temperature_and_temperature_zero_is_greedy():
     assert next_token(logits, penalized, generator, seen=torch.tensor([0])) == 1  # 2.0 / 2 < 1.5
 
 
-def draw_counts(logits: torch.Tensor, settings: SamplingSettings, draws: int, seed: int) -> torch.Tensor:
+def draw_counts(logits: torch.Tensor, settings: SamplingSettings, draws: int, seed: int,
+                seen: torch.Tensor | None = None) -> np.ndarray:
     generator = torch.Generator().manual_seed(seed)
-    tokens = [next_token(logits, settings, generator) for _ in range(draws)]
-    return torch.bincount(torch.tensor(tokens), minlength=len(logits)).double()
+    tokens = [next_token(logits, settings, generator, seen) for _ in range(draws)]
+    return np.bincount(tokens, minlength=len(logits)).astype(np.float64)
 
 
-@pytest.mark.parametrize("temperature", [1.0, 0.5])
+def softmax(values: np.ndarray) -> np.ndarray:
+    exponentials = np.exp(values - values.max())
+    return exponentials / exponentials.sum()
+
+
+def chi_square_pvalue(counts: np.ndarray, probabilities: np.ndarray) -> float:
+    """Pearson's test of the counts against `probabilities` (tokens of probability 0 must not occur
+    and are left out); tokens expected fewer than 5 times are pooled into one cell, as the test
+    needs."""
+    support = probabilities > 0
+    assert counts[~support].sum() == 0, f"drawn outside the support: {counts[~support]}"
+    counts, expected = counts[support], probabilities[support] * counts.sum()
+    rare = expected < 5
+    if rare.sum() > 0:
+        counts = np.append(counts[~rare], counts[rare].sum())
+        expected = np.append(expected[~rare], expected[rare].sum())
+    return float(chisquare(counts, expected).pvalue)
+
+
+LOGITS = np.array([1.0, 0.2, -0.5, 2.0, 0.0, -2.0])  # the smallest share at temperature 1 is ~1.0%
+
+
+@pytest.mark.parametrize("temperature", [1.0, 0.5, 2.0])
 def test_draws_follow_the_full_tempered_softmax(temperature):
-    logits = torch.tensor([1.0, 0.2, -0.5, 2.0, 0.0, -2.0])  # the smallest share is ~1.3%
     draws = 4000
-    counts = draw_counts(logits, SamplingSettings(temperature=temperature, top_p=1.0), draws, seed=1)
-    expected = torch.softmax(logits.double() / temperature, dim=0) * draws
-    assert (counts > 0).all() or temperature < 1  # at temperature 1 every token is drawn, even -2.0
-    assert chisquare(counts.numpy(), expected.numpy()).pvalue > 0.01
+    counts = draw_counts(torch.tensor(LOGITS), SamplingSettings(temperature=temperature), draws, seed=1)
+    assert chi_square_pvalue(counts, softmax(LOGITS / temperature)) > 0.01
+    # The same draws tell the neighbouring mistakes apart: no temperature, temperature multiplied in.
+    for wrong in {1.0, 1 / temperature} - {temperature}:
+        assert chi_square_pvalue(counts, softmax(LOGITS / wrong)) < 1e-6, wrong
+    if temperature >= 1:
+        assert (counts > 0).all()  # a 1% token is drawn ~40 times in 4000: nothing is cut off
 
 
 def test_top_k_samples_renormalised_among_the_kept_tokens():
-    logits = torch.tensor([1.0, 0.2, -0.5, 2.0])
-    counts = draw_counts(logits, SamplingSettings(top_k=2), 3000, seed=2)
-    assert counts[1] == counts[2] == 0
-    expected = torch.softmax(logits[[0, 3]].double(), dim=0) * 3000
-    assert chisquare(counts[[0, 3]].numpy(), expected.numpy()).pvalue > 0.01
+    logits = np.array([1.0, 0.2, -0.5, 2.0])
+    counts = draw_counts(torch.tensor(logits), SamplingSettings(top_k=2), 3000, seed=2)
+    expected = np.zeros(4)
+    expected[[0, 3]] = softmax(logits[[0, 3]])  # ids 3 and 0 are the two largest
+    assert chi_square_pvalue(counts, expected) > 0.01
+
+
+def test_top_p_is_taken_on_the_tempered_probabilities():
+    logits = np.log([0.5, 0.3, 0.15, 0.05])
+    # At temperature 1 the cumulative shares are 0.5, 0.8: top-p 0.75 keeps ids 0 and 1. At
+    # temperature 2 the shares become sqrt(p) / sum sqrt(p) = 0.379, 0.294, 0.207, 0.120, whose
+    # cumulative 0.379, 0.673, 0.880 first reaches 0.75 at id 2: ids 0, 1 and 2 are kept.
+    kept = np.sqrt([0.5, 0.3, 0.15, 0.0])
+    counts = draw_counts(torch.tensor(logits), SamplingSettings(temperature=2.0, top_p=0.75), 3000, seed=4)
+    assert counts[3] == 0 and counts[2] > 0
+    assert chi_square_pvalue(counts, kept / kept.sum()) > 0.01
+    plain = draw_counts(torch.tensor(logits), SamplingSettings(top_p=0.75), 3000, seed=4)
+    assert chi_square_pvalue(plain, np.array([0.5, 0.3, 0, 0]) / 0.8) > 0.01
+
+
+def test_every_control_together_follows_the_distribution_computed_by_hand():
+    """Penalty, then temperature, then top-k, then top-p, then the softmax of what is left."""
+    logits = torch.tensor([2.0, 1.0, 0.5, -1.0, 0.0])
+    settings = SamplingSettings(temperature=2.0, top_k=4, top_p=0.8, repetition_penalty=2.0)
+    # Token 0 was seen: 2.0 / 2 = 1.0. Divided by 2: [0.5, 0.5, 0.25, -0.5, 0.0]. Top-4 drops id 3.
+    # Softmax of the four left: e^.5, e^.5, e^.25, e^0 over their sum 5.5814 = 0.295, 0.295, 0.230,
+    # 0.179; the mass before each in that order 0, 0.295, 0.591, 0.821: top-p 0.8 drops id 4.
+    kept = np.exp([0.5, 0.5, 0.25, -np.inf, -np.inf])
+    counts = draw_counts(logits, settings, 3000, seed=5, seen=torch.tensor([0, 0]))
+    assert counts[3] == counts[4] == 0
+    assert chi_square_pvalue(counts, kept / kept.sum()) > 0.01
+    # Without the penalty token 0 would lead (e^1 against e^0.5): the draws say it did not.
+    unpenalised = np.exp([1.0, 0.5, 0.25, -np.inf, -np.inf])
+    assert chi_square_pvalue(counts, unpenalised / unpenalised.sum()) < 1e-6
 
 
 def test_top_k_one_equals_greedy_on_random_logits():
@@ -141,9 +196,14 @@ def test_same_seed_same_text_and_top_k_one_is_greedy(small_model, letters):
 
 
 def test_samples_by_temperature_lists_each_temperature(small_model, letters):
-    samples = samples_by_temperature(small_model, letters, temperatures=(0.0, 1.0), max_new_tokens=5)
-    assert [sample["temperature"] for sample in samples["samples"]] == [0.0, 1.0]
-    assert all(len(sample["text"]) == 5 for sample in samples["samples"])
+    samples = samples_by_temperature(small_model, letters, "ab", temperatures=(0.0, 1.0, 1.5),
+                                     max_new_tokens=12, seed=4)
+    assert [sample["temperature"] for sample in samples["samples"]] == [0.0, 1.0, 1.5]
+    assert (samples["prompt"], samples["seed"], samples["max_new_tokens"]) == ("ab", 4, 12)
+    for sample in samples["samples"]:  # each text is that temperature's own generation, same seed
+        settings = SamplingSettings(temperature=sample["temperature"])
+        assert sample["text"] == generate(small_model, letters, "ab", 12, settings, seed=4)
+    assert len({sample["text"] for sample in samples["samples"]}) == 3
 
 
 @pytest.mark.parametrize(("settings", "message"), [
