@@ -233,9 +233,21 @@ def build_parser() -> argparse.ArgumentParser:
     data = add("data", "download or inspect datasets", DATA_EXAMPLE)
     data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", parser_class=OneLineErrorParser)
     data_commands.required = True
-    fetch = data_commands.add_parser("fetch", help="download, verify and cache a builtin dataset")
+    def add_data_action(name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+        return data_commands.add_parser(
+            name, help=help_text, description=help_text, epilog=example,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    fetch = add_data_action("fetch", "download, verify and cache a builtin dataset",
+                            "examples:\n  trainlab data fetch mnist\n  trainlab data fetch imdb\n\n"
+                            "Files go to $TRAINLAB_CACHE (default ~/.cache/trainlab); a file already\n"
+                            "there is verified, not downloaded again.")
     fetch.add_argument("name", help="a downloadable builtin dataset (trainlab list datasets)")
-    show = data_commands.add_parser("show", help="load a source as a run would and print its summary")
+    show = add_data_action("show", "load a source as a run would and print its summary",
+                           "examples:\n  trainlab data show digits\n"
+                           "  trainlab data show reviews.csv --task text-classification data.text_column=review\n"
+                           "  trainlab data show sales.csv --task forecast data.time_column=date data.target=units")
     show.add_argument("source", help="builtin dataset name or a path")
     show.add_argument("--task", help="the task it is for (guessed from the source when it can be)")
     show.add_argument("overrides", nargs="*", metavar="data.key=value", help="data options")
