@@ -280,6 +280,46 @@ def test_interpolation_is_linear_in_time_not_in_rows(tmp_path):
     assert series.values[:, 0].tolist() == [0, 10, 40, 50] and series.frequency is None
 
 
+# 20 daily steps split 14 / 3 / 3: train 0-13, validation 14-16, test 17-19. Gaps: the last two
+# training steps (12, 13), the first validation step (14), the last validation step (16), and
+# test step 18.
+SPLIT_GAPS = {12, 13, 14, 16, 18}
+
+
+def gappy_ramp(tmp_path, value_at=lambda step: float(step * step)) -> Path:
+    rows = [f"2020-01-{step + 1:02d},{'' if step in SPLIT_GAPS else value_at(step)}" for step in range(20)]
+    return write(tmp_path, "gappy.csv", "date,value\n" + "\n".join(rows) + "\n")
+
+
+def split_gappy(path: Path, policy: str) -> SeriesSplits:
+    config = DataConfig(source=str(path), missing=policy, val_fraction=0.15, test_fraction=0.15)
+    return load_series_source(config)
+
+
+@pytest.mark.parametrize("policy", ["interpolate", "ffill"])
+def test_filling_a_gap_never_reads_a_later_split(tmp_path, policy):
+    """The issue's test: no value of a split (nor of the history before it) changes when a value of
+    a later split does; gaps are filled after the split, each part from itself and earlier parts."""
+    splits = split_gappy(gappy_ramp(tmp_path), policy)
+    assert (len(splits.train), len(splits.val), len(splits.test)) == (14, 3, 3)
+    changed_val = split_gappy(gappy_ramp(tmp_path, lambda step: 1000.0 if step == 15 else step * step), policy)
+    changed_test = split_gappy(gappy_ramp(tmp_path, lambda step: -5.0 if step >= 17 else step * step), policy)
+    np.testing.assert_array_equal(changed_val.train.values, splits.train.values)
+    np.testing.assert_array_equal(changed_test.train.values, splits.train.values)
+    np.testing.assert_array_equal(changed_test.val.values, splits.val.values)
+    np.testing.assert_array_equal(changed_test.test_history.values, splits.test_history.values)
+    assert not np.isnan(splits.test_history.values).any()
+    # By hand. The training part ends in a gap: its last value (11^2 = 121) is carried on, under
+    # either policy. Validation step 14 lies between the filled 121 (step 13) and 225 (step 15);
+    # validation ends in a gap too, so 225 is carried to step 16.
+    train, val, test = (part.values[:, 0].tolist() for part in (splits.train, splits.val, splits.test))
+    assert train[11:] == [121, 121, 121]
+    if policy == "interpolate":
+        assert val == [173, 225, 225] and test == [289, 325, 361]
+    else:
+        assert val == [121, 225, 225] and test == [289, 289, 361]
+
+
 # Builtins: statsmodels' bundled series, offline; airline passengers from the download cache.
 
 

@@ -34,7 +34,10 @@ class TimeSeries:
     target_names: list[str]
     covariate_names: list[str]
     frequency: str | None  # pandas offset alias ("MS", "D", "h", ...); None: irregular steps
-    missing_filled: int = 0  # values filled by the missing-value policy
+    missing_filled: int = 0  # empty values the missing-value policy fills (or filled)
+    # The policy ("interpolate" or "ffill") that fills the empty (NaN) values still here when the
+    # series is split; None: there are none.
+    missing: str | None = None
 
     def __len__(self) -> int:
         return len(self.times)
@@ -48,6 +51,26 @@ class TimeSeries:
             values=self.values[start:stop],
             covariates=covariates,
         )
+
+    def filled(self, before: TimeSeries | None = None) -> TimeSeries:
+        """This series with its empty values filled by its policy from its own steps and the
+        steps `before` it (already filled), never from anything after it: a gap at its end holds
+        its last value, under either policy."""
+        if self.missing is None:
+            return self
+        own = _as_table(self)
+        table = own if before is None else pd.concat([_as_table(before), own])
+        table = fill_gaps(table, self.missing).iloc[len(table) - len(own):]
+        still_empty = table.columns[table.isna().any()].tolist()
+        if still_empty:
+            raise TrainlabError(
+                f"{self.name}: column '{still_empty[0]}' has no value in the training part to "
+                f"fill its gaps from; give a series whose training part has values"
+            )
+        values = table.to_numpy(np.float32)
+        width = self.values.shape[1]
+        covariates = None if self.covariates is None else values[:, width:]
+        return dataclasses.replace(self, values=values[:, :width], covariates=covariates, missing=None)
 
     def followed_by(self, later: TimeSeries) -> TimeSeries:
         """This series with the steps of `later` appended (e.g. the training part, then validation)."""
@@ -112,6 +135,44 @@ class SeriesSplits:
         return line
 
 
+def _as_table(series: TimeSeries) -> pd.DataFrame:
+    """Targets then covariates as one frame over the series' times."""
+    columns = [series.values] if series.covariates is None else [series.values, series.covariates]
+    return pd.DataFrame(np.concatenate(columns, axis=1).astype(np.float64), index=series.times)
+
+
+def fill_gaps(table: pd.DataFrame, missing: str) -> pd.DataFrame:
+    """The empty values of `table` filled by policy "interpolate" (linear in time between
+    observations; the first value held before the first, the last after the last) or "ffill"
+    (the last value carried forward; the first value before the first)."""
+    if missing == "interpolate":
+        return table.interpolate(method="time", limit_direction="both")
+    return table.ffill().bfill()  # bfill: nothing comes before a leading gap
+
+
+def filling_note(count: int, missing: str) -> str:
+    how = "time interpolation" if missing == "interpolate" else "carrying the last value forward"
+    return f"filled {count} missing values by {how}"
+
+
+def filled_in_time_order(splits: SeriesSplits) -> SeriesSplits:
+    """Every split's gaps filled from itself and the splits before it only (train, then validation,
+    then test), so that no value of a split depends on a later one; the histories follow."""
+    parts = [part for part in (splits.train, splits.val, splits.test) if part is not None]
+    policies = {part.missing for part in parts} - {None}
+    if not policies:
+        return splits
+    empty = sum(int(_as_table(part).isna().to_numpy().sum()) for part in parts)
+    train = splits.train.filled()
+    val = None if splits.val is None else splits.val.filled(train)
+    before_test = train if val is None else train.followed_by(val)
+    test = splits.test.filled(before_test)
+    say(f"{splits.name}: {filling_note(empty, policies.pop())}, each split from itself and the "
+        f"splits before it")
+    return dataclasses.replace(splits, train=train, val=val, test=test,
+                               val_history=train if val is not None else None, test_history=before_test)
+
+
 _STEP_WORDS = {
     "Y": "yearly", "YS": "yearly", "YE": "yearly", "A": "yearly", "AS": "yearly",
     "Q": "quarterly", "QS": "quarterly", "QE": "quarterly",
@@ -139,7 +200,9 @@ def _date_format(frequency: str | None, times: pd.DatetimeIndex) -> str:
 def chronological_split(
     series: TimeSeries, val_fraction: float, test_fraction: float
 ) -> SeriesSplits:
-    """Train, then validation, then test, in time order: round(T * fraction) steps each, no shuffling."""
+    """Train, then validation, then test, in time order: round(T * fraction) steps each, no shuffling;
+    a series read with empty values (`fill=False`) has each split filled from itself and the
+    splits before it."""
     steps = len(series)
     test_steps = round(steps * test_fraction)
     val_steps = round(steps * val_fraction)
@@ -152,14 +215,14 @@ def chronological_split(
     train = series.part(0, train_steps)
     val = series.part(train_steps, train_steps + val_steps) if val_steps else None
     test = series.part(train_steps + val_steps, steps)
-    return SeriesSplits(
+    return filled_in_time_order(SeriesSplits(
         series.name,
         train,
         val,
         test,
         val_history=train if val is not None else None,
         test_history=series.part(0, train_steps + val_steps),
-    )
+    ))
 
 
 def assemble_series_splits(
@@ -195,7 +258,7 @@ def assemble_series_splits(
     splits = SeriesSplits(
         series.name, series, val, test, series if val is not None else None, history
     )
-    return splits.limited(data.limit)
+    return filled_in_time_order(splits).limited(data.limit)
 
 
 def _check_follows(earlier: TimeSeries, later: TimeSeries, option: str) -> None:

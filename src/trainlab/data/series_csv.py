@@ -2,7 +2,9 @@
 
 The time column must parse as dates (integer years count), timestamps must be unique, rows are put
 in time order, the frequency is detected, and missing values follow a policy: `error` (default),
-`interpolate` (linear in time) or `ffill`, with the count filled reported.
+`interpolate` (linear in time) or `ffill`, with the count filled reported. A series that will be
+split is read with `fill=False`: its gaps stay empty until each split is filled from itself and the
+splits before it (`TimeSeries.filled`), so no training value is ever filled from validation.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from trainlab.data.series import TimeSeries, step_word
+from trainlab.data.series import TimeSeries, fill_gaps, filling_note, step_word
 from trainlab.errors import TrainlabError
 from trainlab.runs import say
 
@@ -39,6 +41,7 @@ def load_series_csv(
     covariates: Sequence[str] = (),
     missing: MissingPolicy = "error",
     encoding: str = "utf-8",
+    fill: bool = True,
 ) -> TimeSeries:
     """Read a CSV (or .tsv) time series: one time column, one or more target columns, covariates.
 
@@ -48,6 +51,7 @@ def load_series_csv(
         covariates: extra numeric input columns (past values only are fed to a model).
         missing: what to do with empty values: "error", "interpolate" (linear in time) or "ffill";
             with the last two, time steps absent from a regular grid are inserted and filled too.
+        fill: False: leave the empty values (NaN) for the split to fill part by part.
     """
     path = Path(path)
     if not path.is_file():
@@ -68,7 +72,7 @@ def load_series_csv(
     except pd.errors.ParserError as error:
         reason = str(error).strip().splitlines()[-1]
         raise TrainlabError(f"{path}: not a valid CSV ({reason})") from None
-    return series_from_frame(frame, path.name, str(path), time_column, target, covariates, missing)
+    return series_from_frame(frame, path.name, str(path), time_column, target, covariates, missing, fill)
 
 
 def series_from_frame(
@@ -79,8 +83,10 @@ def series_from_frame(
     target: str | Sequence[str] | None = None,
     covariates: Sequence[str] = (),
     missing: MissingPolicy = "error",
+    fill: bool = True,
 ) -> TimeSeries:
-    """Validate a table with a time column into a TimeSeries; `source` names it in messages."""
+    """Validate a table with a time column into a TimeSeries; `source` names it in messages.
+    With `fill=False` empty values stay NaN, and the series remembers the policy that fills them."""
     if frame.empty:
         raise TrainlabError(f"{source}: no rows under the header; expected one row per time step")
     time_column = frame.columns[0] if time_column is None else time_column
@@ -109,7 +115,10 @@ def series_from_frame(
     table.index = pd.DatetimeIndex(times)
     table = _in_time_order(table, source, time_column)
     frequency, grid = _detect_frequency(table.index, source)
-    table, filled = _apply_missing_policy(table, source, missing, frequency, grid)
+    table, empty = _apply_missing_policy(table, source, missing, frequency, grid)
+    if empty and fill:
+        table = fill_gaps(table, missing)
+        say(f"{source}: {filling_note(empty, missing)}")
     targets = table[target_names].to_numpy(np.float32)
     covariate_values = table[covariate_names].to_numpy(np.float32) if covariate_names else None
     return TimeSeries(
@@ -120,7 +129,8 @@ def series_from_frame(
         target_names,
         covariate_names,
         frequency,
-        filled,
+        empty,
+        missing if empty and not fill else None,
     )
 
 
@@ -245,7 +255,8 @@ def _apply_missing_policy(
     frequency: str | None,
     grid: pd.DatetimeIndex | None,
 ) -> tuple[pd.DataFrame, int]:
-    """Fill (or refuse) empty values and time steps absent from the grid; returns the values filled."""
+    """Refuse empty values (policy "error"), or insert the time steps absent from the grid as
+    empty rows; returns the table and its count of empty values, which the policy fills."""
     empty = table.isna()
     for column in table.columns:
         if empty[column].all():
@@ -273,15 +284,5 @@ def _apply_missing_policy(
         return table, 0
     if absent:
         table = table.reindex(grid)
-    to_fill = int(table.isna().to_numpy().sum())
-    if not to_fill:
-        return table, 0
-    if missing == "interpolate":
-        # Linear in time between observations; before the first one, the first value is held.
-        table = table.interpolate(method="time", limit_direction="both")
-    else:
-        table = table.ffill().bfill()  # bfill: nothing comes before a leading gap
-    how = "time interpolation" if missing == "interpolate" else "carrying the last value forward"
-    inserted = f" ({absent} absent time steps inserted)" if absent else ""
-    say(f"{source}: filled {to_fill} missing values by {how}{inserted}")
-    return table, to_fill
+        say(f"{source}: {absent} time steps absent from the {_grid_name(frequency)} inserted, to be filled")
+    return table, int(table.isna().to_numpy().sum())

@@ -31,7 +31,7 @@ def load_series_source(data: DataConfig) -> SeriesSplits:
 
     def read(path: str, target: str | list[str] | None) -> TimeSeries:
         return load_series_csv(
-            path, data.time_column, target, data.covariates, data.missing, data.encoding
+            path, data.time_column, target, data.covariates, data.missing, data.encoding, fill=False
         )
 
     series = read(data.source, data.target)
@@ -45,7 +45,8 @@ def _builtin(
     frame: pd.DataFrame, name: str, data: DataConfig, missing: MissingPolicy | None = None
 ) -> SeriesSplits:
     series = series_from_frame(
-        frame, name, name, frame.columns[0], data.target, data.covariates, missing or data.missing
+        frame, name, name, frame.columns[0], data.target, data.covariates, missing or data.missing,
+        fill=False,
     )
     return assemble_series_splits(series, data)
 
@@ -86,9 +87,10 @@ def nile(data: DataConfig) -> SeriesSplits:
 def co2(data: DataConfig) -> SeriesSplits:
     """statsmodels' weekly readings as monthly means, as its documentation does.
 
-    Five months have no reading at all; they are interpolated in time even under the default
-    data.missing=error, since the gaps are known and the builtin should just work
-    (data.missing=ffill carries the previous month instead).
+    Five months have no reading at all; they are interpolated in time (after the split, each split
+    from itself and the ones before it) even under the default data.missing=error, since the gaps
+    are known and the builtin should just work (data.missing=ffill carries the previous month
+    instead).
     """
     from statsmodels.datasets import co2 as dataset
 
@@ -105,6 +107,6 @@ def co2(data: DataConfig) -> SeriesSplits:
 def airline_passengers(data: DataConfig) -> SeriesSplits:
     path = fetch(resources_of("airline-passengers")[0])
     series = load_series_csv(
-        path, "Month", data.target, data.covariates, data.missing, data.encoding
+        path, "Month", data.target, data.covariates, data.missing, data.encoding, fill=False
     )
     return assemble_series_splits(dataclasses.replace(series, name="airline-passengers"), data)
