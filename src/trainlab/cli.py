@@ -532,6 +532,11 @@ def command_list(args: argparse.Namespace) -> int:
     table = {"models": registry.models, "datasets": registry.datasets,
              "tasks": registry.tasks, "studies": registry.studies}[args.kind]
     entries = table.entries()
+    if args.kind in ("models", "datasets"):
+        # A dataset made for no task `train` has (polynomial, sampled by the studies for their own
+        # fits) cannot be trained on: listing it would only lead to an "unknown task" error.
+        tasks = registry.tasks.names()
+        entries = [entry for entry in entries if entry.task is None or entry.task in tasks]
     if not entries:
         print(f"no {args.kind} yet")
     width = max((len(entry.name) for entry in entries), default=0)
