@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from scipy.stats import chisquare
 from torch import nn
 from torch.nn import functional as F
 
@@ -144,11 +145,60 @@ def test_updates_match_torch_optimizers(optimizer):
     np.testing.assert_allclose(params["w"], tensor.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
-def test_sampling_is_reproducible_and_temperature_zero_is_greedy():
+def sharpened(cell: str, seed: int):
+    """A network whose weights are scaled up 4x: decisive logits and greedy text that moves about."""
+    network = CELLS[cell](VOCAB, HIDDEN, VOCAB, seed=seed)
+    for value in network.params.values():
+        value *= 4
+    return network
+
+
+def torch_next_logits(module: nn.RNNBase, readout: nn.Linear, tokens: list[int]) -> np.ndarray:
+    """The logits after `tokens`, read by torch from a zero state over the whole prefix."""
+    one_hot = F.one_hot(torch.tensor(tokens)[:, None], VOCAB).double()  # (T, 1, V)
+    with torch.no_grad():
+        return readout(module(one_hot)[0][-1, 0]).numpy()
+
+
+@pytest.mark.parametrize(("cell", "seed"), [("rnn", 2), ("lstm", 5), ("gru", 4)])
+def test_temperature_zero_is_the_argmax_at_every_step(cell, seed):
+    network = sharpened(cell, seed)
+    prompt = [1, 3]
+    greedy = sample(network, prompt, 15, 0.0)
+    assert len(set(greedy)) >= 3  # a sequence that moves, so a stuck or stateless loop shows
+    module, readout = to_torch(cell, network)
+    tokens = list(prompt)
+    for step in range(15):
+        logits = torch_next_logits(module, readout, tokens)
+        top, second = np.sort(logits)[::-1][:2]
+        assert top - second > 1e-6, f"step {step}: a near tie makes the argmax ill-defined"
+        assert greedy[step] == int(np.argmax(logits)), f"{cell} step {step}: {greedy} after {prompt}"
+        tokens.append(int(np.argmax(logits)))  # the reference follows its own argmax
+
+
+@pytest.mark.parametrize("temperature", [0.5, 1.0, 2.0])
+def test_sampled_first_tokens_follow_the_tempered_softmax(temperature):
+    network = sharpened("lstm", 5)
+    network.params["b_y"] += np.array([1.5, 0.0, -1.0, 0.5, -2.0])  # spread logits tell temperatures apart
+    module, readout = to_torch("lstm", network)
+    logits = torch_next_logits(module, readout, [1, 2])
+    draws = 2000
+    tokens = [sample(network, [1, 2], 1, temperature, seed=seed)[0] for seed in range(draws)]
+    counts = np.bincount(tokens, minlength=VOCAB)
+
+    def pvalue(temperature_assumed: float) -> float:
+        probabilities = np.exp(logits / temperature_assumed)
+        probabilities /= probabilities.sum()
+        return float(chisquare(counts, probabilities * draws).pvalue)
+
+    assert pvalue(temperature) > 0.01
+    for wrong in {1.0, 1 / temperature} - {temperature}:  # no temperature, or multiplied in
+        assert pvalue(wrong) < 1e-6, wrong
+
+
+def test_sampling_is_reproducible_and_checks_its_arguments():
     network = CELLS["lstm"](VOCAB, HIDDEN, VOCAB, seed=8)
     assert sample(network, [1, 2], 10, 1.0, seed=3) == sample(network, [1, 2], 10, 1.0, seed=3)
-    greedy = sample(network, [1], 5, 0.0)
-    logits, _ = network.forward(np.asarray([[1]]))
-    assert greedy[0] == int(np.argmax(logits[-1, 0]))
+    assert len({tuple(sample(network, [1, 2], 10, 1.0, seed=seed)) for seed in range(4)}) > 1
     with pytest.raises(ValueError, match="temperature must be >= 0"):
         sample(network, [1], 1, -1.0)
