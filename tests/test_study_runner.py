@@ -11,7 +11,7 @@ from trainlab.errors import TrainlabError
 from trainlab.reports.study_report import write_study_report
 from trainlab.studies import Arm, StudyPlan
 from trainlab.studies.runner import run_study
-from trainlab.studies.statistics import estimate
+from trainlab.studies.statistics import difference, estimate
 
 BASE = {"task": "image-classification", "data": {"source": "digits", "limit": 120},
         "train": {"epochs": 1}}
@@ -41,12 +41,19 @@ def test_study_summarises_every_arm_over_seeds_and_writes_a_report(tmp_path):
     comparison = summary["comparisons"][0]
     means = {row["arm"]: row["test_accuracy"]["mean"] for row in summary["rows"]}
     assert comparison["difference"] == pytest.approx(means["cnn"] - means["mlp"])
+    # Both arms ran seeds 0 and 1: the comparison is paired by seed.
+    per_seed = {row["arm"]: row["test_accuracy"]["values"] for row in summary["rows"]}
+    paired = difference(per_seed["cnn"], per_seed["mlp"], paired=True)
+    assert comparison == {"a": "cnn", "b": "mlp", "metric": "test_accuracy", **paired.to_dict()}
+    assert summary["interval"] == ("intervals are 95% t-intervals over 2 seeds; comparisons: paired t "
+                                   "(paired by seed where both arms have every seed).")
     assert summary["best_arm"] == max(means, key=means.get)
     assert json.loads((study_dir / "summary.json").read_text()) == summary
 
     report = write_study_report(study_dir, summary)
     text = report.read_text()
     assert "Does a CNN beat an MLP on digits?" in text and "data:image/png;base64," in text
+    assert "intervals are 95% t-intervals over 2 seeds; comparisons: paired t" in text
     assert (study_dir / "plots" / "headline.png").is_file() and (study_dir / "plots" / "val_loss.png").is_file()
 
 

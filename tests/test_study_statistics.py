@@ -48,3 +48,38 @@ def test_overlapping_settings_are_not_significant():
     assert result.significant is False
     assert "not significant" in result.text()
     assert difference([0.8], [0.7, 0.75]).significant is None
+
+
+T_975_2 = 4.302652729911275  # t(0.975, 2 degrees of freedom)
+
+
+def test_an_estimate_over_folds_uses_the_corrected_resampled_variance():
+    # Nadeau & Bengio (2003): K folds share training data, so the variance of their mean is
+    # s^2 (1/K + n_held_out / n_train) rather than s^2 / K. Three folds: 1/3 + 1/2.
+    values = [0.90, 0.92, 0.94]
+    result = estimate(values, held_out_ratio=1 / 2)
+    half = T_975_2 * 0.02 * math.sqrt(1 / 3 + 1 / 2)
+    assert (result.ci_low, result.ci_high) == pytest.approx((0.92 - half, 0.92 + half))
+    assert half > T_975_2 * 0.02 / math.sqrt(3) * 1.5  # wider than the naive interval
+
+
+def test_paired_difference_agrees_with_the_paired_t_test():
+    # Seed effects shared by both settings cancel in a paired comparison: Welch sees only noise.
+    a = np.array([0.80, 0.85, 0.90])
+    b = np.array([0.78, 0.829, 0.881])  # a - b = 0.020, 0.021, 0.019
+    paired = difference(a, b, paired=True)
+    low, high = stats.ttest_rel(a, b).confidence_interval(0.95)
+    assert paired.difference == pytest.approx(0.02)
+    assert (paired.ci_low, paired.ci_high) == pytest.approx((low, high))
+    assert paired.significant is True and difference(a, b).significant is False
+    assert "paired" in paired.method and "Welch" in difference(a, b).method
+
+
+def test_paired_difference_over_folds_is_corrected_by_hand():
+    a, b = [0.80, 0.85, 0.90], [0.78, 0.829, 0.881]
+    result = difference(a, b, paired=True, held_out_ratio=1 / 2)
+    half = T_975_2 * 0.001 * math.sqrt(1 / 3 + 1 / 2)  # s of the differences is 0.001
+    assert (result.ci_low, result.ci_high) == pytest.approx((0.02 - half, 0.02 + half))
+    assert "Nadeau" in result.method
+    with pytest.raises(ValueError, match="same seeds or folds"):
+        difference([0.1, 0.2], [0.1, 0.2, 0.3], paired=True)

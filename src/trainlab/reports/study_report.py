@@ -31,7 +31,9 @@ def write_study_report(study_dir: Path, summary: dict[str, Any], extra_figures: 
         f"<h1>Study: {html.escape(summary['study'])}</h1>",
         f"<p>{html.escape(summary['question'])}</p>",
         (f'<p class="note">Data: {html.escape(summary["data"])}. Scale {html.escape(summary["scale"])}, '
-         f"{summary['seeds']} seed(s) per configuration; intervals are 95% t-intervals over seeds.</p>"),
+         f"{_replicates(summary)} per configuration; "
+         # Summaries written before the interval was recorded used t-intervals over seeds.
+         f"{html.escape(summary.get('interval', 'intervals are 95% t-intervals over seeds.'))}</p>"),
         f'<p class="finding">{html.escape(summary["finding"])}</p>',
         # A study may explain its finding at more length (a list of paragraphs in summary.json).
         *(f"<p>{html.escape(paragraph)}</p>" for paragraph in summary.get("narrative", [])),
@@ -82,12 +84,18 @@ def _number_text(value: float) -> str:
     return f"{value:.4g}"
 
 
+def _replicates(summary: dict[str, Any]) -> str:
+    """'3 seed(s)' or '5 folds': what each configuration was repeated over."""
+    return f"{summary['folds']} folds" if summary.get("folds") else f"{summary['seeds']} seed(s)"
+
+
 def _difference_text(comparison: dict[str, Any]) -> str:
     if comparison["significant"] is None:
         return f"{comparison['difference']:+.4g} (too few seeds for an interval)"
     verdict = "significant" if comparison["significant"] else "not significant"
+    method = f"{comparison['method']}; " if comparison.get("method") else ""
     return (f"{comparison['difference']:+.4g} (95% CI {comparison['ci_low']:+.3g} to "
-            f"{comparison['ci_high']:+.3g}; {verdict})")
+            f"{comparison['ci_high']:+.3g}; {method}{verdict})")
 
 
 def plot_headline(summary: dict[str, Any], path: Path) -> Path:
@@ -103,7 +111,7 @@ def plot_headline(summary: dict[str, Any], path: Path) -> Path:
     axes.bar(range(len(rows)), means, yerr=errors, capsize=4, color="#4a7ab5")
     axes.set_xticks(range(len(rows)), [row["label"] for row in rows], rotation=30, ha="right")
     axes.set_ylabel(metric)
-    axes.set_title(f"{metric} (mean, 95% CI over {summary['seeds']} seeds)")
+    axes.set_title(f"{metric} (mean, 95% CI over {_replicates(summary)})")
     if means and all(0 <= mean <= 1 for mean in means) and "accuracy" in metric:
         axes.set_ylim(max(0.0, min(means) - 0.15), min(1.0, max(means) + 0.05))
     axes.grid(axis="y", alpha=0.3)

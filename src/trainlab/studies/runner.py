@@ -25,7 +25,7 @@ from trainlab import runs
 from trainlab.config import apply_overrides, build_config
 from trainlab.errors import TrainlabError
 from trainlab.studies.plan import Arm, StudyPlan
-from trainlab.studies.statistics import difference, estimate
+from trainlab.studies.statistics import NADEAU_BENGIO, Difference, difference, estimate
 
 STUDY_FILE = "study.json"
 SUMMARY_FILE = "summary.json"
@@ -266,24 +266,29 @@ def _fill(value: Any, names: dict[str, str]) -> Any:
 
 def summarize(plan: StudyPlan, study_dir: Path, seeds: int, scale: str, replicate: str = "seed") -> dict[str, Any]:
     """Each arm's metrics over seeds (mean, std, 95% CI), the comparisons and the finding;
-    `replicate` "fold": over the folds of a cross-validation (`seeds` is then their number)."""
-    values: dict[str, dict[str, list[float]]] = {}
+    `replicate` "fold": over the folds of a cross-validation (`seeds` is then their number), with
+    Nadeau & Bengio's corrected intervals, since folds share training data. Two arms are compared
+    paired by seed (fold) where both have the metric for every one of them."""
+    # Each of K folds trains on the other K - 1: n_held_out / n_train = 1 / (K - 1).
+    held_out_ratio = 1 / (seeds - 1) if replicate == "fold" else None
+    values: dict[str, dict[str, list[float | None]]] = {}  # per seed, None where a run lacks it
     rows = []
     for arm in plan.arms:
         per_seed = [_run_results(plan, study_dir / arm.name / f"{replicate}-{seed}") for seed in range(seeds)]
         values[arm.name] = {
-            metric: [float(metrics[metric]) for metrics in per_seed if metrics.get(metric) is not None]
+            metric: [None if metrics.get(metric) is None else float(metrics[metric]) for metrics in per_seed]
             for metric in plan.metrics
         }
         row: dict[str, Any] = {"arm": arm.name, "label": arm.label or arm.name,
                                "params": per_seed[0].get("params")}
         for metric, metric_values in values[arm.name].items():
-            row[metric] = estimate(metric_values).to_dict() if metric_values else None
+            present = [value for value in metric_values if value is not None]
+            row[metric] = estimate(present, held_out_ratio).to_dict() if present else None
         rows.append(row)
     headline = plan.metrics[0]
     comparisons = [
         {"a": a, "b": b, "metric": headline,
-         **difference(values[a][headline], values[b][headline]).to_dict()}
+         **_compared(values[a][headline], values[b][headline], held_out_ratio).to_dict()}
         for a, b in plan.comparisons
     ]
     summary: dict[str, Any] = {
@@ -293,6 +298,7 @@ def summarize(plan: StudyPlan, study_dir: Path, seeds: int, scale: str, replicat
         "scale": scale,
         "seeds": seeds,
         **({"folds": seeds} if replicate == "fold" else {}),
+        "interval": _interval_note(replicate, seeds, comparisons),
         "headline_metric": headline,
         "higher_is_better": plan.higher_is_better,
         "metrics": plan.metrics,
@@ -305,6 +311,27 @@ def summarize(plan: StudyPlan, study_dir: Path, seeds: int, scale: str, replicat
     )["arm"]
     summary["finding"] = plan.finding(summary) if plan.finding else _default_finding(summary)
     return summary
+
+
+def _compared(a: list[float | None], b: list[float | None], held_out_ratio: float | None) -> Difference:
+    """a - b, paired by seed (fold) when both have every value, else Welch's."""
+    if None not in a and None not in b:
+        return difference(a, b, paired=True, held_out_ratio=held_out_ratio)
+    return difference([value for value in a if value is not None], [value for value in b if value is not None])
+
+
+def _interval_note(replicate: str, seeds: int, comparisons: list[dict[str, Any]]) -> str:
+    """One sentence for the report: which intervals the summary holds."""
+    if replicate == "fold":
+        note = (f"intervals are 95% {NADEAU_BENGIO} intervals over {seeds} folds: the variance is "
+                f"scaled by 1/{seeds} + 1/{seeds - 1} instead of 1/{seeds}, since the folds share "
+                f"training data")
+    else:
+        note = f"intervals are 95% t-intervals over {seeds} seeds"
+    methods = sorted({comparison["method"] for comparison in comparisons})
+    if methods:
+        note += f"; comparisons: {', '.join(methods)} (paired by {replicate} where both arms have every {replicate})"
+    return note + "."
 
 
 def _run_results(plan: StudyPlan, run_dir: Path) -> dict[str, Any]:
