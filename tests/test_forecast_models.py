@@ -140,6 +140,47 @@ def test_teacher_forcing_feeds_the_targets(strategy):
     torch.testing.assert_close(model(inputs, targets), free)
 
 
+def decoded_by_hand(model: RecurrentForecaster, inputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Teacher forcing run one step at a time with the model's own layers (no normalisation): step
+    h + 1 reads the true target of step h; step 1 reads the last observed target (seq2seq) or
+    follows straight from the encoder (recursive)."""
+    k = model.target_features
+    outputs, state = model.encoder(inputs)
+    if model.strategy == "seq2seq":
+        previous, predictions = inputs[:, -1, :k], []
+        for step in range(model.horizon):
+            output, state = model.decoder(previous[:, None], state)
+            predictions.append(model.head(output[:, -1]))
+            previous = targets[:, step]
+    else:
+        covariates, predictions = inputs[:, -1, k:], [model.head(outputs[:, -1])]
+        for step in range(1, model.horizon):
+            output, state = model.encoder(torch.cat([targets[:, step - 1], covariates], dim=-1)[:, None], state)
+            predictions.append(model.head(output[:, -1]))
+    return torch.stack(predictions, dim=1)
+
+
+@pytest.mark.parametrize("teacher_forcing", ["always", "scheduled"])
+@pytest.mark.parametrize("strategy", ["recursive", "seq2seq"])
+def test_step_h_reads_the_true_target_of_the_step_before(strategy, teacher_forcing):
+    torch.manual_seed(0)
+    model = build("lstm", strategy=strategy, layers=2, teacher_forcing=teacher_forcing).double().eval()
+    model.set_epoch(0)  # scheduled: ratio 1, the step-by-step loop; always: one call over the targets
+    inputs, targets = (tensor.double() for tensor in windows())
+    forced = model(inputs, targets)
+    with torch.no_grad():
+        torch.testing.assert_close(forced, decoded_by_hand(model, inputs, targets), rtol=0, atol=1e-12)
+    # Changing the target of step h alone changes step h + 1 on, never step h or before (a model
+    # fed its own step's target would see it at step h; the last target is never read).
+    for step in range(SPEC.horizon):
+        changed = targets.clone()
+        changed[:, step] += torch.tensor([5.0, -3.0], dtype=torch.float64)
+        moved = (model(inputs, changed) - forced).abs().amax(dim=(0, 2))  # (horizon,)
+        assert moved[: step + 1].tolist() == [0.0] * (step + 1), (step, moved.tolist())
+        if step + 1 < SPEC.horizon:
+            assert moved[step + 1] > 1e-3, (step, moved.tolist())
+
+
 def test_scheduled_ratio_decays_per_epoch_and_mixes_the_two_inputs():
     torch.manual_seed(0)
     model = build(
