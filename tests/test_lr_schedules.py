@@ -66,3 +66,26 @@ def test_warmup_rises_linearly_to_the_base_lr_then_cosine_decays():
 
 def test_constant_is_constant():
     assert set(ours(ScheduleConfig(name="constant"))) == {BASE_LR}
+
+
+def test_a_cosine_floor_scales_with_a_discriminative_group():
+    """Fine-tuning gives the backbone a tenth of the head's rate. A floor of 0.005 (of lr 0.1) is
+    the backbone's 0.0005: an absolute floor would anneal its 0.01 *up* to 0.005."""
+    from types import SimpleNamespace
+
+    from trainlab.training.callbacks.lr_scheduler import LearningRateScheduler
+
+    head, backbone = torch.nn.Parameter(torch.zeros(1)), torch.nn.Parameter(torch.zeros(1))
+    optimizer = torch.optim.SGD([{"params": [head]}, {"params": [backbone], "lr": BASE_LR / 10}], lr=BASE_LR)
+    callback = LearningRateScheduler(ScheduleConfig(name="cosine", min_lr=0.005), reference_lr=BASE_LR)
+    state = SimpleNamespace(optimizer=optimizer, step=0, steps_per_epoch=STEPS_PER_EPOCH, total_steps=TOTAL)
+    callback.on_fit_start(state)
+    seen = []
+    for step in range(TOTAL + 1):
+        state.step = step
+        callback.on_batch_start(state)
+        seen.append([group["lr"] for group in optimizer.param_groups])
+    head_lrs, backbone_lrs = zip(*seen)
+    assert head_lrs[-1] == pytest.approx(0.005) and backbone_lrs[-1] == pytest.approx(0.0005)
+    assert backbone_lrs == pytest.approx([lr / 10 for lr in head_lrs], rel=1e-12)
+    assert max(backbone_lrs) == pytest.approx(BASE_LR / 10)

@@ -144,7 +144,7 @@ def default_callbacks(config: Config, run_dir: Path | None, quiet: bool) -> list
     monitor, mode = train.monitor, train.monitor_mode
     callbacks: list[Callback] = [
         NaNGuard(),
-        LearningRateScheduler(config.optim.schedule, monitor, mode),
+        LearningRateScheduler(config.optim.schedule, monitor, mode, reference_lr=config.optim.lr),
         EarlyStopping(
             monitor,
             mode,

@@ -13,9 +13,16 @@ from trainlab.config import ScheduleConfig
 
 
 def scheduled_lr(
-    schedule: ScheduleConfig, base_lr: float, step: int, steps_per_epoch: int, total_steps: int
+    schedule: ScheduleConfig, base_lr: float, step: int, steps_per_epoch: int, total_steps: int,
+    lr_scale: float = 1.0,
 ) -> float:
-    """The learning rate for optimizer step `step` (0-based) of `total_steps`."""
+    """The learning rate for optimizer step `step` (0-based) of `total_steps`.
+
+    Args:
+        lr_scale: the share of the configured rate this parameter group starts at (discriminative
+            fine-tuning rates): the cosine floor `min_lr` is scaled alike, so that a group whose
+            rate starts below the floor is not annealed up to it.
+    """
     if schedule.name == "onecycle":
         return _one_cycle(schedule, base_lr, step, total_steps)
     warmup_steps = round(schedule.warmup_epochs * steps_per_epoch)
@@ -32,7 +39,7 @@ def scheduled_lr(
         if step < warmup_steps:
             return base_lr * warmup
         progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
-        return _cosine_between(base_lr, schedule.min_lr, progress)
+        return _cosine_between(base_lr, schedule.min_lr * lr_scale, progress)
     raise ValueError(f"unknown schedule '{schedule.name}'")
 
 

@@ -16,14 +16,21 @@ class LearningRateScheduler(MonitorCallback):
     The plateau factor only moves for `schedule.name == 'plateau'`: it is multiplied by
     `schedule.factor` after `schedule.patience` epochs without improvement of `monitor`
     (like torch's ReduceLROnPlateau with threshold 0).
+
+    Args:
+        reference_lr: the configured rate (`optim.lr`); a group starting at a share of it (a
+            discriminative rate) has its cosine floor scaled by that share. None: the largest
+            group's starting rate.
     """
 
     order = 5
 
     def __init__(
-        self, schedule: ScheduleConfig, monitor: str = "val_loss", mode: Literal["min", "max"] = "min"
+        self, schedule: ScheduleConfig, monitor: str = "val_loss", mode: Literal["min", "max"] = "min",
+        reference_lr: float | None = None,
     ):
         self.schedule = schedule
+        self.reference_lr = reference_lr
         self.plateau_factor = 1.0
         self.base_lrs: list[float] = []
         super().__init__(monitor, mode)
@@ -37,8 +44,10 @@ class LearningRateScheduler(MonitorCallback):
         self.base_lrs = [group.setdefault("initial_lr", group["lr"]) for group in state.optimizer.param_groups]
 
     def on_batch_start(self, state: TrainState) -> None:
+        reference = self.reference_lr or max(self.base_lrs)
         for group, base_lr in zip(state.optimizer.param_groups, self.base_lrs):
-            lr = scheduled_lr(self.schedule, base_lr, state.step, state.steps_per_epoch, state.total_steps)
+            lr = scheduled_lr(self.schedule, base_lr, state.step, state.steps_per_epoch, state.total_steps,
+                              lr_scale=base_lr / reference)
             group["lr"] = lr * self.plateau_factor
 
     def on_epoch_end(self, state: TrainState) -> None:
