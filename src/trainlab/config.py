@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import difflib
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -114,6 +115,15 @@ class DataConfig(Section):
     alphabet_size: PositiveInt = 8  # copy task
     noise: NonNegativeFloat = 0.1  # polynomial regression, trend-sine-walk
 
+    @field_validator("text_column", "label_column", "time_column", "target", "covariates", mode="before")
+    @classmethod
+    def _column_names_as_text(cls, value: Any) -> Any:
+        # A column may be named with digits ("0", "2017"), which YAML reads as a number. Floats are
+        # left alone: 12.50 -> "12.5" would name another column, so they stay an error to quote.
+        if isinstance(value, list):
+            return [_integer_as_text(item) for item in value]
+        return _integer_as_text(value)
+
     @field_validator("classes", mode="before")
     @classmethod
     def _class_names_as_text(cls, value: Any) -> Any:
@@ -131,6 +141,10 @@ class DataConfig(Section):
                 f"(got {self.val_fraction} + {self.test_fraction})"
             )
         return self
+
+
+def _integer_as_text(value: Any) -> Any:
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
 
 
 class ModelConfig(NamedSection):
@@ -357,16 +371,26 @@ def parse_overrides(pairs: list[str]) -> list[tuple[str, Any]]:
 
 
 def _parse_value(text: str) -> Any:
+    if re.fullmatch(r"[+-]?0[0-9]+", text.strip()):
+        # YAML 1.1 reads 0101 as the octal number 65. As text it stays the column "0101", and a
+        # number field reads it as the decimal 101 people mean.
+        return text.strip()
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
         return text
-    if isinstance(value, str):
+    if isinstance(value, str) and not _is_quoted(text):
         try:  # YAML 1.1 reads "3e-4" as a string; numbers are what people mean.
             return float(value) if value.lower() not in ("nan", "inf", "-inf") else value
         except ValueError:
             return value
     return value
+
+
+def _is_quoted(text: str) -> bool:
+    """Whether a value was written in quotes (`data.target='"0"'`): text, whatever it looks like."""
+    text = text.strip()
+    return len(text) >= 2 and text[0] == text[-1] and text[0] in "'\""
 
 
 def apply_overrides(raw: dict[str, Any], overrides: list[tuple[str, Any]]) -> dict[str, Any]:
