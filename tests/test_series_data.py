@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -209,6 +210,24 @@ def test_time_column_that_does_not_parse(tmp_path):
     path = write(tmp_path, "s.csv", "date,value\n2020-01-01,1\n2020-01-02,2\nsoon,3\n")
     assert error_of(path) == (
         f"{path}: time column 'date' has 'soon' at row 3, not a date/time; "
+        f"fix the value, or name the time column with data.time_column="
+    )
+
+
+def test_a_time_column_of_words_gives_the_error_and_no_library_warning(tmp_path):
+    # pandas warns "Could not infer format" before the real message, unless that is kept in.
+    path = write(tmp_path, "s.csv", "when,value\nmonday,1\ntuesday,2\nsoon,3\n")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        message = error_of(path)
+    assert [str(warning.message) for warning in caught] == []
+    assert message.startswith(f"{path}: time column 'when' has 'monday' at row 1")
+
+
+def test_a_bad_year_is_shown_as_written(tmp_path):
+    path = write(tmp_path, "s.csv", "year,flow\n1871,1120\n1872,1160\n99999999,963\n")
+    assert error_of(path) == (
+        f"{path}: time column 'year' has '99999999' at row 3, not a date/time; "
         f"fix the value, or name the time column with data.time_column="
     )
 

@@ -9,6 +9,7 @@ splits before it (`TimeSeries.filled`), so no training value is ever filled from
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
@@ -177,7 +178,11 @@ def _parse_times(column: pd.Series, source: str, name: str) -> pd.DatetimeIndex:
         else column
     )
     try:
-        times = pd.to_datetime(text, errors="coerce")
+        with warnings.catch_warnings():
+            # "Could not infer format": pandas parses each value alone then, which is what we want;
+            # a value that fails gets our own one-line message below, not a warning before it.
+            warnings.simplefilter("ignore", UserWarning)
+            times = pd.to_datetime(text, errors="coerce")
     except (ValueError, TypeError) as error:  # e.g. mixed time zones
         raise TrainlabError(
             f"{source}: time column '{name}' does not parse as dates ({error})"
@@ -186,7 +191,7 @@ def _parse_times(column: pd.Series, source: str, name: str) -> pd.DatetimeIndex:
     if len(failed):
         row = failed[0]
         raise TrainlabError(
-            f"{source}: time column '{name}' has {column.iloc[row]!r} at row {row + 1}, not a date/time; "
+            f"{source}: time column '{name}' has '{column.iloc[row]}' at row {row + 1}, not a date/time; "
             f"fix the value, or name the time column with data.time_column="
         )
     return pd.DatetimeIndex(times)
