@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -12,11 +13,10 @@ from trainlab import runs
 from trainlab.data.sources import load_source
 from trainlab.data.windows import scaler_from_state
 from trainlab.errors import TrainlabError
-from trainlab.experiment import load_run_config, scored_checkpoint
-from trainlab.models import SeriesSpec, build_model
+from trainlab.experiment import load_run_config
 from trainlab.models.forecast import window_forecaster
 from trainlab.pipelines.forecast import history_then_test
-from trainlab.training.checkpoint import load_weights
+from trainlab.predict import TrainedRun, load_trained
 
 
 def forecast_future(run_dir: str | os.PathLike, horizon: int | None = None, source: str | None = None) -> pd.DataFrame:
@@ -30,7 +30,8 @@ def forecast_future(run_dir: str | os.PathLike, horizon: int | None = None, sour
     config = load_run_config(run_dir)
     if config.task != "forecast":
         raise TrainlabError(f"'{run_dir}' is a {config.task} run; forecast takes forecast runs")
-    info = runs.read_json(run_dir / runs.DATA_FILE)
+    trained = load_trained(run_dir, config)
+    info = trained.info
     horizon = info["horizon"] if horizon is None else horizon
     if horizon < 1:
         raise TrainlabError(f"--horizon {horizon}: forecast at least one step")
@@ -40,14 +41,7 @@ def forecast_future(run_dir: str | os.PathLike, horizon: int | None = None, sour
         raise TrainlabError(
             f"--data {source}: its targets {series.target_names} are not the run's {info['targets']}"
         )
-    target_scaler = scaler_from_state(info["target_scaler"])
-    covariate_scaler = scaler_from_state(info["covariate_scaler"]) if info["covariate_scaler"] else None
-    spec = SeriesSpec(
-        len(info["targets"]) + len(info["covariates"]), len(info["targets"]), info["window"], info["horizon"]
-    )
-    model = build_model(config.model, spec, "forecast")
-    load_weights(model, scored_checkpoint(run_dir, config))
-    forecaster = window_forecaster(model, info["window"], target_scaler, covariate_scaler)
+    forecaster = trained_forecaster(trained)
     history = series.values.astype(np.float64)
     covariates = None if series.covariates is None else series.covariates.astype(np.float64)
     if horizon > info["horizon"] and covariates is not None:
@@ -62,6 +56,15 @@ def forecast_future(run_dir: str | os.PathLike, horizon: int | None = None, sour
     values = np.concatenate(predicted)[:horizon]
     times = _future_times(series.times, info["frequency"], horizon)
     return pd.DataFrame(values, columns=info["targets"], index=times)
+
+
+def trained_forecaster(trained: TrainedRun) -> Callable[..., np.ndarray]:
+    """The run's network as a backtest callable, `forecast(history (T, k), covariates=None) -> (H, k)`,
+    reading its inputs with the training scalers and answering on the original scale."""
+    info = trained.info
+    target_scaler = scaler_from_state(info["target_scaler"])
+    covariate_scaler = scaler_from_state(info["covariate_scaler"]) if info["covariate_scaler"] else None
+    return window_forecaster(trained.model, info["window"], target_scaler, covariate_scaler)
 
 
 def _future_times(times: pd.DatetimeIndex, frequency: str | None, horizon: int) -> pd.Index:
