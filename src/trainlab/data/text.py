@@ -172,7 +172,7 @@ def assemble_text_splits(
     encoded: dict[str, EncodedTexts] = {}
     vocab = None
     for split, (texts, split_labels) in parts.items():
-        tokens, truncated = _fit_lengths(tokenizer.tokenize_many(texts), data.max_length, f"{name} {split}")
+        tokens, truncated = fit_lengths(tokenizer.tokenize_many(texts), data.max_length, f"{name} {split}")
         if vocab is None:  # train comes first: the vocabulary sees training text only
             vocab, ids = build_vocabulary(tokens, data)
         else:
@@ -193,7 +193,7 @@ def _class_indices(raw: RawTexts, class_index: dict[str, int], classes: list[str
     return np.array([class_index[label] for label in raw.labels], dtype=np.int64)
 
 
-def _fit_lengths(
+def fit_lengths(
     token_lists: list[list[str]], max_length: int | None, where: str
 ) -> tuple[list[list[str]], np.ndarray]:
     """Cut texts longer than `max_length` (keeping their start) and give a text without any token

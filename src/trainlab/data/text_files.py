@@ -46,15 +46,30 @@ def read_text_file(path: Path, encoding: str) -> str:
     return text.removeprefix("\ufeff")  # a byte-order mark is not part of the first column's name
 
 
+Records = list[tuple[int, dict]]  # (line number, row by column name)
+
+
 def read_table(path: Path, encoding: str, text_column: str, label_column: str) -> RawTexts:
     """Texts and labels from a .csv, .tsv (tab-separated, no quoting) or .jsonl file."""
+    columns, records = read_table_records(path, encoding)
+    return texts_from_records(path, columns, records, text_column, label_column)
+
+
+def read_table_records(path: Path, encoding: str) -> tuple[list[str], Records]:
+    """The columns and rows of a .csv, .tsv or .jsonl file, for callers that check the columns
+    themselves before `texts_from_records`."""
     content = read_text_file(path, encoding)
     if not content.strip():
         raise TrainlabError(f"{path}: the file is empty; give a file with a header and one text per row")
     if path.suffix.lower() == ".jsonl":
-        columns, records = _jsonl_records(path, content)
-    else:
-        columns, records = _csv_records(path, content)
+        return _jsonl_records(path, content)
+    return _csv_records(path, content)
+
+
+def texts_from_records(
+    path: Path, columns: list[str], records: Records, text_column: str, label_column: str
+) -> RawTexts:
+    """The texts and labels of rows read by `read_table_records`."""
     for column, option in ((text_column, "text_column"), (label_column, "label_column")):
         if column not in columns:
             raise TrainlabError(
@@ -71,9 +86,6 @@ def read_table(path: Path, encoding: str, text_column: str, label_column: str) -
         texts.append("" if text is None else str(text))
         labels.append(str(label).strip())
     return RawTexts(texts, labels, str(path), f"column '{label_column}'")
-
-
-Records = list[tuple[int, dict]]  # (line number, row by column name)
 
 
 def _csv_records(path: Path, content: str) -> tuple[list[str], Records]:
