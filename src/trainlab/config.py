@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 from pydantic import (
     BaseModel,
@@ -345,7 +346,23 @@ def _one_line(error: dict[str, Any], section: type[Section], prefix: str) -> str
     message = error["msg"].removeprefix("Value error, ")
     if not key or message.startswith(key):
         return message
-    return f"{key}: {message} (got {error['input']!r})"
+    return f"{key}: {message} (got {_as_written(error['input'])})"
+
+
+def _as_written(value: Any) -> str:
+    """A value as the user wrote it, also when it came from NumPy (a config built in a loop over
+    np.arange, or from a DataFrame): `0`, not `np.int64(0)`."""
+    return repr(_without_numpy(value))
+
+
+def _without_numpy(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, list | tuple):
+        return type(value)(_without_numpy(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _without_numpy(item) for key, item in value.items()}
+    return value
 
 
 def valid_keys(section: type[BaseModel], prefix: str = "") -> list[str]:

@@ -42,7 +42,7 @@ class ClassificationSplits:
         unknown = [name for name in names if name not in self.classes]
         if unknown or len(set(names)) != len(names) or len(names) < 2:
             raise TrainlabError(
-                f"data.classes={names}: give two or more distinct classes of {self.name} "
+                f"data.classes=[{', '.join(names)}]: give two or more distinct classes of {self.name} "
                 f"({', '.join(self.classes)})" + (f"; unknown: {', '.join(unknown)}" if unknown else "")
             )
         relabel = torch.full((len(self.classes),), -1, dtype=torch.int64)
