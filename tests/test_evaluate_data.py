@@ -328,3 +328,12 @@ def test_characters_the_vocabulary_lacks_are_scored_as_unknown(trainlab, lm_run,
     assert unknown == 4 * 3  # z, q and !
     assert evaluated["unknown_tokens"] == unknown and evaluated["examples"] == len(text) - 1
     assert math.isfinite(evaluated["test_bpc"])
+
+
+def test_plain_evaluate_of_a_forecast_run_gives_its_backtest_scores(trainlab, forecast_run):
+    # metrics.json scores the network by its backtest, not per window: evaluate must agree.
+    code, out, _ = trainlab("evaluate", forecast_run)
+    assert code == 0
+    evaluated, metrics = json.loads(out), runs.read_json(forecast_run / runs.METRICS_FILE)
+    for name in ("mae", "rmse", "mape", "smape", "mase", "loss"):
+        assert evaluated[f"test_{name}"] == pytest.approx(metrics[f"test_{name}"], rel=1e-9), name

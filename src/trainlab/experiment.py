@@ -307,4 +307,5 @@ def evaluate_run(run_dir: Path, quiet: bool = False) -> dict:
     config = load_run_config(run_dir)
     experiment = build_experiment(config, run_dir=None, quiet=quiet)
     load_weights(experiment.trainer.model, scored_checkpoint(run_dir, config))
-    return _prefixed("test", experiment.trainer.evaluate(experiment.pipeline.test_batches))
+    results = experiment.trainer.evaluate(experiment.pipeline.test_batches)
+    return _prefixed("test", experiment.pipeline.scored_test(experiment.trainer.model, results))

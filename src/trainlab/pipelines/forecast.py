@@ -23,7 +23,7 @@ from trainlab.data.series import SeriesSplits, TimeSeries
 from trainlab.data.sources import load_source
 from trainlab.data.windows import ForecastWindows, window_splits
 from trainlab.errors import TrainlabError
-from trainlab.forecasting.backtest import SCALAR_METRICS, backtest
+from trainlab.forecasting.backtest import SCALAR_METRICS, BacktestResult, backtest
 from trainlab.forecasting.baselines import BASELINES, make_baseline
 from trainlab.forecasting.seasonality import detect_period
 from trainlab.metrics.regression import seasonal_naive_scale
@@ -89,16 +89,7 @@ class Forecast(Pipeline):
         """Backtest the trained network and every baseline over the test part; the network's
         scores replace the per-window test figures, so that every forecaster is judged alike."""
         whole = history_then_test(self.data)
-        horizon = self.config.data.horizon
-        forecasters: dict[str, Any] = {"model": window_forecaster(
-            model, self.config.data.window, self.windows.target_scaler, self.windows.covariate_scaler
-        )}
-        forecasters.update({name: make_baseline(name, period=self.period) for name in BASELINES})
-        outcome = backtest(
-            forecasters, whole.values, horizon, initial=len(whole) - len(self.data.test),
-            stride=self.config.data.backtest_stride or horizon, refit=False, period=self.period,
-            covariates=whole.covariates,
-        )
+        outcome = self.backtest(model, whole, BASELINES)
         runs.write_json(run_dir / BACKTEST_FILE, {
             "times": [str(time) for time in whole.times],
             "targets": whole.target_names,
@@ -121,6 +112,24 @@ class Forecast(Pipeline):
         results["test"] = {key: value for key, value in results["test"].items()
                            if key not in ("mae", "rmse", "mase")}
         return extra
+
+    def scored_test(self, model: nn.Module, results: dict[str, Any]) -> dict[str, Any]:
+        """The per-window loss, and the network's backtest scores in place of its per-window ones."""
+        scores = self.backtest(model, history_then_test(self.data), baselines=()).summary["model"]
+        return {"loss": results["loss"], **{metric: scores[metric] for metric in SCALAR_METRICS}}
+
+    def backtest(self, model: nn.Module, whole: TimeSeries, baselines: tuple[str, ...]) -> BacktestResult:
+        """The network ("model") and `baselines` forecast from the same origins of the test part."""
+        horizon = self.config.data.horizon
+        forecasters: dict[str, Any] = {"model": window_forecaster(
+            model, self.config.data.window, self.windows.target_scaler, self.windows.covariate_scaler
+        )}
+        forecasters.update({name: make_baseline(name, period=self.period) for name in baselines})
+        return backtest(
+            forecasters, whole.values, horizon, initial=len(whole) - len(self.data.test),
+            stride=self.config.data.backtest_stride or horizon, refit=False, period=self.period,
+            covariates=whole.covariates,
+        )
 
     def diagnostics(self, model: nn.Module, whole: TimeSeries, origins: list[int]) -> dict[str, Any]:
         """The model's one-step-ahead forecasts from every test step and, for models that feed
