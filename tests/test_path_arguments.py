@@ -49,3 +49,19 @@ def test_predict_and_the_reports_take_a_str(run_dir, tmp_path):
     assert all(path.is_file() for path in plot_run(run_dir))
     assert write_run_report(run_dir).name == "report.html"
     assert summarize_run(run_dir).total_parameters > 0
+
+
+def test_evaluate_takes_a_str(run_dir):
+    metrics = runs.read_json(f"{run_dir}/{runs.METRICS_FILE}")
+    assert experiment.evaluate_run(run_dir, quiet=True)["test_accuracy"] == metrics["test_accuracy"]
+
+
+def test_a_study_report_takes_a_str(tmp_path):
+    from trainlab.reports.study_report import write_study_report
+
+    row = {"arm": "a", "label": "a", "params": None,
+           "test_accuracy": {"mean": 0.5, "std": None, "ci_low": None, "ci_high": None, "values": [0.5], "n": 1}}
+    summary = {"study": "s", "question": "?", "data": "d", "scale": "quick", "seeds": 1, "rows": [row],
+               "metrics": ["test_accuracy"], "headline_metric": "test_accuracy", "comparisons": [],
+               "finding": "f"}
+    assert write_study_report(str(tmp_path), summary).is_file()

@@ -302,8 +302,9 @@ def scored_checkpoint(run_dir: str | os.PathLike, config: Config) -> Path:
     return chosen
 
 
-def evaluate_run(run_dir: Path, quiet: bool = False) -> dict:
+def evaluate_run(run_dir: str | os.PathLike, quiet: bool = False) -> dict:
     """Test metrics of a run's saved weights, the same ones its metrics.json was computed with."""
+    run_dir = Path(run_dir)
     config = load_run_config(run_dir)
     experiment = build_experiment(config, run_dir=None, quiet=quiet)
     load_weights(experiment.trainer.model, scored_checkpoint(run_dir, config))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import os
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +20,11 @@ from trainlab.reports import html
 REPORT_FILE = "report.html"
 
 
-def write_study_report(study_dir: Path, summary: dict[str, Any], extra_figures: list[Path] = ()) -> Path:
+def write_study_report(
+    study_dir: str | os.PathLike, summary: dict[str, Any], extra_figures: list[Path] = ()
+) -> Path:
     """Write STUDY_DIR/plots/*.png and the self-contained STUDY_DIR/report.html."""
+    study_dir = Path(study_dir)
     plots_dir = study_dir / runs.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     figures = [plot_headline(summary, plots_dir / "headline.png")]
