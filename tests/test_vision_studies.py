@@ -3,11 +3,17 @@ reports and findings need; the slow tests run the real quick scale and check the
 
 from __future__ import annotations
 
+import csv
+import html
 import time
 import warnings
+from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
+from matplotlib.container import ErrorbarContainer
+from matplotlib.figure import Figure
 from safetensors.torch import load_file
 
 from trainlab import runs, studies
@@ -43,22 +49,76 @@ def without(config: dict, section: str, *keys: str) -> dict:
     return trimmed
 
 
-def assert_summary_shape(summary: dict, arms: list[str], metrics_wanted: list[str]) -> None:
+def assert_summary_shape(summary: dict, arms: list[str], metrics_wanted: list[str], study_dir) -> None:
+    """The rows, metrics and headline the study should have, and every value of every row read back
+    from that arm's runs (metrics.json of each seed), in seed order, with their mean."""
     assert [row["arm"] for row in summary["rows"]] == arms
     assert summary["metrics"][: len(metrics_wanted)] == metrics_wanted
     assert summary["headline_metric"] == metrics_wanted[0]
     for row in summary["rows"]:
-        for metric in metrics_wanted:
-            assert row[metric]["n"] == summary["seeds"], (row["arm"], metric)
+        recorded = [runs.read_json(study_dir / row["arm"] / f"seed-{seed}" / runs.METRICS_FILE)
+                    for seed in range(summary["seeds"])]
+        for metric in summary["metrics"]:
+            values = [scores[metric] for scores in recorded if scores.get(metric) is not None]
+            if metric in metrics_wanted:
+                assert len(values) == summary["seeds"], (row["arm"], metric)
+            if values:
+                assert row[metric]["values"] == values, (row["arm"], metric)
+                assert row[metric]["mean"] == pytest.approx(np.mean(values), rel=1e-12), (row["arm"], metric)
     assert isinstance(summary["finding"], str) and summary["finding"]
 
 
-def test_depth_vs_residual_twins_differ_only_in_their_shortcuts(tmp_path):
+@pytest.fixture
+def saved_figures(monkeypatch) -> dict:
+    """File name -> the matplotlib Figure saved under it, for checking what a plot shows."""
+    saved = {}
+    original = Figure.savefig
+
+    def savefig(figure, path, *args, **kwargs):
+        saved[Path(path).name] = figure
+        return original(figure, path, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    return saved
+
+
+def errorbar_points(axes) -> dict[str, tuple[list, list]]:
+    """Label -> (x, y) of each errorbar series on `axes`."""
+    return {container.get_label(): (list(container.lines[0].get_xdata()), list(container.lines[0].get_ydata()))
+            for container in axes.containers if isinstance(container, ErrorbarContainer)}
+
+
+def history_column(study_dir, arm: str, column: str) -> list[float]:
+    with (study_dir / arm / "seed-0" / runs.HISTORY_FILE).open() as handle:
+        return [float(record[column]) for record in csv.DictReader(handle)]
+
+
+def assert_report_shows_the_runs(study_dir, summary: dict, figures: dict) -> None:
+    """The common figures of a study report drawn from the runs: the headline metric per arm as bars,
+    each arm's training and validation loss per epoch from its history.csv; and the report embeds
+    every figure saved and states the finding."""
+    labels = {row["label"]: row["arm"] for row in summary["rows"]}
+    metric = summary["headline_metric"]
+    headline = figures["headline.png"].axes[0]
+    assert [tick.get_text() for tick in headline.get_xticklabels()] == list(labels)
+    assert [bar.get_height() for bar in headline.patches] == pytest.approx(
+        [metrics(study_dir, arm)[metric] for arm in labels.values()], rel=1e-12)
+    for column in ("train_loss", "val_loss"):
+        lines = {line.get_label(): list(line.get_ydata()) for line in figures[f"{column}.png"].axes[0].lines}
+        assert lines.keys() == labels.keys(), column
+        for label, arm in labels.items():
+            assert lines[label] == pytest.approx(history_column(study_dir, arm, column), rel=1e-12), (column, arm)
+    report = (study_dir / "report.html").read_text()
+    assert html.escape(summary["finding"]) in report
+    assert report.count('src="data:image/png;base64,') == len(figures)
+
+
+def test_depth_vs_residual_twins_differ_only_in_their_shortcuts(tmp_path, saved_figures):
     study_dir, summary = run_tiny("depth-vs-residual", tmp_path)
     depths = depth_vs_residual.QUICK_DEPTHS
     arms = [f"{kind}-{depth}" for depth in depths for kind in ("plain", "residual")]
     wanted = ["test_accuracy", "test_loss", "first_epoch_train_loss", "multiply_adds"]
-    assert_summary_shape(summary, arms, wanted)
+    assert_summary_shape(summary, arms, wanted, study_dir)
     rows = {row["arm"]: row for row in summary["rows"]}
     for depth in depths:
         plain, residual = run_config(study_dir, f"plain-{depth}"), run_config(study_dir, f"residual-{depth}")
@@ -70,16 +130,26 @@ def test_depth_vs_residual_twins_differ_only_in_their_shortcuts(tmp_path):
         costs = {metrics(study_dir, f"{kind}-{depth}")["multiply_adds"] for kind in ("plain", "residual")}
         assert len(costs) == 1
     assert [(c["a"], c["b"]) for c in summary["comparisons"]] == [(f"residual-{d}", f"plain-{d}") for d in depths]
-    assert summary["finding"].startswith(f"At depth {max(depths)} the plain network")
-    assert (study_dir / "plots" / "accuracy_vs_depth.png").is_file()
-    assert "data:image/png;base64," in (study_dir / "report.html").read_text()
+    deepest = max(depths)
+    plain_deepest, residual_deepest = (metrics(study_dir, f"{kind}-{deepest}")["test_accuracy"]
+                                       for kind in ("plain", "residual"))
+    verdict = "falls behind" if plain_deepest < residual_deepest else "keeps up with"
+    assert summary["finding"].startswith(
+        f"At depth {deepest} the plain network {verdict} its residual twin: test_accuracy "
+        f"{plain_deepest:.3f} vs {residual_deepest:.3f}")
+    # The figure plots each run's test accuracy against its depth, one line per kind of network.
+    points = errorbar_points(saved_figures["accuracy_vs_depth.png"].axes[0])
+    for kind, label in (("plain", "plain"), ("residual", "residual (ResNet)")):
+        accuracies = [metrics(study_dir, f"{kind}-{depth}")["test_accuracy"] for depth in depths]
+        assert points[label] == (list(depths), pytest.approx(accuracies, rel=1e-12)), kind
+    assert_report_shows_the_runs(study_dir, summary, saved_figures)
 
 
-def test_cardinality_arms_cost_the_same_multiply_adds(tmp_path):
+def test_cardinality_arms_cost_the_same_multiply_adds(tmp_path, saved_figures):
     study_dir, summary = run_tiny("cardinality", tmp_path, [("train.epochs", 1), ("data.limit", 16)])
     groups = cardinality.CARDINALITIES
     wanted = ["test_accuracy", "test_loss", "multiply_adds"]
-    assert_summary_shape(summary, [f"cardinality-{g}" for g in groups], wanted)
+    assert_summary_shape(summary, [f"cardinality-{g}" for g in groups], wanted, study_dir)
     base = run_config(study_dir, "cardinality-1")
     costs = []
     for group in groups:
@@ -92,7 +162,15 @@ def test_cardinality_arms_cost_the_same_multiply_adds(tmp_path):
     assert max(costs) <= 1.10 * min(costs), costs
     assert costs[0] == cardinality.resnext_multiply_adds(1, 24, (1, 8, 8))  # the pipeline's count
     assert len({row["params"] for row in summary["rows"]}) == len(groups)  # different networks
-    assert (study_dir / "plots" / "accuracy_vs_cardinality.png").is_file()
+    # The figure: each arm's test accuracy, and its multiply-adds and parameters in millions as bars.
+    accuracy_axes, cost_axes = saved_figures["accuracy_vs_cardinality.png"].axes
+    (accuracy_points,) = errorbar_points(accuracy_axes).values()
+    assert accuracy_points == (list(range(len(groups))), pytest.approx(
+        [metrics(study_dir, f"cardinality-{g}")["test_accuracy"] for g in groups], rel=1e-12))
+    heights = [bar.get_height() for bar in cost_axes.patches]
+    assert heights[: len(groups)] == pytest.approx([cost / 1e6 for cost in costs], rel=1e-12)
+    assert heights[len(groups) :] == pytest.approx([row["params"] / 1e6 for row in summary["rows"]], rel=1e-12)
+    assert_report_shows_the_runs(study_dir, summary, saved_figures)
 
 
 def test_cardinality_full_scale_widths_match_on_cifar_inputs():
@@ -124,10 +202,10 @@ def test_every_width_of_the_table_is_what_the_search_finds(scale):
     assert found == widths
 
 
-def test_initialization_arms_and_first_epoch_losses(tmp_path):
+def test_initialization_arms_and_first_epoch_losses(tmp_path, saved_figures):
     study_dir, summary = run_tiny("initialization", tmp_path)
     arms = ["xavier-plain", "he-plain", "xavier-residual", "he-residual", "he-residual-zero-init"]
-    assert_summary_shape(summary, arms, ["test_accuracy", "first_epoch_train_loss", "test_loss"])
+    assert_summary_shape(summary, arms, ["test_accuracy", "first_epoch_train_loss", "test_loss"], study_dir)
     expected = {"xavier-plain": ("xavier", False, False), "he-plain": ("kaiming", False, False),
                 "xavier-residual": ("xavier", True, False), "he-residual": ("kaiming", True, False),
                 "he-residual-zero-init": ("kaiming", True, True)}
@@ -142,12 +220,13 @@ def test_initialization_arms_and_first_epoch_losses(tmp_path):
             first_loss = float(handle.read().splitlines()[1].split(",")[2])  # epoch,lr,train_loss,...
         assert next(r for r in summary["rows"] if r["arm"] == arm)["first_epoch_train_loss"]["mean"] == first_loss
     assert "He - Xavier first-epoch training loss" in summary["finding"]
+    assert_report_shows_the_runs(study_dir, summary, saved_figures)
 
 
-def test_cnn_ablations_change_one_option_each(tmp_path):
+def test_cnn_ablations_change_one_option_each(tmp_path, saved_figures):
     study_dir, summary = run_tiny("cnn-ablations", tmp_path)
     arms = ["base", "avg-pool", "leaky-relu", "elu", "gelu", "kernel-5", "kernel-7"]
-    assert_summary_shape(summary, arms, ["test_accuracy", "test_loss", "multiply_adds"])
+    assert_summary_shape(summary, arms, ["test_accuracy", "test_loss", "multiply_adds"], study_dir)
     base = run_config(study_dir, "base")
     assert {key: base["model"][key] for key in ("pooling", "activation", "kernel_size")} == \
         {"pooling": "max", "activation": "relu", "kernel_size": 3}
@@ -162,16 +241,17 @@ def test_cnn_ablations_change_one_option_each(tmp_path):
         by_hand = 64 * 32 * kernel**2 + 16 * 64 * 32 * kernel**2 + 256 * 128 + 128 * 10
         assert metrics(study_dir, arm)["multiply_adds"] == by_hand
     assert [(c["a"], c["b"]) for c in summary["comparisons"]] == [(arm, "base") for arm in arms[1:]]
+    assert_report_shows_the_runs(study_dir, summary, saved_figures)
 
 
-def test_transfer_arms_start_from_the_pretrained_backbone(tmp_path):
+def test_transfer_arms_start_from_the_pretrained_backbone(tmp_path, saved_figures):
     study_dir, summary = run_tiny("transfer", tmp_path)
     setting = transfer.quick_scale()
     small = setting["train_examples"]
     arms = ["pretrain", "scratch", "frozen", "fine-tuned", "discriminative", "staged"]
     arms += [f"{method}-n{size}" for size in setting["curve"] if size != small
              for method in ("scratch", "fine-tuned")]
-    assert_summary_shape(summary, arms, ["test_accuracy", "test_loss", "first_epoch_train_loss"])
+    assert_summary_shape(summary, arms, ["test_accuracy", "test_loss", "first_epoch_train_loss"], study_dir)
 
     source = run_config(study_dir, "pretrain")
     assert source["data"]["classes"] == ["0", "1", "2", "3", "4", "5"]
@@ -202,7 +282,15 @@ def test_transfer_arms_start_from_the_pretrained_backbone(tmp_path):
         elif not key.endswith("num_batches_tracked"):
             torch.testing.assert_close(tensor, pretrained[key], msg=key)
     assert summary["finding"].startswith("On the small target set, fine-tuning the pretrained backbone")
-    assert (study_dir / "plots" / "learning_curve.png").is_file()
+    # The learning curve: each method's test accuracy at each target-set size its configs trained on.
+    sizes = sorted(setting["curve"])
+    points = errorbar_points(saved_figures["learning_curve.png"].axes[0])
+    for method, label in (("scratch", "from scratch"), ("fine-tuned", transfer.METHOD_LABELS["fine-tuned"])):
+        names = [method if size == small else f"{method}-n{size}" for size in sizes]
+        assert [run_config(study_dir, name)["data"]["train_examples"] for name in names] == sizes
+        accuracies = [metrics(study_dir, name)["test_accuracy"] for name in names]
+        assert points[label] == (sizes, pytest.approx(accuracies, rel=1e-12)), method
+    assert_report_shows_the_runs(study_dir, summary, saved_figures)
 
 
 def test_transfer_gives_every_target_arm_about_the_same_updates():
