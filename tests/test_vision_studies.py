@@ -145,6 +145,25 @@ def test_depth_vs_residual_twins_differ_only_in_their_shortcuts(tmp_path, saved_
     assert_report_shows_the_runs(study_dir, summary, saved_figures)
 
 
+def test_accuracy_vs_depth_plots_each_arms_estimate_at_its_depth(tmp_path, saved_figures):
+    """The tiny study's arms all score alike; here every arm has its own mean and interval."""
+    def estimate(mean, half):
+        return {"mean": mean, "ci_low": mean - half, "ci_high": mean + half, "n": 2}
+
+    means = {"plain-8": 0.61, "residual-8": 0.72, "plain-20": 0.43, "residual-20": 0.84}
+    summary = {"headline_metric": "test_accuracy", "seeds": 2,
+               "rows": [{"arm": arm, "test_accuracy": estimate(mean, 0.01 * (index + 1))}
+                        for index, (arm, mean) in enumerate(means.items())]}
+    (tmp_path / "plots").mkdir()
+    depth_vs_residual.figures(tmp_path, summary)
+    axes = saved_figures["accuracy_vs_depth.png"].axes[0]
+    assert errorbar_points(axes) == {"plain": ([8, 20], [0.61, 0.43]), "residual (ResNet)": ([8, 20], [0.72, 0.84])}
+    half_widths = {container.get_label(): [abs(high - low) / 2 for (_, low), (_, high) in
+                                           container.lines[2][0].get_segments()]
+                   for container in axes.containers if isinstance(container, ErrorbarContainer)}
+    assert half_widths == {"plain": pytest.approx([0.01, 0.03]), "residual (ResNet)": pytest.approx([0.02, 0.04])}
+
+
 def test_cardinality_arms_cost_the_same_multiply_adds(tmp_path, saved_figures):
     study_dir, summary = run_tiny("cardinality", tmp_path, [("train.epochs", 1), ("data.limit", 16)])
     groups = cardinality.CARDINALITIES
