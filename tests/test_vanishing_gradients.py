@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from matplotlib.figure import Figure
 from safetensors.torch import load_file
 from torch.nn import functional as F
 
@@ -177,20 +179,51 @@ def test_every_arm_of_both_scales_is_a_valid_config():
 
 
 @pytest.mark.slow
-def test_a_tiny_study_summarises_and_reports_timestep_gradient_curves(tmp_path):
+def test_a_tiny_study_summarises_and_reports_timestep_gradient_curves(tmp_path, monkeypatch):
+    saved = {}
+    original_savefig = Figure.savefig
+
+    def savefig(figure, path, *args, **kwargs):
+        saved[Path(path).name] = figure
+        return original_savefig(figure, path, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
     plan = registry.studies.get("vanishing-gradients")("quick")
-    kept = {arm_name("adding", 10, VANILLA), arm_name("adding", 10, GATED)}
-    plan.arms = [arm for arm in plan.arms if arm.name in kept]
+    vanilla, gated = arm_name("adding", 10, VANILLA), arm_name("adding", 10, GATED)
+    plan.arms = [arm for arm in plan.arms if arm.name in (vanilla, gated)]
     plan.comparisons = []
     summary = run_study(plan, tmp_path, "quick", seeds=2, quiet=True, overrides=[
         ("data.num_examples", 200), ("train.epochs", 1), ("model.hidden_size", 8)])
+
+    def seed_files(arm):
+        return [tmp_path / arm / f"seed-{seed}" for seed in range(2)]
+
+    ratios = {arm: [json.loads((run / "metrics.json").read_text())["loss_vs_memoryless"] for run in seed_files(arm)]
+              for arm in (vanilla, gated)}
     rows = {row["arm"]: row for row in summary["rows"]}
-    assert rows[arm_name("adding", 10, VANILLA)]["loss_vs_memoryless"]["n"] == 2
-    assert summary["finding"].startswith("On the adding problem at T=10, the vanilla tanh RNN ends at")
+    for arm, values in ratios.items():
+        assert rows[arm]["loss_vs_memoryless"]["values"] == values
+    assert summary["finding"].startswith(
+        f"On the adding problem at T=10, the vanilla tanh RNN ends at {np.mean(ratios[vanilla]):.2f}x")
+    assert f"({np.mean(ratios[gated]):.2f}x; solved in" in summary["finding"]
+
     figures = plan.figures(tmp_path, summary)
     names = {path.name for path in figures}
     assert {"timestep_grads_adding_10_initial.png", "timestep_grads_adding_10_final.png",
             "loss_vs_memoryless.png"} <= names
+    # Each curve is the geometric mean over seeds of the last layer's norms, before training (row
+    # 0) or after it (row -1), against the distance from the last step.
+    labels = {vanilla: "RNN tanh, default init", gated: "LSTM, forget bias 1"}
+    for when, row in (("initial", 0), ("final", -1)):
+        lines = {line.get_label(): line for line in saved[f"timestep_grads_adding_10_{when}.png"].axes[0].lines}
+        assert set(lines) == set(labels.values())
+        for arm, label in labels.items():
+            norms = np.stack([np.load(run / "diagnostics" / "timestep_grads.npz")["norms"][row, -1]
+                              for run in seed_files(arm)])
+            np.testing.assert_allclose(lines[label].get_ydata(), np.sqrt(norms[0] * norms[1]), rtol=1e-10)
+            assert list(lines[label].get_xdata()) == list(range(norms.shape[1] - 1, -1, -1))
+    bars = [bar.get_height() for bar in saved["loss_vs_memoryless.png"].axes[0].patches]
+    assert bars == pytest.approx([np.mean(ratios[vanilla]), np.mean(ratios[gated])], rel=1e-12)
     write_study_report(tmp_path, summary, figures)
     assert 'alt="timestep_grads_adding_10_initial"' in (tmp_path / "report.html").read_text()
 
