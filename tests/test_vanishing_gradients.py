@@ -82,8 +82,8 @@ def test_a_run_scores_against_the_memoryless_baseline_and_writes_diagnostics(tra
     # distance from the last step: before training (row 0) and after the last epoch (row -1).
     distance = np.arange(22, -1, -1.0)
     for row, key in ((0, "grad_decay_rate_initial"), (-1, "grad_decay_rate_final")):
-        log_norms = np.log(norms[row, -1])
-        slope = ((distance - distance.mean()) * (log_norms - log_norms.mean())).sum() / ((distance - distance.mean())**2).sum()
+        centred, log_norms = distance - distance.mean(), np.log(norms[row, -1])
+        slope = (centred * (log_norms - log_norms.mean())).sum() / (centred**2).sum()
         assert metrics[key] == pytest.approx(math.exp(slope), rel=1e-9), key
     assert metrics["grad_first_to_last_ratio"] == pytest.approx(norms[-1, -1, 0] / norms[-1, -1, -1], rel=1e-12)
     grad_norms = np.load(tmp_path / "run" / "diagnostics" / "grad_norms.npz")
