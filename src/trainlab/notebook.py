@@ -1,8 +1,8 @@
 """Small helpers for the notebooks in notebooks/: tables from a study's summary, figures on screen.
 
-Figures are shown as PNG images rather than through matplotlib's inline backend because the report
-modules switch matplotlib to Agg when they are imported (they write files), and an inline figure
-drawn after that would silently not appear.
+trainlab's figures are `matplotlib.figure.Figure` objects of their own (trainlab.reports.figures):
+importing trainlab leaves the notebook's backend alone, and `show_figure` shows any figure as a
+PNG image, the same in every notebook front end.
 """
 
 from __future__ import annotations

@@ -12,11 +12,6 @@ import math
 import os
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
-
-import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from torch import nn
@@ -27,6 +22,7 @@ from trainlab.errors import TrainlabError
 from trainlab.experiment import load_run_config, scored_checkpoint
 from trainlab.models import ImageSpec, build_model
 from trainlab.pipelines.image_classification import TEST_EXAMPLES_FILE
+from trainlab.reports.figures import new_figure
 from trainlab.training.checkpoint import load_weights
 
 # The layer whose output `plot_feature_maps` shows by default: the first stage of a ResNet, the
@@ -113,7 +109,7 @@ def plot_first_layer_filters(
     count = len(weights)
     columns = min(8, count)
     rows = math.ceil(count / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(1.1 * columns, 1.1 * rows + 0.5), squeeze=False,
+    figure, axes = new_figure(rows, columns, figsize=(1.1 * columns, 1.1 * rows + 0.5), squeeze=False,
                                 layout="constrained")
     for index, axis in enumerate(axes.flat):
         axis.axis("off")
@@ -129,7 +125,6 @@ def plot_first_layer_filters(
     kernel_size = "x".join(str(size) for size in conv.kernel_size)
     figure.suptitle(f"first-layer filters ({name}: {count} of {conv.out_channels}, {kernel_size})", fontsize=9)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
@@ -172,7 +167,7 @@ def plot_feature_maps(
     layer = layer or default_layer(model)
     maps = feature_maps(model, transform(torch.from_numpy(images)), layer).float()
     shown = min(channels, maps.shape[1])
-    figure, axes = plt.subplots(len(images), shown + 1, figsize=(1.2 * (shown + 1), 1.25 * len(images) + 0.5),
+    figure, axes = new_figure(len(images), shown + 1, figsize=(1.2 * (shown + 1), 1.25 * len(images) + 0.5),
                                 squeeze=False, layout="constrained")
     for row, (image, label) in enumerate(zip(images, labels)):
         picture, colour_map = _image_for_display(image)
@@ -188,7 +183,6 @@ def plot_feature_maps(
     figure.suptitle(f"feature maps of {layer} ({maps.shape[1]} channels, {height}x{width}), test images",
                     fontsize=9)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
@@ -201,7 +195,7 @@ def plot_misclassified(
     count = len(images)
     columns = min(8, max(count, 1))
     rows = max(1, math.ceil(count / columns))
-    figure, axes = plt.subplots(rows, columns, figsize=(1.4 * columns + 0.4, 1.55 * rows + 0.6), squeeze=False,
+    figure, axes = new_figure(rows, columns, figsize=(1.4 * columns + 0.4, 1.55 * rows + 0.6), squeeze=False,
                                 layout="constrained")
     for axis in axes.flat:
         axis.axis("off")
@@ -217,5 +211,4 @@ def plot_misclassified(
         axis.set_title(f"pred {predicted} ({confidence:.0%})\ntrue {true}", fontsize=7, color="#b22222")
     figure.suptitle(f"misclassified test images ({count} shown, most confident first)", fontsize=9)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path

@@ -12,16 +12,12 @@ import time
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 
 from trainlab import runs
 from trainlab.errors import TrainlabError
 from trainlab.reports import html
+from trainlab.reports.figures import new_figure
 from trainlab.reports.run_report import number_text
 
 COMPARE_FILE = "compare.html"
@@ -111,7 +107,7 @@ def plot_overlaid(
 ) -> Path:
     """`column` of history.csv against the epoch, one line per run."""
     path = Path(path)
-    figure, axes = plt.subplots(figsize=(5.5, 3.5), layout="constrained")
+    figure, axes = new_figure(figsize=(5.5, 3.5), layout="constrained")
     for label, history in histories.items():
         points = [(row["epoch"], row[column]) for row in history if column in row]
         if points:
@@ -125,7 +121,6 @@ def plot_overlaid(
     axes.legend(fontsize=7)
     axes.grid(alpha=0.3)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 

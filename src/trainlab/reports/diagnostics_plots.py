@@ -12,11 +12,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
-
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.colors import LogNorm
 
@@ -28,8 +23,9 @@ from trainlab.diagnostics.callbacks import (
     SPECTRAL_FILE,
     TIMESTEP_GRADS_FILE,
 )
+from trainlab.reports.figures import new_figure, palette
 
-COLOURS = plt.get_cmap("tab10").colors
+COLOURS = palette("tab10")
 
 
 def plot_timestep_curves(
@@ -41,7 +37,7 @@ def plot_timestep_curves(
     With `overlay`, curves come in pairs meant to coincide: the second of each pair is drawn dashed
     over the first."""
     path = Path(path)
-    figure, axes = plt.subplots(figsize=(7, 4.2), layout="constrained")
+    figure, axes = new_figure(figsize=(7, 4.2), layout="constrained")
     for index, (label, norms) in enumerate(curves.items()):
         norms = np.asarray(norms, dtype=np.float64)
         distance = np.arange(len(norms))[::-1]
@@ -57,7 +53,6 @@ def plot_timestep_curves(
     axes.grid(alpha=0.3, which="both")
     axes.legend(fontsize=7, ncol=2)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
@@ -66,7 +61,7 @@ def plot_layer_heatmap(
 ) -> Path:
     """Per-layer gradient norms (S, L) as a layers x steps heatmap with a log colour scale."""
     path = Path(path)
-    figure, axes = plt.subplots(figsize=(8, 0.35 * len(layers) + 2), layout="constrained")
+    figure, axes = new_figure(figsize=(8, 0.35 * len(layers) + 2), layout="constrained")
     values = np.where(layer_norms > 0, layer_norms, np.nan).T
     finite = values[np.isfinite(values)]
     norm = LogNorm(vmin=finite.min(), vmax=finite.max()) if finite.size else None
@@ -77,14 +72,13 @@ def plot_layer_heatmap(
     axes.set_title("gradient norm per layer (before clipping)", fontsize=9)
     figure.colorbar(image, ax=axes, label="||grad||")
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
 def plot_gradient_norm_curves(arrays: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
     """Each layer's gradient norm per step, and the global norm before and after clipping."""
     path = Path(path)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), layout="constrained")
+    figure, (left, right) = new_figure(1, 2, figsize=(11, 3.8), layout="constrained")
     steps = arrays["steps"]
     for index, name in enumerate(arrays["layers"]):
         left.semilogy(steps, arrays["layer_norms"][:, index], color=COLOURS[index % 10], label=str(name), lw=0.8)
@@ -100,7 +94,6 @@ def plot_gradient_norm_curves(arrays: dict[str, np.ndarray], path: str | os.Path
         axes.set_xlabel("optimizer step")
         axes.grid(alpha=0.3)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
@@ -109,7 +102,7 @@ def plot_eigenvalues(panels: dict[str, dict[str, np.ndarray]], path: str | os.Pa
     the unit circle (outside it a linear recurrence explodes, inside it vanishes)."""
     path = Path(path)
     count = max(len(panels), 1)
-    figure, axes = plt.subplots(1, count, figsize=(3.4 * count, 3.6), layout="constrained", squeeze=False)
+    figure, axes = new_figure(1, count, figsize=(3.4 * count, 3.6), layout="constrained", squeeze=False)
     circle = np.exp(1j * np.linspace(0, 2 * np.pi, 200))
     for panel, (title, snapshots) in zip(axes[0], panels.items()):
         panel.plot(circle.real, circle.imag, color="black", lw=0.8)
@@ -124,7 +117,6 @@ def plot_eigenvalues(panels: dict[str, dict[str, np.ndarray]], path: str | os.Pa
         panel.legend(fontsize=6, loc="lower left")
         panel.grid(alpha=0.3)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
@@ -133,7 +125,7 @@ def plot_hidden_states(
 ) -> Path:
     """states (T, H) of one input as a units x time heatmap."""
     path = Path(path)
-    figure, axes = plt.subplots(figsize=(8, 3.5), layout="constrained")
+    figure, axes = new_figure(figsize=(8, 3.5), layout="constrained")
     image = axes.imshow(np.asarray(states).T, aspect="auto", cmap="RdBu_r", vmin=-1, vmax=1,
                         interpolation="nearest")
     axes.set_xlabel("time step")
@@ -141,7 +133,6 @@ def plot_hidden_states(
     axes.set_title(title, fontsize=9)
     figure.colorbar(image, ax=axes)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
@@ -201,7 +192,7 @@ def plot_gate_means(gates: dict[str, np.ndarray], path: str | os.PathLike) -> Pa
     """Each gate's mean over the batch and the units, per time step (LSTM: a forget gate near 1
     keeps the cell; GRU: an update gate near 1 keeps the state)."""
     path = Path(path)
-    figure, axes = plt.subplots(figsize=(7, 3.5), layout="constrained")
+    figure, axes = new_figure(figsize=(7, 3.5), layout="constrained")
     for index, (name, values) in enumerate(gates.items()):
         axes.plot(np.arange(len(values)), values, color=COLOURS[index % 10], label=name)
     axes.set_xlabel("time step")
@@ -210,7 +201,6 @@ def plot_gate_means(gates: dict[str, np.ndarray], path: str | os.PathLike) -> Pa
     axes.grid(alpha=0.3)
     axes.legend(fontsize=7)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
@@ -240,7 +230,7 @@ def plot_loss_vs_baseline(summary: dict[str, Any], path: str | os.PathLike) -> P
     for row in rows:
         task, length, _ = row["arm"].split("-", 2)
         groups.setdefault(f"{task}, T={length}", []).append(row)
-    figure, axes = plt.subplots(1, len(groups), figsize=(4.2 * len(groups), 4), layout="constrained",
+    figure, axes = new_figure(1, len(groups), figsize=(4.2 * len(groups), 4), layout="constrained",
                                 squeeze=False, gridspec_kw={"width_ratios": [len(g) + 1 for g in groups.values()]})
     for panel, (title, members) in zip(axes[0], groups.items()):
         means, errors = [], []
@@ -259,7 +249,6 @@ def plot_loss_vs_baseline(summary: dict[str, Any], path: str | os.PathLike) -> P
         panel.grid(axis="y", alpha=0.3)
     axes[0][0].legend(fontsize=7)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
@@ -288,7 +277,7 @@ def plot_layer_profiles(
     """One line per label: gradient norm (log scale) against the weight layer's index from the
     input, so a gradient that vanishes on its way down shows as a line falling to the left."""
     path = Path(path)
-    figure, axes = plt.subplots(figsize=(7, 4), layout="constrained")
+    figure, axes = new_figure(figsize=(7, 4), layout="constrained")
     for index, (label, norms) in enumerate(profiles.items()):
         axes.semilogy(np.arange(1, len(norms) + 1), np.where(norms > 0, norms, np.nan),
                       color=COLOURS[index % 10], marker="." if len(norms) < 30 else None, label=label)
@@ -298,5 +287,4 @@ def plot_layer_profiles(
     axes.grid(alpha=0.3, which="both")
     axes.legend(fontsize=7)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path

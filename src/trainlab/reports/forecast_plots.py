@@ -16,21 +16,17 @@ import os
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
 from trainlab import runs
+from trainlab.reports.figures import new_figure, palette
 
 BACKTEST_FILE = "backtest.json"  # as trainlab.pipelines.forecast writes it
 MODEL = "model"
 MODEL_COLOUR, BASELINE_COLOUR, ACTUAL_COLOUR = "#c0392b", "#2e86c1", "black"
 # Baselines get the tab10 colours except its red, which is the model's.
-BASELINE_COLOURS = [colour for index, colour in enumerate(plt.get_cmap("tab10").colors) if index != 3]
+BASELINE_COLOURS = [colour for index, colour in enumerate(palette("tab10")) if index != 3]
 
 
 def plot_forecast_run(run_dir: str | os.PathLike, origins_shown: int = 4) -> list[Path]:
@@ -87,7 +83,7 @@ def plot_forecast_vs_actual(
     start = max(0, origins[0] - max(3 * horizon, 24))
     stop = min(len(values), origins[-1] + horizon)
     baseline = best_baseline(backtest)
-    figure, axes = plt.subplots(figsize=(8, 3.8), layout="constrained")
+    figure, axes = new_figure(figsize=(8, 3.8), layout="constrained")
     axes.plot(times[start:stop], values[start:stop], color=ACTUAL_COLOUR, linewidth=1, label="actual")
     forecasters = [(MODEL, MODEL_COLOUR, "-")] + ([(baseline, BASELINE_COLOUR, "--")] if baseline else [])
     for name, colour, style in forecasters:
@@ -113,7 +109,7 @@ def plot_error_by_step(backtest: dict[str, Any], path: str | os.PathLike) -> Pat
     path = Path(path)
     target, horizon = backtest["targets"][0], backtest["horizon"]
     steps = np.arange(1, horizon + 1)
-    figure, axes = plt.subplots(figsize=(6.5, 4), layout="constrained")
+    figure, axes = new_figure(figsize=(6.5, 4), layout="constrained")
     baselines = (name for name in backtest["summary"] if name != MODEL)
     colours = {MODEL: MODEL_COLOUR, **dict(zip(baselines, BASELINE_COLOURS * 2))}
     for name, scores in backtest["summary"].items():
@@ -138,7 +134,7 @@ def plot_residuals(backtest: dict[str, Any], path: str | os.PathLike, max_lag: i
     one_step = backtest["one_step"]
     residuals = (np.asarray(one_step["actuals"])[:, 0] - np.asarray(one_step["forecasts"])[:, 0])
     max_lag = max(1, min(max_lag, len(residuals) // 2))
-    figure, (histogram, correlogram) = plt.subplots(1, 2, figsize=(10, 3.8), layout="constrained")
+    figure, (histogram, correlogram) = new_figure(1, 2, figsize=(10, 3.8), layout="constrained")
     histogram.hist(residuals, bins=min(40, max(5, len(residuals) // 5)), color=MODEL_COLOUR, alpha=0.8)
     histogram.axvline(0, color="black", linewidth=0.8)
     histogram.axvline(residuals.mean(), color="black", linestyle="--", linewidth=0.8,
@@ -175,7 +171,7 @@ def plot_teacher_forcing(
     forced = np.asarray(backtest["teacher_forced"])[-shown:, :, 0]
     start = max(0, origins[0] - horizon)
     stop = min(len(values), origins[-1] + horizon)
-    figure, axes = plt.subplots(figsize=(8, 3.8), layout="constrained")
+    figure, axes = new_figure(figsize=(8, 3.8), layout="constrained")
     axes.plot(times[start:stop], values[start:stop], color=ACTUAL_COLOUR, linewidth=1, label="actual")
     for number, origin in enumerate(origins):
         steps = times[origin : origin + horizon]
@@ -209,5 +205,4 @@ def _axis_times(backtest: dict[str, Any]) -> Any:
 
 def _save(figure: Any, path: Path) -> Path:
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path

@@ -10,14 +10,10 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 
 from trainlab import runs
 from trainlab.generation import SAMPLES_FILE
+from trainlab.reports.figures import new_figure
 
 SAMPLE_CHARACTERS_SHOWN = 240
 LINE_WIDTH = 80
@@ -34,7 +30,7 @@ def plot_bpc_against_baselines(
         baselines: name ("unigram", "bigram") -> test bpc on the same tokens.
     """
     path = Path(path)
-    figure, axes = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
+    figure, axes = new_figure(figsize=(6.5, 3.8), layout="constrained")
     labels = list(bpc)
     axes.bar(range(len(labels)), [bpc[label] for label in labels], color="#4a7ab5")
     axes.set_xticks(range(len(labels)), labels, fontsize=8)
@@ -47,7 +43,6 @@ def plot_bpc_against_baselines(
     axes.legend(fontsize=8)
     axes.grid(axis="y", alpha=0.3)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
@@ -57,7 +52,7 @@ def plot_samples(
     """The beginning of each temperature's sample as text, one panel per temperature."""
     path = Path(path)
     entries = samples["samples"]
-    figure, axes = plt.subplots(len(entries), 1, figsize=(9, 1.6 * len(entries)))
+    figure, axes = new_figure(len(entries), 1, figsize=(9, 1.6 * len(entries)))
     # Fixed margins: constrained layout collapses panels that hold nothing but text.
     figure.subplots_adjust(left=0.02, right=0.98, top=0.93, bottom=0.02, hspace=0.35)
     axes = [axes] if len(entries) == 1 else list(axes)
@@ -75,7 +70,6 @@ def plot_samples(
         panel.axis("off")
     figure.suptitle(title, fontsize=10)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 

@@ -8,14 +8,10 @@ import json
 import os
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only, no display
-
-import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 
 from trainlab import runs
+from trainlab.reports.figures import new_figure
 
 
 def plot_run(run_dir: str | os.PathLike) -> list[Path]:
@@ -78,7 +74,7 @@ def _curve_metrics(row: dict[str, float]) -> list[str]:
 
 def plot_curve(history: list[dict[str, float]], metric: str, path: str | os.PathLike) -> Path:
     path = Path(path)
-    figure, axes = plt.subplots(figsize=(5, 3.5), layout="constrained")
+    figure, axes = new_figure(figsize=(5, 3.5), layout="constrained")
     epochs = [row["epoch"] for row in history]
     for key in (f"train_{metric}", f"val_{metric}", metric):
         if key in history[0]:
@@ -91,7 +87,6 @@ def plot_curve(history: list[dict[str, float]], metric: str, path: str | os.Path
     axes.legend()
     axes.grid(alpha=0.3)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
@@ -100,7 +95,7 @@ def plot_confusion_matrix(
 ) -> Path:
     path = Path(path)
     size = len(confusion)
-    figure, axes = plt.subplots(figsize=(1 + 0.45 * size, 0.8 + 0.45 * size), layout="constrained")
+    figure, axes = new_figure(figsize=(1 + 0.45 * size, 0.8 + 0.45 * size), layout="constrained")
     image = axes.imshow(confusion, cmap="Blues")
     largest = max(max(row) for row in confusion) or 1
     for true_class, row in enumerate(confusion):
@@ -114,5 +109,4 @@ def plot_confusion_matrix(
     axes.set_title("test confusion matrix")
     figure.colorbar(image, ax=axes, shrink=0.8)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path

@@ -15,14 +15,10 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 
 from trainlab import runs
+from trainlab.reports.figures import new_figure, palette
 
 FIT_Y_LIMITS = (-2.0, 2.0)  # sin(pi x) lives in [-1, 1]; wild fits are clipped, not rescaled to
 LOG_FLOOR = 1e-6  # values at or below it (a bias^2 estimate near zero) are drawn at the floor
@@ -39,7 +35,6 @@ def read_history(run_dir: str | os.PathLike) -> list[dict[str, float]]:
 
 def _save(figure: Any, path: str | os.PathLike) -> Path:
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return Path(path)
 
 
@@ -49,7 +44,7 @@ def _half_width(estimate: dict[str, Any]) -> float:
 
 def plot_polynomial_fits(fits: dict[str, dict[str, Any]], path: str | os.PathLike) -> Path:
     """One panel per degree: the training points, the fitted polynomial and the true function."""
-    figure, axes_row = plt.subplots(1, len(fits), figsize=(3.6 * len(fits), 3.4), layout="constrained",
+    figure, axes_row = new_figure(1, len(fits), figsize=(3.6 * len(fits), 3.4), layout="constrained",
                                     sharey=True, squeeze=False)
     for axes, (label, fit) in zip(axes_row[0], fits.items()):
         axes.plot(fit["grid"], fit["truth"], color="black", linestyle="--", label="true function")
@@ -69,7 +64,7 @@ def plot_train_vs_test_error(summary: dict[str, Any], path: str | os.PathLike) -
     """Training and test MSE per configuration (mean, 95% CI over seeds), on a log scale."""
     rows = summary["rows"]
     positions = np.arange(len(rows))
-    figure, axes = plt.subplots(figsize=(max(4.5, 1.3 * len(rows) + 2), 3.6), layout="constrained")
+    figure, axes = new_figure(figsize=(max(4.5, 1.3 * len(rows) + 2), 3.6), layout="constrained")
     for offset, metric, colour in ((-0.2, "train_mse", "#4a7ab5"), (0.2, "test_mse", "#c0504d")):
         estimates = [row[metric] for row in rows]
         axes.bar(positions + offset, [e["mean"] for e in estimates], width=0.4, color=colour,
@@ -85,7 +80,7 @@ def plot_train_vs_test_error(summary: dict[str, Any], path: str | os.PathLike) -
 
 def plot_coefficient_magnitudes(fits: dict[str, dict[str, Any]], path: str | os.PathLike) -> Path:
     """|coefficient of x^k| against k for each fitted polynomial (seed 0), on a log scale."""
-    figure, axes = plt.subplots(figsize=(5.5, 3.6), layout="constrained")
+    figure, axes = new_figure(figsize=(5.5, 3.6), layout="constrained")
     for label, fit in fits.items():
         magnitudes = np.maximum(np.abs(fit["coefficients"]), 1e-12)
         axes.plot(range(len(magnitudes)), magnitudes, marker="o", label=label)
@@ -104,7 +99,7 @@ def plot_bias_variance_curve(
     """The U-curve: expected test error and validation error against complexity, with bias^2,
     variance and noise; the complexity validation error picks is marked."""
     complexities = [int(row["arm"].rsplit("-", 1)[1]) for row in rows]
-    figure, axes = plt.subplots(figsize=(6.5, 4.2), layout="constrained")
+    figure, axes = new_figure(figsize=(6.5, 4.2), layout="constrained")
     lines = (("test_mse", "expected test error (measured)", "black", "-", 2.2),
              ("val_mse", "validation error", "#7f7f7f", ":", 1.8),
              ("bias_squared", "bias^2 (unbiased estimate: noisy near 0)", "#4a7ab5", "-", 1.5),
@@ -138,7 +133,7 @@ def plot_bias_variance_curve(
 def plot_resampled_fits(fits: dict[str, dict[str, Any]], path: str | os.PathLike) -> Path:
     """One panel per complexity: fits from several training sets (their spread is the variance),
     the mean of all fits (its gap to the truth is the bias) and the true function."""
-    figure, axes_row = plt.subplots(1, len(fits), figsize=(3.6 * len(fits), 3.4), layout="constrained",
+    figure, axes_row = new_figure(1, len(fits), figsize=(3.6 * len(fits), 3.4), layout="constrained",
                                     sharey=True, squeeze=False)
     for axes, (label, fit) in zip(axes_row[0], fits.items()):
         for index, curve in enumerate(fit["curves"]):
@@ -166,8 +161,8 @@ def plot_stopping_point(histories: dict[str, list[dict[str, float]]], monitor: s
         stops: label -> {"best": best epoch, "stopped": epoch it stopped at or None when it ran to
             the end, "restored": whether the best epoch's weights were restored}.
     """
-    figure, axes = plt.subplots(figsize=(7, 4.2), layout="constrained")
-    colours = iter(plt.get_cmap("tab10").colors)
+    figure, axes = new_figure(figsize=(7, 4.2), layout="constrained")
+    colours = iter(palette("tab10"))
     for label, history in histories.items():
         colour = next(colours)
         epochs = [row["epoch"] for row in history]
@@ -198,7 +193,7 @@ def plot_metric_per_epoch(
     curves: dict[str, Sequence[float]], ylabel: str, title: str, path: str | os.PathLike, log: bool = False
 ) -> Path:
     """One line per configuration against the epoch (e.g. the total weight norm)."""
-    figure, axes = plt.subplots(figsize=(6, 3.8), layout="constrained")
+    figure, axes = new_figure(figsize=(6, 3.8), layout="constrained")
     for label, values in curves.items():
         axes.plot(range(1, len(values) + 1), values, marker=".", label=label)
     if log:
@@ -213,7 +208,7 @@ def plot_metric_per_epoch(
 
 def plot_weight_histograms(weights: dict[str, np.ndarray], path: str | os.PathLike) -> Path:
     """Distribution of every weight (conv kernels and dense matrices) of each trained model."""
-    figure, axes = plt.subplots(figsize=(6.5, 3.8), layout="constrained")
+    figure, axes = new_figure(figsize=(6.5, 3.8), layout="constrained")
     largest = max(float(np.percentile(np.abs(values), 99.5)) for values in weights.values())
     bins = np.linspace(-largest, largest, 81)
     for label, values in weights.items():
@@ -230,7 +225,7 @@ def plot_weight_histograms(weights: dict[str, np.ndarray], path: str | os.PathLi
 def plot_lr_finder(result: dict[str, Any], path: str | os.PathLike) -> Path:
     """Smoothed training loss against the learning rate of an exponential sweep, the raw loss
     faintly behind it, and the suggested learning rate."""
-    figure, axes = plt.subplots(figsize=(6, 4), layout="constrained")
+    figure, axes = new_figure(figsize=(6, 4), layout="constrained")
     axes.plot(result["lrs"], result["losses"], color="#4a7ab5", alpha=0.3, linewidth=0.8, label="loss per step")
     axes.plot(result["lrs"], result["smoothed_losses"], color="#4a7ab5", linewidth=2,
               label="smoothed loss (exponential moving average)")

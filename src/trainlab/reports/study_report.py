@@ -7,15 +7,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import numpy as np
 
 from trainlab import runs
 from trainlab.reports import html
+from trainlab.reports.figures import new_figure
 
 REPORT_FILE = "report.html"
 
@@ -111,7 +107,7 @@ def plot_headline(summary: dict[str, Any], path: Path) -> Path:
         0.0 if row[metric]["ci_low"] is None else (row[metric]["ci_high"] - row[metric]["ci_low"]) / 2
         for row in rows
     ]
-    figure, axes = plt.subplots(figsize=(max(4.0, 0.8 * len(rows) + 2), 3.5), layout="constrained")
+    figure, axes = new_figure(figsize=(max(4.0, 0.8 * len(rows) + 2), 3.5), layout="constrained")
     axes.bar(range(len(rows)), means, yerr=errors, capsize=4, color="#4a7ab5")
     axes.set_xticks(range(len(rows)), [row["label"] for row in rows], rotation=30, ha="right")
     axes.set_ylabel(metric)
@@ -120,7 +116,6 @@ def plot_headline(summary: dict[str, Any], path: Path) -> Path:
         axes.set_ylim(max(0.0, min(means) - 0.15), min(1.0, max(means) + 0.05))
     axes.grid(axis="y", alpha=0.3)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
@@ -159,7 +154,7 @@ def _curve_columns(summary: dict[str, Any], curves: dict[str, dict[str, np.ndarr
 
 
 def plot_curves(curves: dict[str, dict[str, np.ndarray]], column: str, path: Path) -> Path:
-    figure, axes = plt.subplots(figsize=(5.5, 3.5), layout="constrained")
+    figure, axes = new_figure(figsize=(5.5, 3.5), layout="constrained")
     for label, arm in curves.items():
         if column in arm:
             values = arm[column]
@@ -170,5 +165,4 @@ def plot_curves(curves: dict[str, dict[str, np.ndarray]], column: str, path: Pat
     axes.legend(fontsize=7)
     axes.grid(alpha=0.3)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path

@@ -8,15 +8,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 from matplotlib.ticker import MaxNLocator
 
 from trainlab import runs
 from trainlab.reports import html
+from trainlab.reports.figures import new_figure
 
 REPORT_FILE = "report.html"
 
@@ -69,7 +65,7 @@ def plot_history(
 ) -> Path:
     """Each trial's objective by trial number, with the best so far as a step line."""
     path = Path(path)
-    figure, axes = plt.subplots(figsize=(6, 3.6), constrained_layout=True)
+    figure, axes = new_figure(figsize=(6, 3.6), constrained_layout=True)
     better = max if summary["direction"] == "maximize" else min
     for state, marker, colour in (("COMPLETE", "o", "tab:blue"), ("PRUNED", "x", "tab:gray")):
         points = [(row["number"], row["value"]) for row in trials
@@ -92,7 +88,6 @@ def plot_history(
     axes.set_title("optimisation history")
     axes.legend(fontsize="small")
     figure.savefig(path, dpi=110)
-    plt.close(figure)
     return path
 
 
@@ -100,12 +95,11 @@ def plot_importances(importances: dict[str, float], path: str | os.PathLike) -> 
     """Horizontal bars, the most important parameter on top."""
     path = Path(path)
     names = list(importances)[::-1]
-    figure, axes = plt.subplots(figsize=(6, 0.5 + 0.45 * len(names)), constrained_layout=True)
+    figure, axes = new_figure(figsize=(6, 0.5 + 0.45 * len(names)), constrained_layout=True)
     axes.barh(names, [importances[name] for name in names], color="tab:blue")
     axes.set_xlabel("importance (share of the objective's variation)")
     axes.set_title("parameter importances")
     figure.savefig(path, dpi=110)
-    plt.close(figure)
     return path
 
 

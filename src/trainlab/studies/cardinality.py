@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from trainlab import registry, runs
+from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
 
 CARDINALITIES = (1, 2, 4, 8, 16)
@@ -156,7 +157,6 @@ def finding(summary: dict[str, Any]) -> str:
 
 def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     """Accuracy against cardinality beside what each arm costs (multiply-adds and parameters)."""
-    from trainlab.reports.study_report import plt
 
     plots_dir = study_dir / runs.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
@@ -164,7 +164,7 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     rows = [row for row in summary["rows"] if row.get(metric) is not None and row.get("multiply_adds")]
     positions = np.arange(len(rows))
     names = [row["label"].removeprefix("ResNeXt-29 ") for row in rows]
-    figure, (accuracy_axes, cost_axes) = plt.subplots(1, 2, figsize=(10, 4), layout="constrained")
+    figure, (accuracy_axes, cost_axes) = new_figure(1, 2, figsize=(10, 4), layout="constrained")
     means = [row[metric]["mean"] for row in rows]
     errors = [0.0 if row[metric]["ci_low"] is None else (row[metric]["ci_high"] - row[metric]["ci_low"]) / 2
               for row in rows]
@@ -190,5 +190,4 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     cost_axes.grid(axis="y", alpha=0.3)
     path = plots_dir / "accuracy_vs_cardinality.png"
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return [path]

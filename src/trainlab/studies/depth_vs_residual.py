@@ -19,6 +19,7 @@ from trainlab.diagnostics.study_support import (
     gradient_norm_metrics,
     initial_weight_layer_norms,
 )
+from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.studies.statistics import Difference
 
@@ -126,14 +127,13 @@ def finding(summary: dict[str, Any]) -> str:
 
 def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     """Test accuracy against depth, one line for the plain networks and one for the residual ones."""
-    from trainlab.reports.study_report import plt
 
     plots_dir = study_dir / runs.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     metric = summary["headline_metric"]
     rows = {row["arm"]: row for row in summary["rows"]}
     depths = _depths(summary)
-    figure, axes = plt.subplots(figsize=(5.5, 3.8), layout="constrained")
+    figure, axes = new_figure(figsize=(5.5, 3.8), layout="constrained")
     for residual, colour in ((False, "#c0504d"), (True, "#4a7ab5")):
         estimates = [rows[arm_name(depth, residual)][metric] for depth in depths]
         means = [estimate["mean"] for estimate in estimates]
@@ -150,7 +150,6 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     axes.grid(alpha=0.3)
     path = plots_dir / "accuracy_vs_depth.png"
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return [path, *plot_initial_gradient_norms(study_dir, depths, plots_dir)]
 
 

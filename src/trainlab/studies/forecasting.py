@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from trainlab import registry, runs
+from trainlab.reports.figures import new_figure, palette
 from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.studies.statistics import estimate
 
@@ -183,19 +184,18 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
 def plot_study_backtest(backtests: dict[str, dict[str, Any]], baseline: str, path: Path,
                         origins_shown: int = 4) -> Path:
     """The last forecasts of every arm (seed 0) and of the best baseline over the actual series."""
-    from trainlab.reports.forecast_plots import plt
 
     first = next(iter(backtests.values()))
     target, horizon = first["targets"][0], first["horizon"]
     origins = first["origins"][-origins_shown:]
     values = np.asarray(first["values"])[:, 0]
     start, stop = max(0, origins[0] - 3 * horizon), min(len(values), origins[-1] + horizon)
-    figure, axes = plt.subplots(figsize=(9, 4.2), layout="constrained")
+    figure, axes = new_figure(figsize=(9, 4.2), layout="constrained")
     axes.plot(range(start, stop), values[start:stop], color="black", linewidth=1.2, label="actual")
     entries = [(label, backtest["forecasts"]["model"], "-") for label, backtest in backtests.items()]
     if baseline in first["forecasts"]:
         entries.append((f"{baseline} (best baseline)", first["forecasts"][baseline], "--"))
-    for (label, forecasts, style), colour in zip(entries, plt.get_cmap("tab10").colors):
+    for (label, forecasts, style), colour in zip(entries, palette("tab10")):
         forecasts = np.asarray(forecasts)[-len(origins):, :, 0]
         for number, origin in enumerate(origins):
             axes.plot(range(origin, origin + horizon), forecasts[number], linestyle=style, color=colour,
@@ -210,19 +210,18 @@ def plot_study_backtest(backtests: dict[str, dict[str, Any]], baseline: str, pat
     axes.legend(fontsize=7, ncol=2)
     axes.grid(alpha=0.3)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
 def plot_study_error_by_step(study_dir: Path, summary: dict[str, Any], backtest: dict[str, Any],
                              path: Path) -> Path:
     """MAE per horizon step: every arm (mean over seeds) and every baseline."""
-    from trainlab.reports.forecast_plots import BACKTEST_FILE, plt
+    from trainlab.reports.forecast_plots import BACKTEST_FILE
 
     target, horizon = backtest["targets"][0], backtest["horizon"]
     steps = np.arange(1, horizon + 1)
-    figure, axes = plt.subplots(figsize=(7, 4), layout="constrained")
-    network_colours, baseline_colours = iter(plt.get_cmap("tab10").colors), iter(plt.get_cmap("Dark2").colors)
+    figure, axes = new_figure(figsize=(7, 4), layout="constrained")
+    network_colours, baseline_colours = iter(palette("tab10")), iter(palette("Dark2"))
     for row in summary["rows"]:
         if row["kind"] == "network":
             curves = [runs.read_json(file)["summary"]["model"]["mae_by_step"]
@@ -242,5 +241,4 @@ def plot_study_error_by_step(study_dir: Path, summary: dict[str, Any], backtest:
     axes.legend(fontsize=7, ncol=2)
     axes.grid(alpha=0.3)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path

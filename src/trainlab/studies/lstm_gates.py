@@ -37,6 +37,7 @@ from typing import Any
 from trainlab import registry, runs
 from trainlab.models.recurrent_cells import VARIANTS
 from trainlab.pipelines import sequence  # noqa: F401  (registers the sequence-classification task)
+from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.studies.statistics import difference
 
@@ -326,9 +327,8 @@ def _mean_and_half_width(value: dict[str, Any] | None) -> tuple[float, float]:
 
 def plot_task_metrics(summary: dict[str, Any], path: Path) -> Path:
     """Per task: each variant's final metric (mean, 95% CI over seeds), vanilla's as a line."""
-    from trainlab.reports.study_report import plt
 
-    figure, axes = plt.subplots(1, len(TASKS), figsize=(11, 3.8), layout="constrained")
+    figure, axes = new_figure(1, len(TASKS), figsize=(11, 3.8), layout="constrained")
     for panel, task in zip(axes, TASKS):
         rows = _rows_by_variant(summary, task)
         variants = [v for v in VARIANTS if v in rows]
@@ -347,15 +347,13 @@ def plot_task_metrics(summary: dict[str, Any], path: Path) -> Path:
                         fontsize=9)
         panel.grid(axis="y", alpha=0.3)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
 def plot_cost(summary: dict[str, Any], path: Path) -> Path:
     """Per task: parameters and seconds per epoch of each variant (all on the step-by-step cell)."""
-    from trainlab.reports.study_report import plt
 
-    figure, axes = plt.subplots(2, len(TASKS), figsize=(11, 5.5), layout="constrained")
+    figure, axes = new_figure(2, len(TASKS), figsize=(11, 5.5), layout="constrained")
     for column, task in enumerate(TASKS):
         rows = _rows_by_variant(summary, task)
         variants = [v for v in VARIANTS if v in rows]
@@ -370,6 +368,5 @@ def plot_cost(summary: dict[str, Any], path: Path) -> Path:
             axes[row, column].set_xticks(range(len(variants)), ticks, rotation=45, fontsize=8)
             axes[row, column].grid(axis="y", alpha=0.3)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from trainlab import registry, runs
 from trainlab.data import next_word  # noqa: F401  (registers "next-word-python")
+from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.studies.sentiment import quick_review_data
 from trainlab.studies.statistics import difference, estimate
@@ -220,10 +221,9 @@ def _bars(axes: Any, rows: dict[str, dict[str, Any]], task: str, metric: str) ->
 def plot_task_metrics(study_dir: Path, summary: dict[str, Any], path: Path) -> Path:
     """Each task's own metric per cell (mean, 95% CI over seeds); the series panel also shows the
     naive and the best classical baseline of the same backtest."""
-    from trainlab.reports.study_report import plt
 
     rows = {row["arm"]: row for row in summary["rows"]}
-    figure, axes = plt.subplots(1, 3, figsize=(12, 3.6), layout="constrained")
+    figure, axes = new_figure(1, 3, figsize=(12, 3.6), layout="constrained")
     for panel, (task, (metric, higher_is_better)) in zip(axes, TASK_METRICS.items()):
         _bars(panel, rows, task, metric)
         better = "higher" if higher_is_better else "lower"
@@ -243,16 +243,14 @@ def plot_task_metrics(study_dir: Path, summary: dict[str, Any], path: Path) -> P
                 axes[2].axhline(baselines[name], color="black", linestyle=style, linewidth=1, label=label)
         axes[2].legend(fontsize=7)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
 def plot_cost(summary: dict[str, Any], path: Path) -> Path:
     """Parameters, seconds per epoch and training samples per second of each cell, per task."""
-    from trainlab.reports.study_report import plt
 
     rows = {row["arm"]: row for row in summary["rows"]}
-    figure, axes = plt.subplots(3, 3, figsize=(11, 7), layout="constrained")
+    figure, axes = new_figure(3, 3, figsize=(11, 7), layout="constrained")
     for column, task in enumerate(TASKS):
         params = [rows.get(f"{task}-{cell}", {}).get("params") or 0 for cell in CELLS]
         axes[0, column].bar(range(len(CELLS)), params, color=["#999999", "#4a7ab5", "#d08030"])
@@ -262,16 +260,14 @@ def plot_cost(summary: dict[str, Any], path: Path) -> Path:
             _bars(axes[row_index, column], rows, task, metric)
             axes[row_index, column].set_title(metric.replace("_", " "), fontsize=9)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 
 def plot_learning_curves(study_dir: Path, summary: dict[str, Any], path: Path) -> Path:
     """Per task: training loss and the task's validation curve per epoch, mean over seeds per cell
     (the language model's validation loss as perplexity)."""
-    from trainlab.reports.study_report import plt
 
-    figure, axes = plt.subplots(2, 3, figsize=(12, 6.5), layout="constrained")
+    figure, axes = new_figure(2, 3, figsize=(12, 6.5), layout="constrained")
     for column, task in enumerate(TASKS):
         for row_index, column_name in enumerate(("train_loss", TASK_CURVES[task])):
             panel = axes[row_index, column]
@@ -288,7 +284,6 @@ def plot_learning_curves(study_dir: Path, summary: dict[str, Any], path: Path) -
             panel.grid(alpha=0.3)
             panel.legend(fontsize=7)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from trainlab import registry, runs
 from trainlab.errors import TrainlabError
+from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
 
 IMPLEMENTATIONS = ("numpy", "torch")
@@ -140,12 +141,11 @@ def finding(summary: dict[str, Any]) -> str:
 def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     """Loss curves of both implementations on one plot, time per step, eigenvalues vs the unit circle."""
     from trainlab.reports.diagnostics_plots import plot_eigenvalues, plot_timestep_curves
-    from trainlab.reports.study_report import plt
 
     plots_dir = study_dir / runs.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     rows = summary["rows"]
-    figure, (curves, timing) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained",
+    figure, (curves, timing) = new_figure(1, 2, figsize=(11, 4), layout="constrained",
                                             gridspec_kw={"width_ratios": [2, 1]})
     for index, row in enumerate(rows):
         losses = [runs.read_json(path)["losses"] for seed in range(summary["seeds"])
@@ -166,7 +166,6 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     timing.set_title("time per step", fontsize=9)
     path = plots_dir / "loss_curves_and_time.png"
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     panels = {}
     for row in rows:
         eigen = study_dir / row["arm"] / "seed-0" / EIGENVALUES_FILE

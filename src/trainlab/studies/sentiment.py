@@ -24,6 +24,7 @@ from typing import Any
 from trainlab import registry, runs
 from trainlab.data import synthetic_reviews  # noqa: F401  (registers "synthetic-reviews")
 from trainlab.data.download import resources_of
+from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
 
 GLOVE_DIM = 50
@@ -215,12 +216,11 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
 def plot_mistakes_table(mistakes: dict[str, Any], title: str, path: Path, rows: int = 12,
                         text_width: int = 110) -> Path:
     """The most confidently wrong examples as a table: confidence, true and predicted label, text."""
-    from trainlab.reports.study_report import plt
 
     shown = mistakes["most_confident"][:rows]
     cells = [[f"{entry['confidence']:.3f}", entry["true_label"], entry["predicted_label"],
               textwrap.shorten(entry["text"], text_width, placeholder=" ...")] for entry in shown]
-    figure, axes = plt.subplots(figsize=(13, 0.7 + 0.27 * (len(cells) + 1)), layout="constrained")
+    figure, axes = new_figure(figsize=(13, 0.7 + 0.27 * (len(cells) + 1)), layout="constrained")
     axes.axis("off")
     axes.set_title(f"Most confidently wrong test examples ({title}): {mistakes['wrong']:,} wrong of "
                    f"{mistakes['examples']:,}", fontsize=10)
@@ -233,5 +233,4 @@ def plot_mistakes_table(mistakes: dict[str, Any], title: str, path: Path, rows: 
             # A cell's padding is a share of its width: the wide text column needs a smaller one.
             cell.PAD = 0.01 if column == 3 else 0.08
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path

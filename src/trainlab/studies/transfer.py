@@ -209,12 +209,12 @@ def learning_curve(study_dir: Path, summary: dict[str, Any]) -> dict[str, list[t
 
 def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     """Test accuracy against the number of target training examples, scratch vs fine-tuned."""
-    from trainlab.reports.study_report import plt
+    from trainlab.reports.figures import new_figure
 
     plots_dir = study_dir / runs.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     metric = summary["headline_metric"]
-    figure, axes = plt.subplots(figsize=(5.5, 3.8), layout="constrained")
+    figure, axes = new_figure(figsize=(5.5, 3.8), layout="constrained")
     shown_sizes: list[int] = []
     for (method, points), colour in zip(learning_curve(study_dir, summary).items(), ("#c0504d", "#4a7ab5")):
         if not points:
@@ -235,6 +235,5 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     axes.grid(alpha=0.3, which="both")
     path = plots_dir / "learning_curve.png"
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return [path]
 

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from trainlab import registry, runs
+from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.training.callbacks.base import Callback
 
@@ -142,7 +143,6 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     from safetensors.numpy import load_file
 
     from trainlab.reports import regularisation_plots as plots
-    from trainlab.reports.study_report import plt
     from trainlab.training.checkpoint import checkpoint_path
 
     plots_dir = study_dir / runs.PLOTS_DIR
@@ -160,7 +160,7 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
             if found is not None:
                 tensors = load_file(str(found / "model.safetensors"))
                 weights[row["label"]] = np.concatenate([t.ravel() for t in tensors.values() if t.ndim >= 2])
-    written = [_accuracy_against_lambda(summary, plots_dir / "accuracy_vs_lambda.png", plt)]
+    written = [_accuracy_against_lambda(summary, plots_dir / "accuracy_vs_lambda.png")]
     if norms:
         written.append(plots.plot_metric_per_epoch(
             norms, "total L2 norm of weights (kernels and matrices)",
@@ -170,12 +170,12 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     return written
 
 
-def _accuracy_against_lambda(summary: dict[str, Any], path: Path, plt: Any) -> Path:
+def _accuracy_against_lambda(summary: dict[str, Any], path: Path) -> Path:
     """Test and validation accuracy against lambda, one line per kind of decay; lambda 0 (no decay)
     is drawn at the left edge of the log axis."""
     rows = {row["arm"]: row for row in summary["rows"]}
     zero_position = min(LAMBDAS) / 10
-    figure, axes = plt.subplots(figsize=(6, 4), layout="constrained")
+    figure, axes = new_figure(figsize=(6, 4), layout="constrained")
     for (kind, _, label), colour in zip(KINDS, ("#4a7ab5", "#c0504d")):
         chosen = [rows["none"], *(rows[arm_name(kind, value)] for value in LAMBDAS)]
         positions = [zero_position, *LAMBDAS]
@@ -193,5 +193,4 @@ def _accuracy_against_lambda(summary: dict[str, Any], path: Path, plt: Any) -> P
     axes.legend(fontsize=7)
     axes.grid(alpha=0.3)
     figure.savefig(path, dpi=100)
-    plt.close(figure)
     return path
