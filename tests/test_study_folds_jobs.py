@@ -89,5 +89,5 @@ def test_parallel_training_runs_match_sequential_ones_exactly(tmp_path):
     one = run_study(plan, tmp_path / "one", "quick", seeds=2, quiet=True)
     two = run_study(plan, tmp_path / "two", "quick", seeds=2, quiet=True, jobs=2)
     assert one["rows"] == two["rows"]
-    assert Counter(path.parent.name for path in (tmp_path / "two").glob("*/seed-*/metrics.json")) == {
+    assert Counter(path.parent.parent.name for path in (tmp_path / "two").glob("*/seed-*/metrics.json")) == {
         "mlp": 2, "wide": 2}

@@ -97,3 +97,35 @@ def test_the_results_table_shows_counts_readably_and_no_interval_where_seeds_agr
     assert "269,722" in table
     assert "15.85 M<" in table  # one count, not "1.585e+07 ± 0"
     assert "0.9123 ± 0.01" in table
+
+
+def test_a_study_with_callbacks_trains_with_the_trainer_train_builds(tmp_path, monkeypatch):
+    """Studies add their callbacks to the Trainer `trainlab train` builds, rather than a copy built
+    by hand (which dropped train.flush_denormals=false, inference_mode and DDP)."""
+    from trainlab import experiment
+    from trainlab.studies.runner import train_run_with_callbacks
+    from trainlab.training.callbacks import Callback
+    from trainlab.training.trainer import Trainer
+
+    built, fitted = [], []
+    build = experiment.build_experiment
+    monkeypatch.setattr(experiment, "build_experiment",
+                        lambda *a, **k: built.append(build(*a, **k)) or built[-1])
+    built_trainers = []
+    init = Trainer.__init__
+    monkeypatch.setattr(Trainer, "__init__", lambda self, *a, **k: built_trainers.append(self) or init(self, *a, **k))
+    fit = Trainer.fit
+    monkeypatch.setattr(Trainer, "fit", lambda self, *a, **k: fitted.append(self) or fit(self, *a, **k))
+
+    class Counting(Callback):
+        epochs = 0
+
+        def on_epoch_end(self, state):
+            Counting.epochs += 1
+
+    from trainlab.config import build_config
+
+    config = build_config({**BASE, "model": "mlp", "train": {**BASE["train"], "flush_denormals": False}})
+    train_run_with_callbacks(config, tmp_path / "run", lambda experiment, run_dir: [Counting()])
+    assert fitted == built_trainers == [built[0].trainer] and Counting.epochs == config.train.epochs
+    assert runs.is_complete(tmp_path / "run")

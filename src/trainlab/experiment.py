@@ -7,7 +7,7 @@ one. The CLI only parses arguments and calls these.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -168,10 +168,12 @@ def default_callbacks(config: Config, run_dir: Path | None, quiet: bool) -> list
 
 def train_run(
     config: Config, run_dir: str | os.PathLike, overwrite: bool = False, quiet: bool = False,
-    callbacks: Sequence[Callback] = (),
+    callbacks: Sequence[Callback] = (), prepare: Callable[[Experiment], None] | None = None,
 ) -> dict:
     """Train from scratch into `run_dir`; returns the final metrics (also in metrics.json).
 
+    `prepare(experiment)` is called once the experiment is built, before anything is written or
+    trained (a study holds out its fold there, or adds callbacks that need the model).
     Under torchrun with several processes every rank trains and rank 0 alone writes `run_dir`;
     the other ranks return an empty dict."""
     run_dir = Path(run_dir)
@@ -181,7 +183,7 @@ def train_run(
     try:
         # In a function of its own, so that the model (its DDP wrapper) is gone before the process
         # group is destroyed.
-        return _train_from_scratch(config, run_dir, overwrite, quiet, callbacks, ranks)
+        return _train_from_scratch(config, run_dir, overwrite, quiet, callbacks, ranks, prepare)
     finally:
         if ranks is not None:
             distributed.stop()
@@ -189,9 +191,11 @@ def train_run(
 
 def _train_from_scratch(
     config: Config, run_dir: Path, overwrite: bool, quiet: bool, callbacks: Sequence[Callback],
-    ranks: Distributed | None,
+    ranks: Distributed | None, prepare: Callable[[Experiment], None] | None,
 ) -> dict:
     experiment = build_experiment(config, run_dir, quiet, callbacks, ranks)
+    if prepare is not None:
+        prepare(experiment)
     if experiment.is_main:
         runs.prepare_run_dir(run_dir, overwrite)
         runs.atomic_write_text(run_dir / runs.CONFIG_FILE, to_yaml(config))

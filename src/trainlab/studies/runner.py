@@ -132,31 +132,15 @@ def train_run_with_callbacks(
 ) -> dict:
     """`experiment.train_run`, with the callbacks `make_callbacks(experiment, run_dir)` added and,
     with `fold` = (k, K), fold k of a stratified K-fold split as the validation data."""
-    import torch
-
     from trainlab import experiment
-    from trainlab.config import to_yaml
-    from trainlab.training.trainer import Trainer
 
-    runs.check_run_dir(run_dir, overwrite=True)
-    built = experiment.build_experiment(config, run_dir, quiet=True)
-    if fold is not None:
-        use_fold(built.pipeline, *fold)
-    old = built.trainer
-    # The trainer sorts its callbacks and indexes their hooks once, when it is built.
-    built.trainer = Trainer(
-        old.model, old.task, old.optimizer, max_epochs=old.max_epochs,
-        callbacks=[*old.callbacks, *(make_callbacks(built, run_dir) if make_callbacks else [])],
-        device=old.device,
-        precision=old.precision, accumulate_grad_batches=old.accumulate_grad_batches,
-        channels_last=old.memory_format is torch.channels_last,
-    )
-    runs.prepare_run_dir(run_dir, overwrite=True)
-    runs.atomic_write_text(run_dir / runs.CONFIG_FILE, to_yaml(config))
-    runs.write_json(run_dir / runs.ENV_FILE, runs.capture_environment(config.run.seed, built.trainer.device))
-    runs.write_json(run_dir / runs.DATA_FILE, built.pipeline.info)
-    built.pipeline.save_artifacts(run_dir)
-    return experiment._fit_and_finish(built, run_dir, resume_from=None)
+    def prepare(built: Any) -> None:
+        if fold is not None:
+            use_fold(built.pipeline, *fold)
+        if make_callbacks is not None:
+            built.trainer.add_callbacks(make_callbacks(built, run_dir))
+
+    return experiment.train_run(config, run_dir, overwrite=True, quiet=True, prepare=prepare)
 
 
 def use_fold(pipeline: Any, fold: int, folds: int) -> None:

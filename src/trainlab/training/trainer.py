@@ -85,21 +85,26 @@ class Trainer:
         self.task = task
         self.optimizer = optimizer
         self.max_epochs = max_epochs
-        self.callbacks = sorted(callbacks, key=lambda callback: callback.order)
+        self.callbacks: list[Callback] = []
+        self.add_callbacks(callbacks)
         self.precision = precision
         self.inference_mode = inference_mode
         self.accumulate_grad_batches = accumulate_grad_batches
         self.scaler = torch.amp.GradScaler("cuda") if precision == "fp16" else None
+        self.state: TrainState | None = None
+        self.distributed = distributed
+        # Forward and backward go through DDP; callbacks and checkpoints see the plain model.
+        self.train_model = distributed.wrap(self.model) if distributed is not None else self.model
+
+    def add_callbacks(self, callbacks: Sequence[Callback]) -> None:
+        """Add callbacks before `fit` (a study's measurements beside the run's own), in `order`."""
+        self.callbacks = sorted([*self.callbacks, *callbacks], key=lambda callback: callback.order)
         # Only callbacks that override a hook are called for it: less Python per batch.
         self._hooks = {
             hook: [getattr(cb, hook) for cb in self.callbacks
                    if getattr(type(cb), hook) is not getattr(Callback, hook)]
             for hook in HOOKS
         }
-        self.state: TrainState | None = None
-        self.distributed = distributed
-        # Forward and backward go through DDP; callbacks and checkpoints see the plain model.
-        self.train_model = distributed.wrap(self.model) if distributed is not None else self.model
 
     def fit(
         self,
