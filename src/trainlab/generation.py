@@ -30,6 +30,7 @@ from torch import nn
 from trainlab import runs
 from trainlab.data.tokenizers import PAD_ID, UNK, TextEncoder
 from trainlab.errors import TrainlabError
+from trainlab.models.modes import evaluating
 
 SAMPLES_FILE = "samples.json"  # RUN_DIR/samples.json: text at several temperatures, for the report
 SAMPLE_TEMPERATURES = (0.0, 0.5, 0.8, 1.0, 1.2)
@@ -161,14 +162,12 @@ def generate(
     if stop == "":
         raise TrainlabError("the stop string is empty; leave it out to generate max new tokens")
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     generator = torch.Generator().manual_seed(seed)
     context = encode_prompt(encoder, prompt) if prompt else []
     inputs = context or start_ids(encoder)
     new_ids: list[int] = []
     text = ""
-    try:
+    with evaluating(model):
         logits, state = model(torch.tensor([inputs], device=device), None)
         for _ in range(max_new_tokens):
             step_logits = logits[0, -1].float().cpu()
@@ -181,8 +180,6 @@ def generate(
                 if stop in text:
                     return text[: text.index(stop)]
             logits, state = model(torch.tensor([[token]], device=device), state)
-    finally:
-        model.train(was_training)
     return _decode_new(encoder, context, new_ids)
 
 

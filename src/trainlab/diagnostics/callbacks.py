@@ -28,6 +28,7 @@ from torch import nn
 
 from trainlab.diagnostics.gradients import LayerGroups
 from trainlab.diagnostics.spectral import spectral_summary
+from trainlab.models.modes import evaluating
 from trainlab.training.callbacks.base import Callback
 from trainlab.training.state import TrainState
 
@@ -213,13 +214,8 @@ class TimestepGradientProbe(Callback):
         self.norms: list[np.ndarray] = []
 
     def measure(self, model: nn.Module, epoch: int, step: int) -> None:
-        was_training = model.training
-        model.eval()
-        try:
-            with torch.enable_grad():
-                self.norms.append(np.asarray(self.probe(model), dtype=np.float64))
-        finally:
-            model.train(was_training)
+        with evaluating(model), torch.enable_grad():
+            self.norms.append(np.asarray(self.probe(model), dtype=np.float64))
         self.epochs.append(epoch)
         self.steps.append(step)
 

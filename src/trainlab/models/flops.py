@@ -9,6 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from trainlab.models.modes import evaluating
+
 
 def count_multiply_adds(model: nn.Module, input_shape: tuple[int, int, int]) -> int:
     """Multiply-adds of `model` on ONE example of shape `input_shape` = (channels, height, width).
@@ -34,13 +36,11 @@ def count_multiply_adds(model: nn.Module, input_shape: tuple[int, int, int]) -> 
     parameter = next(model.parameters(), None)
     device = parameter.device if parameter is not None else torch.device("cpu")
     dtype = parameter.dtype if parameter is not None and parameter.is_floating_point() else torch.float32
-    was_training = model.training
     try:
-        model.eval()  # BatchNorm would need more than one value per channel in training mode
-        with torch.no_grad():
+        # BatchNorm would need more than one value per channel in training mode
+        with evaluating(model), torch.no_grad():
             model(torch.zeros(1, *input_shape, device=device, dtype=dtype))
     finally:
         for handle in handles:
             handle.remove()
-        model.train(was_training)
     return total

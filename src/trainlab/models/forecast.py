@@ -32,6 +32,7 @@ from torch import nn
 
 from trainlab import registry
 from trainlab.models.cell_options import FUSED, CellOptionsConfig, build_recurrent
+from trainlab.models.modes import evaluating
 
 Strategy = Literal["direct", "recursive", "seq2seq"]
 TeacherForcing = Literal["always", "never", "scheduled"]
@@ -337,11 +338,8 @@ def window_forecaster(
             features = np.concatenate([features, past], axis=1)
         parameter = next(model.parameters())
         inputs = torch.as_tensor(np.asarray(features), dtype=parameter.dtype, device=parameter.device)
-        was_training = model.training
-        model.eval()
-        with torch.no_grad():
+        with evaluating(model), torch.no_grad():
             predictions = model(inputs[None])[0].cpu().numpy()  # (H, k)
-        model.train(was_training)
         return target_scaler.inverse_transform(predictions) if target_scaler is not None else predictions
 
     return forecast

@@ -29,6 +29,7 @@ from trainlab.forecasting.seasonality import detect_period
 from trainlab.metrics.regression import seasonal_naive_scale
 from trainlab.models import SeriesSpec
 from trainlab.models.forecast import window_forecaster
+from trainlab.models.modes import evaluating
 from trainlab.pipelines import Pipeline
 from trainlab.training.callbacks import Callback
 from trainlab.training.tasks import ForecastTask
@@ -173,25 +174,23 @@ def window_forecasts(
     Returns the forecasts on the scale of `features`, computed in eval mode without gradients.
     """
     parameter = next(model.parameters())
-    was_training, setting = model.training, getattr(model, "teacher_forcing", None)
-    model.eval()
+    setting = getattr(model, "teacher_forcing", None)
     if teacher is not None:
         model.teacher_forcing = "always"
     try:
         batches = []
-        for start in range(0, len(origins), batch_size):
-            chunk = origins[start : start + batch_size]
-            inputs = np.stack([features[origin - window : origin] for origin in chunk])
-            inputs = torch.as_tensor(inputs, dtype=parameter.dtype, device=parameter.device)
-            targets = None
-            if teacher is not None:
-                targets = torch.as_tensor(teacher[start : start + batch_size], dtype=parameter.dtype,
-                                          device=parameter.device)
-            with torch.no_grad():
+        with evaluating(model), torch.no_grad():
+            for start in range(0, len(origins), batch_size):
+                chunk = origins[start : start + batch_size]
+                inputs = np.stack([features[origin - window : origin] for origin in chunk])
+                inputs = torch.as_tensor(inputs, dtype=parameter.dtype, device=parameter.device)
+                targets = None
+                if teacher is not None:
+                    targets = torch.as_tensor(teacher[start : start + batch_size], dtype=parameter.dtype,
+                                              device=parameter.device)
                 predictions = model(inputs) if targets is None else model(inputs, targets)
-            batches.append(predictions.cpu().numpy())
+                batches.append(predictions.cpu().numpy())
     finally:
-        model.train(was_training)
         if teacher is not None:
             model.teacher_forcing = setting
     return np.concatenate(batches)

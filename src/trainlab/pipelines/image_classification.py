@@ -24,6 +24,7 @@ from trainlab.data.sources import load_source
 from trainlab.data.transforms import EvalTransform, image_transforms
 from trainlab.models import ImageSpec
 from trainlab.models.flops import count_multiply_adds
+from trainlab.models.modes import evaluating
 from trainlab.pipelines import classification
 from trainlab.training.tasks import ClassificationTask
 
@@ -87,16 +88,11 @@ def predict_probabilities(
     """Softmax probabilities (N, num_classes) of raw images (N, C, H, W), in eval mode, on the
     model's device; the model's train/eval mode is left as it was."""
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     probabilities = []
-    try:
-        with torch.no_grad():
-            for start in range(0, len(images), batch_size):
-                batch = transform(images[start : start + batch_size]).to(device)
-                probabilities.append(model(batch).float().softmax(dim=1).cpu())
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            batch = transform(images[start : start + batch_size]).to(device)
+            probabilities.append(model(batch).float().softmax(dim=1).cpu())
     return torch.cat(probabilities)
 
 

@@ -46,6 +46,7 @@ from trainlab.diagnostics.callbacks import (
 from trainlab.diagnostics.gradients import fit_decay, timestep_gradients
 from trainlab.errors import TrainlabError
 from trainlab.models.cell_options import needs_unrolled
+from trainlab.models.modes import evaluating
 from trainlab.pipelines import Pipeline
 from trainlab.pipelines.sequence_models import TASK, SequenceSpec
 from trainlab.training.callbacks import Callback
@@ -191,16 +192,12 @@ def save_activations(model: nn.Module, inputs: torch.Tensor, directory: Path) ->
     """RUN_DIR/diagnostics/activations.npz: the last layer's hidden states of the first input
     (T, H), and for an LSTM/GRU the mean of each gate of the first layer over time (T,)."""
     inputs = inputs.to(model.head.weight.device)
-    was_training = model.training
-    model.eval()
-    try:
+    with evaluating(model):
         encoded = model.encode(inputs)
         arrays = {"hidden_states": hidden_state_matrix(model.rnn, encoded, example=0)}
         if isinstance(model.rnn, nn.LSTM | nn.GRU):
             means = gate_means_over_time(gate_activations(model.rnn, encoded))
             arrays.update({f"gate_{name}": values for name, values in means.items()})
-    finally:
-        model.train(was_training)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / ACTIVATIONS_FILE
     np.savez_compressed(path, **arrays)

@@ -26,6 +26,7 @@ from trainlab.data.sources import load_source
 from trainlab.data.text import EncodedTexts
 from trainlab.data.tokenizers import PAD_ID
 from trainlab.models import TextSpec
+from trainlab.models.modes import evaluating
 from trainlab.models.tfidf import TfidfLogisticRegression
 from trainlab.pipelines import classification
 from trainlab.training.tasks import ClassificationTask
@@ -163,19 +164,14 @@ def prediction_confidences(
     class per word of its vocabulary.
     """
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
     confidence, predicted, label_probability = [], [], []
-    try:
-        with torch.no_grad():
-            for tokens, lengths, labels in batches:
-                probabilities = model(tokens.to(device), lengths.to(device)).float().softmax(dim=1).cpu()
-                best = probabilities.max(dim=1)
-                confidence.append(best.values)
-                predicted.append(best.indices)
-                label_probability.append(probabilities.gather(1, labels[:, None]).squeeze(1))
-    finally:
-        model.train(was_training)
+    with evaluating(model), torch.no_grad():
+        for tokens, lengths, labels in batches:
+            probabilities = model(tokens.to(device), lengths.to(device)).float().softmax(dim=1).cpu()
+            best = probabilities.max(dim=1)
+            confidence.append(best.values)
+            predicted.append(best.indices)
+            label_probability.append(probabilities.gather(1, labels[:, None]).squeeze(1))
     return torch.cat(confidence), torch.cat(predicted), torch.cat(label_probability)
 
 @registry.tasks.register("text-classification", "classify texts (a builtin dataset, a CSV/TSV/JSONL, a folder)")

@@ -18,6 +18,7 @@ from torch import nn
 
 from trainlab import runs
 from trainlab.errors import TrainlabError
+from trainlab.models.modes import evaluating
 from trainlab.models.recurrent_cells import UnrolledRecurrent
 
 # Tokens in the example sequence of text and language models: the summary's shapes and recurrent
@@ -94,17 +95,15 @@ def summarize(model: nn.Module, example_inputs: tuple[Any, ...], title: str, inp
 
     leaves = [module for module in model.modules() if not any(module.children())]
     handles = [module.register_forward_hook(record) for module in leaves]
-    was_training = model.training
     try:
-        model.eval()  # BatchNorm in training mode needs more than one value per channel
-        with torch.no_grad():
+        # BatchNorm in training mode needs more than one value per channel
+        with evaluating(model), torch.no_grad():
             model(*example_inputs)
     except (RuntimeError, ValueError, TypeError) as error:
         raise TrainlabError(f"model summary: {title} does not run on {input_description} ({error})") from None
     finally:
         for handle in handles:
             handle.remove()
-        model.train(was_training)
 
     seen: set[int] = set()
     rows = []

@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from trainlab.models.modes import evaluating
+
 Rule = Literal["steepest", "minimum"]
 RULES = ("steepest", "minimum")
 
@@ -85,7 +87,6 @@ def lr_range_test(
     saved_model = copy.deepcopy(model.state_dict())
     saved_optimizer = copy.deepcopy(optimizer.state_dict())
     saved_rng = torch.get_rng_state()
-    was_training = model.training
     # Groups keep their ratios (discriminative learning rates); the first group follows the sweep.
     base = optimizer.param_groups[0]["lr"] or 1.0
     ratios = [group["lr"] / base for group in optimizer.param_groups]
@@ -93,41 +94,40 @@ def lr_range_test(
     lrs, losses, smoothed = [], [], []
     average, best, diverged = 0.0, math.inf, False
     try:
-        model.train()
-        step = 0
-        while step < num_steps:
-            for batch in batches:
-                lr = start_lr * growth**step
-                for group, ratio in zip(optimizer.param_groups, ratios):
-                    group["lr"] = lr * ratio
-                batch = tuple(tensor.to(device) for tensor in batch)
-                loss, _, _ = task.forward(model, batch, training=True)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                value = float(loss.detach())
-                average = smoothing * average + (1 - smoothing) * value
-                current = average / (1 - smoothing ** (step + 1))  # bias-corrected
-                lrs.append(lr)
-                losses.append(value)
-                smoothed.append(current)
-                step += 1
-                if not math.isfinite(current) or current > diverge_factor * best:
-                    diverged = True
+        with evaluating(model, training=True):
+            step = 0
+            while step < num_steps:
+                for batch in batches:
+                    lr = start_lr * growth**step
+                    for group, ratio in zip(optimizer.param_groups, ratios):
+                        group["lr"] = lr * ratio
+                    batch = tuple(tensor.to(device) for tensor in batch)
+                    loss, _, _ = task.forward(model, batch, training=True)
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    value = float(loss.detach())
+                    average = smoothing * average + (1 - smoothing) * value
+                    current = average / (1 - smoothing ** (step + 1))  # bias-corrected
+                    lrs.append(lr)
+                    losses.append(value)
+                    smoothed.append(current)
+                    step += 1
+                    if not math.isfinite(current) or current > diverge_factor * best:
+                        diverged = True
+                        break
+                    best = min(best, current)
+                    if step >= num_steps:
+                        break
+                if diverged:
                     break
-                best = min(best, current)
-                if step >= num_steps:
-                    break
-            if diverged:
-                break
-            if not lrs:
-                raise ValueError("`batches` yielded no batch")
+                if not lrs:
+                    raise ValueError("`batches` yielded no batch")
     finally:
         model.load_state_dict(saved_model)
         optimizer.load_state_dict(saved_optimizer)
         optimizer.zero_grad(set_to_none=True)
         torch.set_rng_state(saved_rng)
-        model.train(was_training)
     return LRFinderResult(lrs, losses, smoothed, suggest_lr(lrs, smoothed, rule), rule, diverged)
 
 

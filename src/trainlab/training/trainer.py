@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from trainlab.models.modes import evaluating
 from trainlab.training.callbacks.base import Callback
 from trainlab.training.checkpoint import load_callback_states, restore_checkpoint
 from trainlab.training.denormals import flush_denormals_to_zero
@@ -222,17 +223,14 @@ class Trainer:
         return self._evaluated_meter(batches).compute()
 
     def _evaluated_meter(self, batches: Iterable) -> Any:
-        was_training = self.model.training
-        self.model.eval()
         meter = self.task.eval_meter()
         without_gradients = torch.inference_mode() if self.inference_mode else torch.no_grad()
-        with without_gradients:
+        with evaluating(self.model), without_gradients:
             for batch in batches:
                 batch = self._to_device(batch)
                 with self._autocast():
                     loss, outputs, targets = self.task.forward(self.model, batch, training=False)
                 meter.update(loss.float(), outputs.float(), targets)
-        self.model.train(was_training)
         return meter
 
     def _to_device(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
