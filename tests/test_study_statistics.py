@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from trainlab.studies.statistics import difference, estimate
+from trainlab.studies.statistics import difference, estimate, mean_and_half_width
 
 
 def test_estimate_matches_a_hand_computed_t_interval():
@@ -30,6 +30,18 @@ def test_one_value_has_no_interval():
     assert result.text() == "0.5000 (n=1)"
     with pytest.raises(ValueError, match="at least one value"):
         estimate([])
+
+
+def test_mean_and_half_width_of_a_stored_estimate():
+    values = [0.90, 0.92, 0.94]
+    half = 4.302652729911275 * 0.02 / math.sqrt(3)
+    mean, half_width = mean_and_half_width(estimate(values).to_dict())
+    assert (mean, half_width) == pytest.approx((0.92, half))
+    folds = estimate(values, held_out_ratio=0.25).to_dict()  # the corrected interval is kept
+    assert mean_and_half_width(folds)[1] == (folds["ci_high"] - folds["ci_low"]) / 2
+    assert mean_and_half_width(estimate([0.5]).to_dict()) == (0.5, 0.0)
+    missing_mean, missing_half = mean_and_half_width(None)
+    assert math.isnan(missing_mean) and missing_half == 0.0
 
 
 def test_difference_agrees_with_welchs_test():

@@ -24,6 +24,7 @@ from trainlab.diagnostics.callbacks import (
     TIMESTEP_GRADS_FILE,
 )
 from trainlab.reports.figures import new_figure, palette
+from trainlab.studies.statistics import mean_and_half_width
 
 COLOURS = palette("tab10")
 
@@ -233,12 +234,8 @@ def plot_loss_vs_baseline(summary: dict[str, Any], path: str | os.PathLike) -> P
     figure, axes = new_figure(1, len(groups), figsize=(4.2 * len(groups), 4), layout="constrained",
                                 squeeze=False, gridspec_kw={"width_ratios": [len(g) + 1 for g in groups.values()]})
     for panel, (title, members) in zip(axes[0], groups.items()):
-        means, errors = [], []
-        for row in members:
-            value = row.get("loss_vs_memoryless")
-            means.append(np.nan if value is None else value["mean"])
-            low, high = (None, None) if value is None else (value["ci_low"], value["ci_high"])
-            errors.append(0.0 if low is None else (high - low) / 2)
+        values = [mean_and_half_width(row.get("loss_vs_memoryless")) for row in members]
+        means, errors = [mean for mean, _ in values], [half for _, half in values]
         panel.bar(range(len(members)), means, yerr=errors, capsize=3, color="#4a7ab5")
         panel.axhline(1.0, color="black", linestyle="--", lw=1, label="memoryless baseline")
         panel.axhline(0.5, color="#c0504d", linestyle=":", lw=1, label="half of it")

@@ -19,6 +19,7 @@ import numpy as np
 
 from trainlab import runs
 from trainlab.reports.figures import new_figure, palette
+from trainlab.studies.statistics import mean_and_half_width
 
 FIT_Y_LIMITS = (-2.0, 2.0)  # sin(pi x) lives in [-1, 1]; wild fits are clipped, not rescaled to
 LOG_FLOOR = 1e-6  # values at or below it (a bias^2 estimate near zero) are drawn at the floor
@@ -36,10 +37,6 @@ def read_history(run_dir: str | os.PathLike) -> list[dict[str, float]]:
 def _save(figure: Any, path: str | os.PathLike) -> Path:
     figure.savefig(path, dpi=100)
     return Path(path)
-
-
-def _half_width(estimate: dict[str, Any]) -> float:
-    return 0.0 if estimate["ci_low"] is None else (estimate["ci_high"] - estimate["ci_low"]) / 2
 
 
 def plot_polynomial_fits(fits: dict[str, dict[str, Any]], path: str | os.PathLike) -> Path:
@@ -66,9 +63,9 @@ def plot_train_vs_test_error(summary: dict[str, Any], path: str | os.PathLike) -
     positions = np.arange(len(rows))
     figure, axes = new_figure(figsize=(max(4.5, 1.3 * len(rows) + 2), 3.6), layout="constrained")
     for offset, metric, colour in ((-0.2, "train_mse", "#4a7ab5"), (0.2, "test_mse", "#c0504d")):
-        estimates = [row[metric] for row in rows]
-        axes.bar(positions + offset, [e["mean"] for e in estimates], width=0.4, color=colour,
-                 yerr=[_half_width(e) for e in estimates], capsize=4, label=metric.replace("_mse", " MSE"))
+        values = [mean_and_half_width(row[metric]) for row in rows]
+        axes.bar(positions + offset, [mean for mean, _ in values], width=0.4, color=colour,
+                 yerr=[half for _, half in values], capsize=4, label=metric.replace("_mse", " MSE"))
     axes.set_xticks(positions, [row["label"] for row in rows])
     axes.set_yscale("log")
     axes.set_ylabel("mean squared error (log scale)")

@@ -12,6 +12,7 @@ import numpy as np
 from trainlab import runs
 from trainlab.reports import html
 from trainlab.reports.figures import new_figure
+from trainlab.studies.statistics import mean_and_half_width
 
 REPORT_FILE = "report.html"
 
@@ -67,12 +68,9 @@ def results_table(summary: dict[str, Any]) -> str:
 
 
 def _estimate_text(estimate: dict[str, Any]) -> str:
-    mean = _number_text(estimate["mean"])
-    if estimate["ci_low"] is None:
-        return mean
-    half = (estimate["ci_high"] - estimate["ci_low"]) / 2
-    # A quantity every seed agrees on (parameter counts, multiply-adds) has no interval to show.
-    return mean if half == 0 else f"{mean} ± {half:.2g}"
+    mean, half = mean_and_half_width(estimate)
+    # One value, or a quantity every seed agrees on (parameter counts, multiply-adds): no interval.
+    return _number_text(mean) if half == 0 else f"{_number_text(mean)} ± {half:.2g}"
 
 
 def _number_text(value: float) -> str:
@@ -102,11 +100,8 @@ def plot_headline(summary: dict[str, Any], path: Path) -> Path:
     """The headline metric per configuration, with 95% intervals as error bars."""
     metric = summary["headline_metric"]
     rows = [row for row in summary["rows"] if row.get(metric) is not None]
-    means = [row[metric]["mean"] for row in rows]
-    errors = [
-        0.0 if row[metric]["ci_low"] is None else (row[metric]["ci_high"] - row[metric]["ci_low"]) / 2
-        for row in rows
-    ]
+    values = [mean_and_half_width(row[metric]) for row in rows]
+    means, errors = [mean for mean, _ in values], [half for _, half in values]
     figure, axes = new_figure(figsize=(max(4.0, 0.8 * len(rows) + 2), 3.5), layout="constrained")
     axes.bar(range(len(rows)), means, yerr=errors, capsize=4, color="#4a7ab5")
     axes.set_xticks(range(len(rows)), [row["label"] for row in rows], rotation=30, ha="right")

@@ -19,6 +19,7 @@ import numpy as np
 from trainlab import registry, runs
 from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
+from trainlab.studies.statistics import mean_and_half_width
 
 CARDINALITIES = (1, 2, 4, 8, 16)
 MODEL = "resnext29_4x16d"  # any ResNeXt-29 name: groups and width_per_group are set per arm
@@ -165,9 +166,8 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     positions = np.arange(len(rows))
     names = [row["label"].removeprefix("ResNeXt-29 ") for row in rows]
     figure, (accuracy_axes, cost_axes) = new_figure(1, 2, figsize=(10, 4), layout="constrained")
-    means = [row[metric]["mean"] for row in rows]
-    errors = [0.0 if row[metric]["ci_low"] is None else (row[metric]["ci_high"] - row[metric]["ci_low"]) / 2
-              for row in rows]
+    values = [mean_and_half_width(row[metric]) for row in rows]
+    means, errors = [mean for mean, _ in values], [half for _, half in values]
     accuracy_axes.errorbar(positions, means, yerr=errors, marker="o", capsize=4, color="#4a7ab5")
     accuracy_axes.set_xticks(positions, names)
     accuracy_axes.set_xlabel("cardinality x width per group")

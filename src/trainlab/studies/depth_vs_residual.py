@@ -21,7 +21,7 @@ from trainlab.diagnostics.study_support import (
 )
 from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
-from trainlab.studies.statistics import Difference
+from trainlab.studies.statistics import Difference, mean_and_half_width
 
 QUICK_DEPTHS = (8, 20, 56)
 FULL_DEPTHS = (20, 32, 44, 56)  # He et al. 2016, figure 6 (plain nets deeper than 56 were not trained)
@@ -135,9 +135,8 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     depths = _depths(summary)
     figure, axes = new_figure(figsize=(5.5, 3.8), layout="constrained")
     for residual, colour in ((False, "#c0504d"), (True, "#4a7ab5")):
-        estimates = [rows[arm_name(depth, residual)][metric] for depth in depths]
-        means = [estimate["mean"] for estimate in estimates]
-        errors = [0.0 if e["ci_low"] is None else (e["ci_high"] - e["ci_low"]) / 2 for e in estimates]
+        values = [mean_and_half_width(rows[arm_name(depth, residual)][metric]) for depth in depths]
+        means, errors = [mean for mean, _ in values], [half for _, half in values]
         axes.errorbar(depths, means, yerr=errors, marker="o", capsize=4, color=colour,
                       label="residual (ResNet)" if residual else "plain")
     axes.set_xticks(depths)

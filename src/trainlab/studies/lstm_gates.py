@@ -39,7 +39,7 @@ from trainlab.models.recurrent_cells import VARIANTS
 from trainlab.pipelines import sequence  # noqa: F401  (registers the sequence-classification task)
 from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
-from trainlab.studies.statistics import difference
+from trainlab.studies.statistics import difference, mean_and_half_width
 
 TASKS = ("lm", "adding")
 TASK_METRICS = {"lm": "test_bpc", "adding": "loss_vs_memoryless"}  # both: lower is better
@@ -317,14 +317,6 @@ def _rows_by_variant(summary: dict[str, Any], task: str) -> dict[str, dict[str, 
     return {parse_arm(row["arm"])[1]: row for row in summary["rows"] if parse_arm(row["arm"])[0] == task}
 
 
-def _mean_and_half_width(value: dict[str, Any] | None) -> tuple[float, float]:
-    if value is None:
-        return math.nan, 0.0
-    if value["ci_low"] is None:
-        return value["mean"], 0.0
-    return value["mean"], (value["ci_high"] - value["ci_low"]) / 2
-
-
 def plot_task_metrics(summary: dict[str, Any], path: Path) -> Path:
     """Per task: each variant's final metric (mean, 95% CI over seeds), vanilla's as a line."""
 
@@ -332,7 +324,7 @@ def plot_task_metrics(summary: dict[str, Any], path: Path) -> Path:
     for panel, task in zip(axes, TASKS):
         rows = _rows_by_variant(summary, task)
         variants = [v for v in VARIANTS if v in rows]
-        values = [_mean_and_half_width(rows[v].get("final_metric")) for v in variants]
+        values = [mean_and_half_width(rows[v].get("final_metric")) for v in variants]
         colours = ["#4a7ab5" if v == "vanilla" else "#d08030" if v in CRITICAL else "#999999" for v in variants]
         panel.bar(range(len(variants)), [mean for mean, _ in values], yerr=[half for _, half in values],
                   capsize=3, color=colours)
@@ -360,7 +352,7 @@ def plot_cost(summary: dict[str, Any], path: Path) -> Path:
         ticks = [VARIANT_LABELS[v] for v in variants]
         axes[0, column].bar(range(len(variants)), [rows[v].get("params") or 0 for v in variants], color="#4a7ab5")
         axes[0, column].set_title(f"{task}: parameters", fontsize=9)
-        values = [_mean_and_half_width(rows[v].get("seconds_per_epoch")) for v in variants]
+        values = [mean_and_half_width(rows[v].get("seconds_per_epoch")) for v in variants]
         axes[1, column].bar(range(len(variants)), [mean for mean, _ in values], yerr=[half for _, half in values],
                             capsize=3, color="#999999")
         axes[1, column].set_title(f"{task}: seconds per epoch", fontsize=9)

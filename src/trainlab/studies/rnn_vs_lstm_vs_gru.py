@@ -26,7 +26,7 @@ from trainlab.data import next_word  # noqa: F401  (registers "next-word-python"
 from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.studies.sentiment import quick_review_data
-from trainlab.studies.statistics import difference, estimate
+from trainlab.studies.statistics import difference, estimate, mean_and_half_width
 
 CELLS = ("rnn", "lstm", "gru")
 CELL_LABELS = {"rnn": "RNN (tanh)", "lstm": "LSTM", "gru": "GRU"}
@@ -202,16 +202,8 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
             plot_learning_curves(study_dir, summary, plots_dir / "learning_curves.png")]
 
 
-def _mean_and_half_width(estimate_dict: dict[str, Any] | None) -> tuple[float, float]:
-    if estimate_dict is None:
-        return float("nan"), 0.0
-    if estimate_dict["ci_low"] is None:
-        return estimate_dict["mean"], 0.0
-    return estimate_dict["mean"], (estimate_dict["ci_high"] - estimate_dict["ci_low"]) / 2
-
-
 def _bars(axes: Any, rows: dict[str, dict[str, Any]], task: str, metric: str) -> None:
-    values = [_mean_and_half_width(rows.get(f"{task}-{cell}", {}).get(metric)) for cell in CELLS]
+    values = [mean_and_half_width(rows.get(f"{task}-{cell}", {}).get(metric)) for cell in CELLS]
     axes.bar(range(len(CELLS)), [mean for mean, _ in values], yerr=[half for _, half in values], capsize=4,
              color=["#999999", "#4a7ab5", "#d08030"])
     axes.set_xticks(range(len(CELLS)), [CELL_LABELS[cell] for cell in CELLS])

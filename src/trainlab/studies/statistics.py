@@ -16,8 +16,9 @@ the intervals are None.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any
 
 import numpy as np
 from scipy import stats
@@ -78,6 +79,20 @@ def estimate(values: Sequence[float], held_out_ratio: float | None = None) -> Es
     std = float(array.std(ddof=1))
     half = _half_width(std, array.size, held_out_ratio)
     return Estimate(mean, std, mean - half, mean + half, array.tolist())
+
+
+def mean_and_half_width(estimate_dict: Mapping[str, Any] | None) -> tuple[float, float]:
+    """(mean, half-width of the 95% interval) of an estimate as a summary stores it
+    (`Estimate.to_dict()`), for error bars and "mean ± half" text.
+
+    The half-width is 0.0 where there is no interval (one value); a missing estimate (a metric an
+    arm does not have) gives (nan, 0.0), which plots leave out.
+    """
+    if estimate_dict is None:
+        return math.nan, 0.0
+    if estimate_dict["ci_low"] is None:
+        return estimate_dict["mean"], 0.0
+    return estimate_dict["mean"], (estimate_dict["ci_high"] - estimate_dict["ci_low"]) / 2
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ import numpy as np
 from trainlab import registry, runs
 from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
+from trainlab.studies.statistics import mean_and_half_width
 from trainlab.training.callbacks.base import Callback
 
 LAMBDAS = (1e-4, 1e-3, 1e-2)
@@ -180,9 +181,8 @@ def _accuracy_against_lambda(summary: dict[str, Any], path: Path) -> Path:
         chosen = [rows["none"], *(rows[arm_name(kind, value)] for value in LAMBDAS)]
         positions = [zero_position, *LAMBDAS]
         for metric, style in (("test_accuracy", "-"), ("val_accuracy", ":")):
-            means = [row[metric]["mean"] for row in chosen]
-            errors = [0.0 if row[metric]["ci_low"] is None else (row[metric]["ci_high"] - row[metric]["ci_low"]) / 2
-                      for row in chosen]
+            values = [mean_and_half_width(row[metric]) for row in chosen]
+            means, errors = [mean for mean, _ in values], [half for _, half in values]
             axes.errorbar(positions, means, yerr=errors if metric == "test_accuracy" else None, capsize=4,
                           marker="o", linestyle=style, color=colour, label=f"{label}: {metric}")
     axes.set_xscale("log")
