@@ -16,7 +16,6 @@ after the point it resumed from.
 
 from __future__ import annotations
 
-import math
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -308,8 +307,3 @@ def diagnostics_callbacks(settings: Any, run_dir: Path | None) -> list[Callback]
     if settings.spectral:
         callbacks.append(SpectralSnapshot(directory))
     return callbacks
-
-
-def max_radius(radii: dict[str, float]) -> float:
-    """The largest spectral radius among the matrices (nan when there are none)."""
-    return max(radii.values(), default=math.nan)

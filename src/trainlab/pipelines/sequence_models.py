@@ -20,7 +20,6 @@ negative (Tallec & Ollivier 2018), so that forgetting time scales span the seque
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -184,8 +183,3 @@ def lstm(config: SequenceLSTMConfig, spec: SequenceSpec) -> SequenceModel:
 def gru(config: SequenceGRUConfig, spec: SequenceSpec) -> SequenceModel:
     """GRU for synthetic sequence tasks."""
     return build_sequence_model("gru", config, spec)
-
-
-def log_uniform_mean(horizon: int) -> float:
-    """E[log U(1, horizon)], the mean chrono forget bias (for tests and reports)."""
-    return (horizon * math.log(horizon) - horizon + 1) / (horizon - 1)
