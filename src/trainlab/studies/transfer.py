@@ -23,11 +23,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from trainlab import registry, runs
 from trainlab.studies.plan import Arm, StudyPlan
-from trainlab.studies.statistics import difference
+from trainlab.studies.statistics import difference, mean_and_half_width
 
 PRETRAINED = "{study_dir}/pretrain/seed-{seed}/checkpoints/best"  # the same seed's pretraining run
 LR_DECAY = 0.7
@@ -261,8 +259,7 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
         if not points:
             continue
         sizes = [size for size, _ in points]
-        means = np.array([point["mean"] for _, point in points])
-        errors = [0.0 if p["ci_low"] is None else (p["ci_high"] - p["ci_low"]) / 2 for _, p in points]
+        means, errors = zip(*(mean_and_half_width(point) for _, point in points))
         label = "from scratch" if method == "scratch" else METHOD_LABELS[method]
         axes.errorbar(sizes, means, yerr=errors, marker="o", capsize=4, color=colour, label=label)
         shown_sizes = sizes
