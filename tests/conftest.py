@@ -31,3 +31,19 @@ def trainlab(capsys):
         return code, captured.out, captured.err
 
     return run
+
+
+@pytest.fixture
+def saved_figures(monkeypatch) -> dict:
+    """File name -> the matplotlib Figure saved under it, for checking what a plot shows."""
+    from matplotlib.figure import Figure
+
+    saved = {}
+    original = Figure.savefig
+
+    def savefig(figure, path, *args, **kwargs):
+        saved[Path(path).name] = figure
+        return original(figure, path, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", savefig)
+    return saved

@@ -27,10 +27,9 @@ def test_mode_inside_the_block_and_restored_after_it(started_training, training)
 @pytest.mark.parametrize("training", [False, True])
 def test_mode_restored_when_the_block_raises(started_training, training):
     model = tiny_model(started_training)
-    with pytest.raises(RuntimeError, match="in the block"):
-        with evaluating(model, training=training):
-            assert modes(model) == {training}
-            raise RuntimeError("in the block")
+    with pytest.raises(RuntimeError, match="in the block"), evaluating(model, training=training):
+        assert modes(model) == {training}
+        raise RuntimeError("in the block")
     assert modes(model) == {started_training}
 
 
@@ -50,8 +49,7 @@ def test_nested_blocks_restore_the_mode_of_the_enclosing_block(started_training)
 def test_nested_block_that_raises_restores_every_level():
     model = tiny_model(True)
     with evaluating(model):
-        with pytest.raises(ValueError):
-            with evaluating(model, training=True):
-                raise ValueError
+        with pytest.raises(ValueError), evaluating(model, training=True):
+            raise ValueError
         assert modes(model) == {False}
     assert modes(model) == {True}

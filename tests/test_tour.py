@@ -13,7 +13,6 @@ from trainlab import registry, runs
 from trainlab.errors import TrainlabError
 from trainlab.tour import run_tour, select_studies
 
-
 PNG = base64.b64decode(  # a 1x1 PNG: a headline figure the index must embed
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )

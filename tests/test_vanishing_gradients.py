@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from matplotlib.figure import Figure
 from safetensors.torch import load_file
 from torch.nn import functional as F
 
@@ -179,15 +177,8 @@ def test_every_arm_of_both_scales_is_a_valid_config():
 
 
 @pytest.mark.slow
-def test_a_tiny_study_summarises_and_reports_timestep_gradient_curves(tmp_path, monkeypatch):
-    saved = {}
-    original_savefig = Figure.savefig
-
-    def savefig(figure, path, *args, **kwargs):
-        saved[Path(path).name] = figure
-        return original_savefig(figure, path, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", savefig)
+def test_a_tiny_study_summarises_and_reports_timestep_gradient_curves(tmp_path, saved_figures):
+    saved = saved_figures
     plan = registry.studies.get("vanishing-gradients")("quick")
     vanilla, gated = arm_name("adding", 10, VANILLA), arm_name("adding", 10, GATED)
     plan.arms = [arm for arm in plan.arms if arm.name in (vanilla, gated)]

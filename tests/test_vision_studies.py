@@ -7,13 +7,11 @@ import csv
 import html
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from matplotlib.container import ErrorbarContainer
-from matplotlib.figure import Figure
 from safetensors.torch import load_file
 
 from trainlab import runs, studies
@@ -72,20 +70,6 @@ def assert_rows_read_back(summary: dict, study_dir, required: list[str]) -> None
             if values:
                 assert row[metric]["values"] == values, (row["arm"], metric)
                 assert row[metric]["mean"] == pytest.approx(np.mean(values), rel=1e-12), (row["arm"], metric)
-
-
-@pytest.fixture
-def saved_figures(monkeypatch) -> dict:
-    """File name -> the matplotlib Figure saved under it, for checking what a plot shows."""
-    saved = {}
-    original = Figure.savefig
-
-    def savefig(figure, path, *args, **kwargs):
-        saved[Path(path).name] = figure
-        return original(figure, path, *args, **kwargs)
-
-    monkeypatch.setattr(Figure, "savefig", savefig)
-    return saved
 
 
 def errorbar_points(axes) -> dict[str, tuple[list, list]]:

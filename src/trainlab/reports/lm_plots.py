@@ -10,7 +10,6 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-
 from trainlab import runs
 from trainlab.generation import SAMPLES_FILE
 from trainlab.reports.figures import new_figure
