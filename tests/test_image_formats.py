@@ -286,11 +286,6 @@ def test_cifar_archive_without_a_batch_says_which(tmp_path):
         read_cifar10_archive(archive)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: image_formats._read_cifar10_members indexes b'data'/b'labels' and concatenates outside "
-    "_unpickle_batch, so a batch of the wrong shape escapes as KeyError/TypeError/ValueError",
-)
 @pytest.mark.parametrize(
     "batch",
     [

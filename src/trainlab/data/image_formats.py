@@ -74,6 +74,20 @@ def _unpickle_batch(raw: bytes, where: str) -> dict:
         raise TrainlabError(f"{where}: not a CIFAR-10 batch ({error})") from None
 
 
+def _images_and_labels(batch: object, where: str) -> tuple[np.ndarray, np.ndarray]:
+    """A batch's images (N, 3, 32, 32) and labels (N,), or one line naming what is wrong with it."""
+    if not isinstance(batch, dict) or b"data" not in batch or b"labels" not in batch:
+        raise TrainlabError(f"{where}: not a CIFAR-10 batch (expected a dict with b'data' and b'labels')")
+    images = np.asarray(batch[b"data"], dtype=np.uint8)
+    labels = np.asarray(batch[b"labels"], dtype=np.int64).reshape(-1)
+    if images.ndim != 2 or images.shape[1] != 3 * 32 * 32 or len(images) != len(labels):
+        raise TrainlabError(
+            f"{where}: not a CIFAR-10 batch ({images.shape} data for {len(labels)} labels; expected "
+            f"(N, 3072) rows of 32x32 RGB and N labels)"
+        )
+    return images.reshape(-1, 3, 32, 32), labels
+
+
 def read_cifar10_archive(archive: Path) -> dict[str, tuple[np.ndarray, np.ndarray] | list[str]]:
     """`{"train": (images, labels), "test": (images, labels), "classes": names}` from the tarball.
 
@@ -96,10 +110,8 @@ def _read_cifar10_members(tar: tarfile.TarFile, archive: Path) -> dict:
         return _unpickle_batch(tar.extractfile(members[name]).read(), f"{archive}:{name}")
 
     def images_and_labels(names: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        batches = [batch(name) for name in names]
-        images = np.concatenate([np.asarray(b[b"data"], dtype=np.uint8) for b in batches])
-        labels = np.concatenate([np.asarray(b[b"labels"], dtype=np.int64) for b in batches])
-        return images.reshape(-1, 3, 32, 32), labels
+        pairs = [_images_and_labels(batch(name), f"{archive}:{name}") for name in names]
+        return np.concatenate([images for images, _ in pairs]), np.concatenate([labels for _, labels in pairs])
 
     meta = batch("batches.meta")
     return {
