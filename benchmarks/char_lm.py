@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from trainlab import runs
+from trainlab import rundir
 from trainlab.config import apply_overrides, build_config, parse_overrides
 from trainlab.experiment import build_experiment, train_run
 
@@ -81,7 +81,7 @@ def measure(name: str, steps: int, warmup: int) -> dict:
 def held_out_loss(metrics: dict, run_dir: Path) -> float:
     """Cross-entropy over the whole held-out 10% (validation 90-95% and test 95-100% together),
     each part weighted by its token count: the split the issue's target and nanoGPT's 1.47 use."""
-    tokens = json.loads((run_dir / runs.DATA_FILE).read_text())["tokens"]
+    tokens = json.loads((run_dir / rundir.DATA_FILE).read_text())["tokens"]
     weighted = metrics["val_loss"] * tokens["val"] + metrics["test_loss"] * tokens["test"]
     return weighted / (tokens["val"] + tokens["test"])
 

@@ -8,13 +8,13 @@ import re
 import pytest
 import yaml
 
-from trainlab import runs
+from trainlab import rundir
 
 QUICK = ["train.epochs=3"]
 
 
 def read_metrics(run_dir) -> dict:
-    return json.loads((run_dir / runs.METRICS_FILE).read_text())
+    return json.loads((run_dir / rundir.METRICS_FILE).read_text())
 
 
 def without_timings(metrics: dict) -> dict:

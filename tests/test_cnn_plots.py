@@ -12,13 +12,13 @@ import pytest
 import torch
 from torch import nn
 
-from trainlab import runs
+from trainlab import rundir
 from trainlab.config import build_config
 from trainlab.errors import TrainlabError
 from trainlab.experiment import train_run
 from trainlab.models import ImageSpec, build_model
 from trainlab.pipelines import build_pipeline
-from trainlab.pipelines.image_classification import MISCLASSIFIED_KEPT, TEST_EXAMPLES_FILE
+from trainlab.pipelines.image_classification import MISCLASSIFIED_KEPT
 from trainlab.reports import cnn_plots
 from trainlab.reports.cnn_plots import plot_cnn_run, trained_model
 from trainlab.training.checkpoint import load_weights
@@ -45,7 +45,7 @@ def test_metrics_count_the_multiply_adds_of_one_image(cnn_run):
 
 def test_metrics_hold_the_first_epoch_training_loss_of_the_history(cnn_run):
     run_dir, metrics = cnn_run
-    with (run_dir / runs.HISTORY_FILE).open() as handle:
+    with (run_dir / rundir.HISTORY_FILE).open() as handle:
         first = next(csv.DictReader(handle))
     assert metrics["first_epoch_train_loss"] == float(first["train_loss"])
 
@@ -63,7 +63,7 @@ def test_saved_mistakes_are_the_models_most_confident_wrong_test_predictions(cnn
     expected = wrong[torch.argsort(confidence[wrong], descending=True, stable=True)][:MISCLASSIFIED_KEPT]
     assert 0 < len(expected)
 
-    saved = np.load(run_dir / TEST_EXAMPLES_FILE)
+    saved = np.load(run_dir / rundir.TEST_EXAMPLES_FILE)
     np.testing.assert_array_equal(saved["misclassified_indices"], expected.numpy())
     np.testing.assert_array_equal(saved["misclassified_images"], images[expected].numpy())  # raw, unnormalised
     np.testing.assert_array_equal(saved["misclassified_labels"], labels[expected].numpy())
@@ -79,7 +79,7 @@ def test_plot_cnn_run_writes_the_three_figures(cnn_run):
     paths = plot_cnn_run(run_dir)
     assert [path.name for path in paths] == ["first_layer_filters.png", "feature_maps.png", "misclassified.png"]
     for path in paths:
-        assert path.parent == run_dir / runs.PLOTS_DIR
+        assert path.parent == run_dir / rundir.PLOTS_DIR
         height, width, _ = matplotlib.image.imread(path).shape
         assert height > 50 and width > 50
 

@@ -8,17 +8,17 @@ import re
 
 import pytest
 
-from trainlab import runs
+from trainlab import rundir
 from trainlab.reports.compare import run_labels
 from trainlab.reports.run_report import number_text
 
 
 def fake_run(run_dir, metrics, losses):
     run_dir.mkdir(parents=True)
-    (run_dir / runs.CONFIG_FILE).write_text("task: image-classification\n")
-    (run_dir / runs.METRICS_FILE).write_text(json.dumps(metrics))
+    (run_dir / rundir.CONFIG_FILE).write_text("task: image-classification\n")
+    (run_dir / rundir.METRICS_FILE).write_text(json.dumps(metrics))
     rows = "".join(f"{epoch},{loss},{loss + 0.1},1.0\n" for epoch, loss in enumerate(losses, start=1))
-    (run_dir / runs.HISTORY_FILE).write_text("epoch,train_loss,val_loss,seconds\n" + rows)
+    (run_dir / rundir.HISTORY_FILE).write_text("epoch,train_loss,val_loss,seconds\n" + rows)
     return run_dir
 
 
@@ -30,10 +30,10 @@ def test_compare_page_holds_every_runs_metrics_and_overlaid_curves(trainlab, tmp
     page = (tmp_path / "out" / "compare.html").read_text()
     assert not re.search(r"(src|href)=\"(https?:)?//", page)
     for run_dir in (first, second):
-        for key, value in json.loads((run_dir / runs.METRICS_FILE).read_text()).items():
+        for key, value in json.loads((run_dir / rundir.METRICS_FILE).read_text()).items():
             assert f"<td>{key}</td>" in page and f"<td>{number_text(value)}</td>" in page
     images = [base64.b64decode(data) for data in re.findall(r'base64,([^"]+)"', page)]
-    plots = sorted((tmp_path / "out" / runs.PLOTS_DIR).glob("*.png"))
+    plots = sorted((tmp_path / "out" / rundir.PLOTS_DIR).glob("*.png"))
     assert [path.stem for path in plots] == ["train_loss", "val_loss"]
     assert all(path.read_bytes() in images for path in plots)
     assert "a/seed-0" in page and "b/seed-0" in page  # runs of the same name told apart

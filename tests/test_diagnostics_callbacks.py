@@ -11,15 +11,9 @@ import torch
 from torch import nn
 
 from trainlab.data.batching import TensorBatches
-from trainlab.diagnostics.callbacks import (
-    GRAD_NORMS_FILE,
-    SPECTRAL_FILE,
-    TIMESTEP_GRADS_FILE,
-    GradientNorms,
-    SpectralSnapshot,
-    TimestepGradientProbe,
-)
+from trainlab.diagnostics.callbacks import GradientNorms, SpectralSnapshot, TimestepGradientProbe
 from trainlab.diagnostics.gradients import layer_gradient_norms, timestep_gradients
+from trainlab.rundir import GRAD_NORMS_FILE, SPECTRAL_FILE, TIMESTEP_GRADS_FILE
 from trainlab.training import ClassificationTask, Trainer
 from trainlab.training.callbacks import GradientClipping
 

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from trainlab import runs
+from trainlab import rundir
 
 # --- tiny runs, trained once per module -----------------------------------------------------------
 
@@ -125,7 +125,7 @@ def refused(trainlab, run_dir, source) -> str:
 
 
 def own_test_metrics(run_dir) -> dict:
-    return {key: value for key, value in runs.read_json(run_dir / runs.METRICS_FILE).items()
+    return {key: value for key, value in rundir.read_json(run_dir / rundir.METRICS_FILE).items()
             if key.startswith("test_")}
 
 
@@ -149,12 +149,12 @@ def test_the_runs_test_file_gives_the_runs_test_metrics(trainlab, text_run):
     # The run scored its test file in a shuffled order; written in that order the file must give
     # the same numbers to the last bit (the loss sums in batch order).
     rows = list(csv.reader((text_run.parent / "test.csv").open()))[1:]
-    encoder = TextEncoder.load(text_run / runs.ENCODER_FILE)
+    encoder = TextEncoder.load(text_run / rundir.ENCODER_FILE)
     by_content: dict = {}
     for text, label in rows:
         by_content.setdefault((tuple(encoder.encode(text)), label), []).append((text, label))
     scored = build_pipeline(load_run_config(text_run)).data.test
-    classes = runs.read_json(text_run / runs.DATA_FILE)["classes"]
+    classes = rundir.read_json(text_run / rundir.DATA_FILE)["classes"]
     ordered = [by_content[tuple(scored.sequences[index].tolist()), classes[int(scored.labels[index])]].pop()
                for index in range(len(scored))]
     evaluated = evaluate(trainlab, text_run, write_table(text_run.parent / "in-scored-order.csv", ordered))
@@ -169,7 +169,7 @@ def test_the_runs_test_steps_backtest_as_the_run_did(trainlab, forecast_run, ser
     evaluated = evaluate(trainlab, forecast_run, write_table(
         forecast_run.parent / "test-part.csv", table.iloc[150 - 30 - WINDOW :].itertuples(index=False),
         header=("month", "sales")))
-    metrics = runs.read_json(forecast_run / runs.METRICS_FILE)
+    metrics = rundir.read_json(forecast_run / rundir.METRICS_FILE)
     assert evaluated["examples"] == metrics["backtest_origins"] == 10
     for name in ("mae", "rmse", "mape", "smape"):
         assert evaluated[f"test_{name}"] == metrics[f"test_{name}"], name
@@ -281,7 +281,7 @@ def test_a_series_on_another_scale_is_scaled_with_the_training_scaler(trainlab, 
     evaluated = evaluate(trainlab, forecast_run, path)
     values = table["sales"].to_numpy(np.float32).astype(np.float64)
     model = load_trained(forecast_run).model
-    state = runs.read_json(forecast_run / runs.DATA_FILE)["target_scaler"]
+    state = rundir.read_json(forecast_run / rundir.DATA_FILE)["target_scaler"]
 
     def mean_absolute_error(offset: float, scale: float) -> float:
         errors = []
@@ -334,6 +334,6 @@ def test_plain_evaluate_of_a_forecast_run_gives_its_backtest_scores(trainlab, fo
     # metrics.json scores the network by its backtest, not per window: evaluate must agree.
     code, out, _ = trainlab("evaluate", forecast_run)
     assert code == 0
-    evaluated, metrics = json.loads(out), runs.read_json(forecast_run / runs.METRICS_FILE)
+    evaluated, metrics = json.loads(out), rundir.read_json(forecast_run / rundir.METRICS_FILE)
     for name in ("mae", "rmse", "mape", "smape", "mase", "loss"):
         assert evaluated[f"test_{name}"] == pytest.approx(metrics[f"test_{name}"], rel=1e-9), name

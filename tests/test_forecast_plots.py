@@ -8,7 +8,7 @@ import pytest
 import torch
 from statsmodels.tsa.stattools import acf
 
-from trainlab import runs
+from trainlab import rundir
 from trainlab.config import build_config
 from trainlab.data.windows import scaler_from_state
 from trainlab.experiment import load_run_config, scored_checkpoint, train_run
@@ -86,13 +86,13 @@ def test_a_run_without_a_backtest_gets_no_figures(tmp_path):
 
 def test_one_step_forecasts_are_the_backtest_first_steps_from_every_test_step(forecast_runs):
     run_dir = forecast_runs["direct"]
-    backtest = runs.read_json(run_dir / "backtest.json")
+    backtest = rundir.read_json(run_dir / "backtest.json")
     values = np.asarray(backtest["values"])
     one_step = backtest["one_step"]
     assert one_step["origins"] == list(range(96, 120))  # every step of the test part (the last 24)
     np.testing.assert_allclose(one_step["actuals"], values[96:])
     # Batched in the pipeline; here one origin at a time through the backtest's own forecaster.
-    info = runs.read_json(run_dir / "data.json")
+    info = rundir.read_json(run_dir / "data.json")
     forecaster = window_forecaster(trained_model(run_dir), WINDOW, scaler_from_state(info["target_scaler"]))
     for index in (0, 5, 23):
         origin = one_step["origins"][index]
@@ -106,12 +106,12 @@ def test_teacher_forced_predictions_continue_the_window_with_the_true_values(for
     # A recursive model fed the true values is the same RNN reading a longer window: its prediction
     # for step h is the one-step forecast from the window extended by the first h - 1 true values.
     run_dir = forecast_runs["recursive"]
-    backtest = runs.read_json(run_dir / "backtest.json")
+    backtest = rundir.read_json(run_dir / "backtest.json")
     values = np.asarray(backtest["values"])
     forced = np.asarray(backtest["teacher_forced"])  # (origins, horizon, 1)
     free = np.asarray(backtest["forecasts"]["model"])
     assert forced.shape == free.shape == (len(backtest["origins"]), HORIZON, 1)
-    scaler = scaler_from_state(runs.read_json(run_dir / "data.json")["target_scaler"])
+    scaler = scaler_from_state(rundir.read_json(run_dir / "data.json")["target_scaler"])
     model = trained_model(run_dir)
     for number, origin in enumerate(backtest["origins"]):
         for step in range(HORIZON):
@@ -120,7 +120,7 @@ def test_teacher_forced_predictions_continue_the_window_with_the_true_values(for
             assert forced[number, step, 0] == pytest.approx(expected, rel=1e-4), (origin, step)
     np.testing.assert_allclose(forced[:, 0], free[:, 0], rtol=1e-5)  # step 1 sees no fed-back value
     assert not np.allclose(forced[:, 1:], free[:, 1:])
-    assert "teacher_forced" not in runs.read_json(forecast_runs["direct"] / "backtest.json")
+    assert "teacher_forced" not in rundir.read_json(forecast_runs["direct"] / "backtest.json")
 
 
 def test_autocorrelation_matches_statsmodels():

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import torch
 
-from trainlab import runs
+from trainlab import rundir
 from trainlab.cli import main
 from trainlab.data.windows import StandardScaler
 from trainlab.experiment import load_run_config, scored_checkpoint
@@ -81,9 +81,9 @@ def network_forecast(model, history: np.ndarray, mean: float, std: float) -> np.
 
 def test_model_and_baselines_are_scored_on_the_same_origins(trained):
     sales, run_dir = trained
-    metrics = runs.read_json(run_dir / "metrics.json")
+    metrics = rundir.read_json(run_dir / "metrics.json")
     assert metrics["season_period"] == 12  # detected on the training part
-    backtest = runs.read_json(run_dir / "backtest.json")
+    backtest = rundir.read_json(run_dir / "backtest.json")
     # Test part: the last 20% (24 months); origins every horizon (6) steps: 4 forecasts.
     origins = backtest["origins"]
     assert origins == [96, 102, 108, 114] and metrics["backtest_origins"] == 4
@@ -92,7 +92,7 @@ def test_model_and_baselines_are_scored_on_the_same_origins(trained):
     np.testing.assert_allclose(np.array(backtest["actuals"])[..., 0], actuals)
 
     # Scaling: the training part only (the first 70%, 84 months), population standard deviation.
-    scaler = runs.read_json(run_dir / "data.json")["target_scaler"]
+    scaler = rundir.read_json(run_dir / "data.json")["target_scaler"]
     mean, std = sales[:84].mean(), sales[:84].std()
     assert scaler["offset"] == pytest.approx([mean], rel=1e-6)  # the series is read as float32
     assert scaler["scale"] == pytest.approx([std], rel=1e-6)
@@ -153,7 +153,7 @@ def test_melbourne_temperatures_train_with_defaults(trainlab, shared_data, tmp_p
     code, _, err = trainlab("train", "forecast", "--data", csv, "data.target=Temp", "data.time_column=Date",
                             "--out", tmp_path / "run", "--quiet", "train.epochs=1")
     assert code == 0, err
-    metrics = runs.read_json(tmp_path / "run" / "metrics.json")
-    backtest = runs.read_json(tmp_path / "run" / "backtest.json")
+    metrics = rundir.read_json(tmp_path / "run" / "metrics.json")
+    backtest = rundir.read_json(tmp_path / "run" / "backtest.json")
     assert backtest["horizon"] == 1 and metrics["backtest_origins"] == len(backtest["origins"])
     assert_scores_recomputed_from_the_forecasts(metrics, backtest)

@@ -8,7 +8,7 @@ import json
 import pytest
 import torch
 
-from trainlab import runs, studies
+from trainlab import rundir, studies
 from trainlab.config import build_config
 from trainlab.forecasting.baselines import BASELINES
 from trainlab.studies.forecasting import BASELINE_NAMES, baselines_as_rows, finding, forecasting
@@ -50,7 +50,7 @@ def test_a_tiny_study_puts_the_baselines_beside_the_networks(tmp_path):
     assert list(rows) == ARMS + [f"baseline:{name}" for name in BASELINES]
     assert summary["metrics"] == SCORES
     for arm in ARMS:
-        metrics = runs.read_json(study_dir / arm / "seed-0" / "metrics.json")
+        metrics = rundir.read_json(study_dir / arm / "seed-0" / "metrics.json")
         assert rows[arm]["kind"] == "network"
         assert rows[arm]["test_mase"] == estimate([metrics["test_mase"]]).to_dict()
         for name in BASELINES:  # every arm's backtest scored the baselines identically
@@ -63,7 +63,7 @@ def test_a_tiny_study_puts_the_baselines_beside_the_networks(tmp_path):
     if rows[winner]["kind"] == "network":
         margin = (scored[best_baseline] - scored[winner]) / scored[best_baseline]
         assert f"{margin:.1%} below the best baseline" in summary["finding"]
-    assert runs.read_json(study_dir / "summary.json") == summary
+    assert rundir.read_json(study_dir / "summary.json") == summary
     report = (study_dir / "report.html").read_text()
     assert "arima (baseline)" in report and "seq2seq, scheduled sampling" in report
     for figure in ("headline.png", "backtest.png", "error_by_step.png"):

@@ -9,8 +9,7 @@ import math
 
 import pytest
 
-from trainlab import runs
-from trainlab.generation import SAMPLES_FILE
+from trainlab import rundir
 from trainlab.training.callbacks import Callback
 
 VERSES = (
@@ -37,7 +36,7 @@ def lm_run(tmp_path_factory):
 
 
 def test_a_run_reports_loss_perplexity_bpc_and_the_baselines(lm_run):
-    metrics = runs.read_json(lm_run / runs.METRICS_FILE)
+    metrics = rundir.read_json(lm_run / rundir.METRICS_FILE)
     assert metrics["test_perplexity"] == pytest.approx(math.exp(metrics["test_loss"]))
     assert metrics["test_bpc"] == pytest.approx(metrics["test_loss"] / math.log(2))
     for baseline in ("unigram", "bigram"):
@@ -45,16 +44,16 @@ def test_a_run_reports_loss_perplexity_bpc_and_the_baselines(lm_run):
         assert metrics[f"baseline_{baseline}_perplexity"] == pytest.approx(2 ** bpc)
     # The bigram reads one character of context: on verses this repetitive it beats the unigram.
     assert metrics["baseline_bigram_bpc"] < metrics["baseline_unigram_bpc"]
-    config = (lm_run / runs.CONFIG_FILE).read_text()
+    config = (lm_run / rundir.CONFIG_FILE).read_text()
     assert "tokenizer: char" in config and "test_fraction: 0.05" in config  # resolved defaults recorded
-    samples = json.loads((lm_run / SAMPLES_FILE).read_text())
+    samples = json.loads((lm_run / rundir.SAMPLES_FILE).read_text())
     assert [sample["temperature"] for sample in samples["samples"]] == [0.0, 0.5, 0.8, 1.0, 1.2]
 
 
 def test_evaluate_scores_the_saved_weights_as_the_run_did(lm_run, trainlab):
     code, out, _ = trainlab("evaluate", lm_run)
     assert code == 0
-    assert json.loads(out)["test_loss"] == pytest.approx(runs.read_json(lm_run / runs.METRICS_FILE)["test_loss"])
+    assert json.loads(out)["test_loss"] == pytest.approx(rundir.read_json(lm_run / rundir.METRICS_FILE)["test_loss"])
 
 
 def test_generate_prints_the_prompt_and_its_continuation_the_same_for_a_seed(lm_run, trainlab):
@@ -106,11 +105,11 @@ def test_tiny_shakespeare_holds_out_its_last_ten_percent(shared_data, tmp_path, 
     code, _, _ = trainlab("train", "language-model", "--data", corpus, "--out", tmp_path / "run", "--quiet",
                           "train.epochs=1", "model.hidden_size=16", "model.layers=1", "data.limit=60000")
     assert code == 0
-    info = runs.read_json(tmp_path / "run" / runs.DATA_FILE)
+    info = rundir.read_json(tmp_path / "run" / rundir.DATA_FILE)
     characters = len(corpus.read_text(encoding="utf-8"))
     held_out = round(characters * 0.05)
     assert info["tokens"] == {"train": 60000, "val": held_out, "test": held_out}  # the limit cuts train only
-    metrics = runs.read_json(tmp_path / "run" / runs.METRICS_FILE)
+    metrics = rundir.read_json(tmp_path / "run" / rundir.METRICS_FILE)
     assert metrics["baseline_bigram_bpc"] < metrics["baseline_unigram_bpc"]
     code, out, _ = trainlab("generate", tmp_path / "run", "--prompt", "ROMEO:", "--seed", "1")
     assert code == 0 and out.startswith("ROMEO:")
@@ -148,7 +147,7 @@ def test_an_interrupted_stateful_run_resumes_to_the_same_metrics(tmp_path, monke
     timings = ("train_seconds", "samples_per_second")
     assert {k: v for k, v in resumed.items() if k not in timings} == {
         k: v for k, v in unbroken.items() if k not in timings}
-    assert (tmp_path / "a" / SAMPLES_FILE).read_text() == (tmp_path / "b" / SAMPLES_FILE).read_text()
+    assert (tmp_path / "a" / rundir.SAMPLES_FILE).read_text() == (tmp_path / "b" / rundir.SAMPLES_FILE).read_text()
 
 
 def test_samples_figure_shows_dollar_signs_as_text(tmp_path):

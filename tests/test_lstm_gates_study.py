@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from trainlab import registry, runs, studies
+from trainlab import registry, rundir, runs, studies
 from trainlab.config import build_config
 from trainlab.models.recurrent_cells import VARIANTS, UnrolledLSTM
 from trainlab.studies import lstm_gates
@@ -111,8 +111,8 @@ def test_run_metrics_divide_by_the_same_seeds_vanilla_run(tmp_path):
     for arm, bpc in (("lm-vanilla", 2.0), ("lm-nfg", 2.5)):
         run_dir = tmp_path / arm / "seed-1"
         run_dir.mkdir(parents=True)
-        runs.write_json(run_dir / runs.METRICS_FILE, {"test_bpc": bpc})
-        (run_dir / runs.HISTORY_FILE).write_text("epoch,seconds\n1,2.0\n2,4.0\n")
+        runs.write_json(run_dir / rundir.METRICS_FILE, {"test_bpc": bpc})
+        (run_dir / rundir.HISTORY_FILE).write_text("epoch,seconds\n1,2.0\n2,4.0\n")
     extra = lstm_gates.run_metrics(tmp_path / "lm-nfg" / "seed-1")
     assert extra == {"final_metric": 2.5, "vs_vanilla": 1.25, "seconds_per_epoch": 3.0}
 

@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from trainlab import runs
+from trainlab import rundir
 from trainlab.config import DataConfig, build_config
 from trainlab.data.next_word import NextWordSplits, context_windows, next_word_from_text
 from trainlab.data.tokenizers import UNK
@@ -93,8 +93,8 @@ def test_a_next_word_run_reports_perplexity_and_skips_per_class_files(tmp_path):
     assert metrics["test_perplexity"] == pytest.approx(math.exp(metrics["test_loss"]))
     assert metrics["val_perplexity"] == pytest.approx(math.exp(metrics["val_loss"]))
     assert not any(key.startswith("baseline_tfidf") for key in metrics)
-    assert not (tmp_path / "run" / runs.CONFUSION_FILE).exists()  # 200 x 200 counts per split
-    mistakes = runs.read_json(tmp_path / "run" / "confident_mistakes.json")
+    assert not (tmp_path / "run" / rundir.CONFUSION_FILE).exists()  # 200 x 200 counts per split
+    mistakes = rundir.read_json(tmp_path / "run" / "confident_mistakes.json")
     assert mistakes["examples"] == 300
     assert mistakes["wrong"] == round((1 - metrics["test_accuracy"]) * 300)
     assert len(mistakes["most_confident"][0]["text"].split()) == 6

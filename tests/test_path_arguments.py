@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from trainlab import experiment, runs
+from trainlab import experiment, rundir
 from trainlab.config import build_config
 from trainlab.errors import TrainlabError
 from trainlab.predict import predict
@@ -32,8 +32,8 @@ def run_dir(tmp_path_factory) -> str:
 
 
 def test_train_run_takes_a_str(run_dir):
-    assert runs.is_complete(run_dir)
-    assert runs.read_json(f"{run_dir}/{runs.METRICS_FILE}")["epochs"] == 1
+    assert rundir.is_complete(run_dir)
+    assert rundir.read_json(f"{run_dir}/{rundir.METRICS_FILE}")["epochs"] == 1
     assert experiment.load_run_config(run_dir).data.source == "digits"
 
 
@@ -52,7 +52,7 @@ def test_predict_and_the_reports_take_a_str(run_dir, tmp_path):
 
 
 def test_evaluate_takes_a_str(run_dir):
-    metrics = runs.read_json(f"{run_dir}/{runs.METRICS_FILE}")
+    metrics = rundir.read_json(f"{run_dir}/{rundir.METRICS_FILE}")
     assert experiment.evaluate_run(run_dir, quiet=True)["test_accuracy"] == metrics["test_accuracy"]
 
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from sklearn.datasets import load_digits
 
-from trainlab import runs
+from trainlab import rundir
 
 
 def write_digit_folder(root, images, labels):
@@ -34,7 +34,7 @@ def test_image_predictions_reproduce_the_runs_test_accuracy(trainlab, tmp_path):
     assert code == 0, err
     predictions = [json.loads(line) for line in out.splitlines()]
     correct = sum(p["label"] == path.parent.name for p, path in zip(predictions, files))
-    metrics = runs.read_json(run_dir / "metrics.json")
+    metrics = rundir.read_json(run_dir / "metrics.json")
     assert correct / len(files) == pytest.approx(metrics["test_accuracy"])
     for prediction in predictions:
         assert sum(prediction["probabilities"].values()) == pytest.approx(1.0, abs=1e-5)
@@ -68,7 +68,7 @@ def test_text_predictions_reproduce_the_runs_test_accuracy(trainlab, tmp_path):
     assert code == 0, err
     predictions = [json.loads(line) for line in out.splitlines()]
     correct = sum(p["label"] == row["label"] for p, row in zip(predictions, rows))
-    metrics = runs.read_json(run_dir / "metrics.json")
+    metrics = rundir.read_json(run_dir / "metrics.json")
     assert correct / len(rows) == pytest.approx(metrics["test_accuracy"])
     assert metrics["test_accuracy"] > 0.9 and metrics["baseline_tfidf_accuracy"] > 0.9
 

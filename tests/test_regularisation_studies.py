@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from safetensors.numpy import load_file
 
-from trainlab import registry, runs
+from trainlab import registry, rundir
 from trainlab.config import build_config
 from trainlab.errors import TrainlabError
-from trainlab.reports.regularisation_plots import read_history
+from trainlab.rundir import read_history
 from trainlab.studies import early_stopping, weight_decay
 from trainlab.studies.runner import run_study
 
@@ -35,12 +35,12 @@ def test_early_stopping_reports_epochs_saved_and_the_restored_model_is_the_best_
     assert rows["fixed"]["epochs_saved_share"]["values"] == [0.0, 0.0]
     for seed in (0, 1):
         run_dir = tmp_path / "study" / "early-stopping" / f"seed-{seed}"
-        metrics, history = runs.read_json(run_dir / "metrics.json"), read_history(run_dir)
+        metrics, history = rundir.read_json(run_dir / "metrics.json"), read_history(run_dir)
         assert metrics["best_epoch"] == 1
         # Evaluated again after training, the restored weights give the best epoch's loss exactly.
         assert metrics["val_loss"] == history[0]["val_loss"]
         fixed_dir = tmp_path / "study" / "fixed" / f"seed-{seed}"
-        fixed, fixed_history = runs.read_json(fixed_dir / "metrics.json"), read_history(fixed_dir)
+        fixed, fixed_history = rundir.read_json(fixed_dir / "metrics.json"), read_history(fixed_dir)
         assert fixed["val_loss"] == fixed_history[-1]["val_loss"]  # the last weights were kept
     assert rows["early-stopping"]["val_loss_minus_best"]["values"] == [0.0, 0.0]
     assert "saving 67% of them" in summary["finding"]
@@ -112,7 +112,7 @@ def test_the_dropout_gap_is_training_accuracy_in_eval_mode_minus_test_accuracy(t
     summary = run_study(plan, tmp_path / "study", "quick", seeds=1, quiet=True,
                         overrides=[("data.limit", 96), ("train.epochs", 2)])
     run_dir = tmp_path / "study" / "mlp-dropout-0.5" / "seed-0"
-    metrics, train = runs.read_json(run_dir / "metrics.json"), runs.read_json(run_dir / "train_eval.json")
+    metrics, train = rundir.read_json(run_dir / "metrics.json"), rundir.read_json(run_dir / "train_eval.json")
     row = summary["rows"][0]
     assert row["generalisation_gap"]["values"] == [train["accuracy"] - metrics["test_accuracy"]]
     assert row["seconds_per_epoch"]["values"] == [metrics["train_seconds"] / 2]

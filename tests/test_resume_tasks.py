@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from trainlab import experiment, runs
+from trainlab import experiment, rundir
 from trainlab.config import apply_overrides, build_config, parse_overrides
 from trainlab.training.callbacks import Callback
 
@@ -32,7 +32,7 @@ def interrupted_then_resumed(config, run_dir, monkeypatch):
         patch.setattr(experiment, "default_callbacks", lambda *a, **k: [*defaults(*a, **k), Interrupt()])
         with pytest.raises(KeyboardInterrupt):
             experiment.train_run(config, run_dir, quiet=True)
-    assert not runs.is_complete(run_dir)
+    assert not rundir.is_complete(run_dir)
     return experiment.resume_run(run_dir, quiet=True)
 
 

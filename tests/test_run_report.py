@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pytest
 
-from trainlab import runs
+from trainlab import rundir
 
 TINY_RUN = ["train", "image-classification", "--data", "digits", "--quiet", "train.epochs=2", "data.limit=60",
             "model.channels=[4]", "model.hidden_size=8"]
@@ -46,7 +46,7 @@ def test_training_ends_with_a_self_contained_report(image_run):
     assert not re.search(r"(src|href)=\"(https?:)?//", page), "the report must not load anything from the network"
     assert "<script" not in page and "<link" not in page
     images = embedded_images(page)
-    plots = sorted((image_run / runs.PLOTS_DIR).glob("*.png"))
+    plots = sorted((image_run / rundir.PLOTS_DIR).glob("*.png"))
     assert {"loss", "accuracy", "confusion_matrix"} <= {path.stem for path in plots}
     for path in plots:
         assert path.read_bytes() in images, f"{path.name} is not embedded"
@@ -55,11 +55,11 @@ def test_training_ends_with_a_self_contained_report(image_run):
 
 def test_report_shows_the_runs_metrics_config_and_environment(image_run):
     page = (image_run / "report.html").read_text()
-    metrics = json.loads((image_run / runs.METRICS_FILE).read_text())
+    metrics = json.loads((image_run / rundir.METRICS_FILE).read_text())
     assert f"<td>test_accuracy</td><td>{metrics['test_accuracy']:.4g}</td>" in page
     assert f"{metrics['params']:,}" in page
     assert "model:" in page and "simple_cnn" in page  # the resolved config.yaml
-    environment = json.loads((image_run / runs.ENV_FILE).read_text())
+    environment = json.loads((image_run / rundir.ENV_FILE).read_text())
     assert environment["torch"] in page
     # The model summary rebuilt from the run directory agrees with the run's own count.
     assert f"{metrics['params']:,} parameters" in page
@@ -69,7 +69,7 @@ def test_report_shows_the_runs_metrics_config_and_environment(image_run):
 def test_report_command_shows_figures_and_samples_other_tasks_add(trainlab, run_copy):
     figure, axes = plt.subplots()
     axes.plot([0, 1], [1, 0])
-    figure.savefig(run_copy / runs.PLOTS_DIR / "gradient_heatmap.png")
+    figure.savefig(run_copy / rundir.PLOTS_DIR / "gradient_heatmap.png")
     plt.close(figure)
     samples = {"prompt": "ROMEO:", "seed": 0, "max_new_tokens": 5,
                "samples": [{"temperature": 0.5, "text": " thou art"}]}
@@ -78,14 +78,14 @@ def test_report_command_shows_figures_and_samples_other_tasks_add(trainlab, run_
     code, out, _ = trainlab("report", run_copy)
     assert code == 0 and out.strip() == str(run_copy / "report.html")
     page = (run_copy / "report.html").read_text()
-    assert (run_copy / runs.PLOTS_DIR / "gradient_heatmap.png").read_bytes() in embedded_images(page)
+    assert (run_copy / rundir.PLOTS_DIR / "gradient_heatmap.png").read_bytes() in embedded_images(page)
     assert "gradient heatmap" in page and "ROMEO: thou art" in page
 
 
 def test_report_of_an_unfinished_run_says_so(run_copy):
     from trainlab.reports.run_report import write_run_report
 
-    (run_copy / runs.METRICS_FILE).unlink()
+    (run_copy / rundir.METRICS_FILE).unlink()
     page = write_run_report(run_copy).read_text()
     assert "This run is not complete" in page
 

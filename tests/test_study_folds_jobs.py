@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import StratifiedKFold
 
-from trainlab import registry, runs
+from trainlab import registry, rundir
 from trainlab.config import build_config
 from trainlab.data.sources import load_source
 from trainlab.errors import TrainlabError
@@ -48,13 +48,13 @@ def test_folds_hold_out_each_stratified_fold_once_and_summarise_over_folds(tmp_p
     values = []
     for fold in range(3):
         run_dir = tmp_path / "study" / "mlp" / f"fold-{fold}"
-        info = runs.read_json(run_dir / "data.json")
+        info = rundir.read_json(run_dir / "data.json")
         assert info["fold"] == fold and info["folds"] == 3
         sizes = dict(re.findall(r"(train|val|test) (\d+)", info["summary"]))
         assert int(sizes["val"]) == len(expected[fold])
         assert int(sizes["train"]) == len(pooled) - len(expected[fold])
         assert int(sizes["test"]) == len(data.test[1])
-        values.append(runs.read_json(run_dir / "metrics.json")["val_accuracy"])
+        values.append(rundir.read_json(run_dir / "metrics.json")["val_accuracy"])
     row = summary["rows"][0]
     # Folds share training data: Nadeau & Bengio's variance 1/3 + 1/2 (held out / trained on).
     assert row["val_accuracy"] == estimate(values, held_out_ratio=1 / 2).to_dict()

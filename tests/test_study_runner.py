@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from trainlab import runs
+from trainlab import rundir
 from trainlab.errors import TrainlabError
 from trainlab.reports.study_report import write_study_report
 from trainlab.studies import Arm, StudyPlan
@@ -35,8 +35,8 @@ def test_study_summarises_every_arm_over_seeds_and_writes_a_report(tmp_path):
     summary = run_study(tiny_plan(), study_dir, "quick", quiet=True)
     assert [row["arm"] for row in summary["rows"]] == ["mlp", "cnn"]
     for row in summary["rows"]:
-        seeds = [runs.read_json(study_dir / row["arm"] / f"seed-{seed}" / "metrics.json") for seed in (0, 1)]
-        assert runs.read_json(study_dir / row["arm"] / "seed-1" / "env.json")["seed"] == 1
+        seeds = [rundir.read_json(study_dir / row["arm"] / f"seed-{seed}" / "metrics.json") for seed in (0, 1)]
+        assert rundir.read_json(study_dir / row["arm"] / "seed-1" / "env.json")["seed"] == 1
         assert row["test_accuracy"] == estimate([m["test_accuracy"] for m in seeds]).to_dict()
     comparison = summary["comparisons"][0]
     means = {row["arm"]: row["test_accuracy"]["mean"] for row in summary["rows"]}
@@ -128,4 +128,4 @@ def test_a_study_with_callbacks_trains_with_the_trainer_train_builds(tmp_path, m
     config = build_config({**BASE, "model": "mlp", "train": {**BASE["train"], "flush_denormals": False}})
     train_run_with_callbacks(config, tmp_path / "run", lambda experiment, run_dir: [Counting()])
     assert fitted == built_trainers == [built[0].trainer] and Counting.epochs == config.train.epochs
-    assert runs.is_complete(tmp_path / "run")
+    assert rundir.is_complete(tmp_path / "run")

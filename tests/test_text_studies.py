@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from trainlab import runs, studies
+from trainlab import rundir, studies
 from trainlab.config import build_config
 from trainlab.data.synthetic_reviews import (
     INTENSIFIERS,
@@ -22,7 +22,8 @@ from trainlab.data.synthetic_reviews import (
     synthetic_reviews,
 )
 from trainlab.pipelines import build_pipeline
-from trainlab.pipelines.text_classification import CONFIDENT_MISTAKES_FILE, prediction_confidences
+from trainlab.pipelines.text_classification import prediction_confidences
+from trainlab.rundir import CONFIDENT_MISTAKES_FILE
 from trainlab.studies import sentiment as sentiment_study
 from trainlab.studies.rnn_vs_lstm_vs_gru import CELLS, TASKS
 from trainlab.studies.statistics import estimate
@@ -165,19 +166,19 @@ def test_sentiment_study_tiny(offline_machine, tmp_path):
                                   "test_loss"]
     assert "generated reviews" in summary["data"] and str(offline_machine) in summary["data"]
     assert [(c["a"], c["b"]) for c in summary["comparisons"]] == [(arm, "base") for arm in arms[1:]]
-    base_metrics = runs.read_json(study_dir / "base" / "seed-0" / "metrics.json")
+    base_metrics = rundir.read_json(study_dir / "base" / "seed-0" / "metrics.json")
     baseline = summary["rows"][-1]
     assert baseline["test_accuracy"]["mean"] == base_metrics["baseline_tfidf_accuracy"]
     for row in summary["rows"][:-1]:
-        metrics = runs.read_json(study_dir / row["arm"] / "seed-0" / "metrics.json")
+        metrics = rundir.read_json(study_dir / row["arm"] / "seed-0" / "metrics.json")
         assert row["test_macro_f1"]["mean"] == metrics["test_macro_f1"]
         # The same tokens for every arm: the same baseline.
         assert metrics["baseline_tfidf_accuracy"] == base_metrics["baseline_tfidf_accuracy"]
-    glove_config = runs.read_json(study_dir / "glove" / "seed-0" / "data.json")
+    glove_config = rundir.read_json(study_dir / "glove" / "seed-0" / "data.json")
     assert glove_config["pretrained_embedding_dim"] == 50
     networks = summary["rows"][:-1]
     assert summary["best_arm"] == max(networks, key=lambda row: row["test_accuracy"]["mean"])["arm"]
-    mistakes = runs.read_json(study_dir / summary["best_arm"] / "seed-0" / CONFIDENT_MISTAKES_FILE)
+    mistakes = rundir.read_json(study_dir / summary["best_arm"] / "seed-0" / CONFIDENT_MISTAKES_FILE)
     assert len(mistakes["most_confident"]) == min(20, mistakes["wrong"])
     assert (study_dir / "plots" / "confusion_matrix.png").is_file()
     assert (study_dir / "plots" / "confident_mistakes.png").is_file()
@@ -192,7 +193,7 @@ def test_rnn_vs_lstm_vs_gru_study_tiny(offline_machine, tmp_path):
     assert [row["arm"] for row in summary["rows"]] == [f"{task}-{cell}" for task in TASKS for cell in CELLS]
     rows = {row["arm"]: row for row in summary["rows"]}
     for row in summary["rows"]:
-        metrics = runs.read_json(study_dir / row["arm"] / "seed-0" / "metrics.json")
+        metrics = rundir.read_json(study_dir / row["arm"] / "seed-0" / "metrics.json")
         assert row["task"] == row["arm"].split("-")[0]
         assert row["seconds_per_epoch"]["mean"] == pytest.approx(metrics["train_seconds"] / metrics["epochs"])
         if row["task"] == "series":
@@ -255,7 +256,7 @@ def test_rnn_vs_lstm_vs_gru_quick_scale(tmp_path):
         shown = {metric: round(row[metric]["mean"], 4) for metric in summary["metrics"] if row.get(metric)}
         print(arm, row["params"], shown)
     reference = unigram_perplexity(next_word_python(DataConfig(**quick_settings()[0]["lm"]["data"])))
-    naive = runs.read_json(study_dir / "series-rnn" / "seed-0" / "metrics.json")["baseline_naive_mase"]
+    naive = rundir.read_json(study_dir / "series-rnn" / "seed-0" / "metrics.json")["baseline_naive_mase"]
     print(f"unigram perplexity {reference:.1f}, naive MASE {naive:.3f}")
     for cell in CELLS:
         assert rows[f"text-{cell}"]["test_accuracy"]["mean"] > 0.6

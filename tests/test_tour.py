@@ -9,7 +9,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from trainlab import registry, runs
+from trainlab import registry, rundir
 from trainlab.errors import TrainlabError
 from trainlab.tour import run_tour, select_studies
 
@@ -110,7 +110,7 @@ def test_tour_records_a_failure_and_runs_the_rest(tmp_path):
     assert cards["transfer"]["images"] == []
     assert "2 of 3 studies done in" in index.read_text() and "; failed: cnn-ablations." in index.read_text()
 
-    record = runs.read_json(tmp_path / "tour.json")
+    record = rundir.read_json(tmp_path / "tour.json")
     assert [(entry["name"], entry["status"]) for entry in record["studies"]] == [
         ("cnn-ablations", "failed"), ("sentiment", "done"), ("transfer", "done")]
     assert record["studies"][0]["error"] == "RuntimeError: boom"
@@ -131,7 +131,7 @@ def test_real_tour_of_two_studies_links_their_reports(trainlab, tmp_path):
     assert list(cards) == ["optimizers", "over-underfitting"]  # registry (name) order
     for name, card in cards.items():
         assert set(card["links"]) == {f"{name}/report.html"} and (tmp_path / card["links"][0]).is_file()
-        summary = runs.read_json(tmp_path / name / "summary.json")
+        summary = rundir.read_json(tmp_path / name / "summary.json")
         assert summary["seeds"] == 1 and summary["scale"] == "quick"
         assert summary["finding"] in card["text"]  # each card carries its own study's finding
-    assert [entry["status"] for entry in runs.read_json(tmp_path / "tour.json")["studies"]] == ["done", "done"]
+    assert [entry["status"] for entry in rundir.read_json(tmp_path / "tour.json")["studies"]] == ["done", "done"]

@@ -14,7 +14,7 @@ import torch
 from matplotlib.container import ErrorbarContainer
 from safetensors.torch import load_file
 
-from trainlab import runs, studies
+from trainlab import rundir, studies
 from trainlab.config import load_yaml
 from trainlab.studies import cardinality, depth_vs_residual, transfer
 
@@ -31,13 +31,13 @@ def run_tiny(name: str, tmp_path, overrides=TINY):
 
 def run_config(study_dir, arm: str) -> dict:
     """The config a run actually trained with (config.yaml), without its seed."""
-    config = load_yaml(study_dir / arm / "seed-0" / runs.CONFIG_FILE)
+    config = load_yaml(study_dir / arm / "seed-0" / rundir.CONFIG_FILE)
     del config["run"]["seed"]
     return config
 
 
 def metrics(study_dir, arm: str) -> dict:
-    return runs.read_json(study_dir / arm / "seed-0" / runs.METRICS_FILE)
+    return rundir.read_json(study_dir / arm / "seed-0" / rundir.METRICS_FILE)
 
 
 def without(config: dict, section: str, *keys: str) -> dict:
@@ -61,7 +61,7 @@ def assert_rows_read_back(summary: dict, study_dir, required: list[str]) -> None
     """Every value of every row is the arm's runs' (metrics.json of each seed, in seed order), with
     their mean; the `required` metrics are there for every seed."""
     for row in summary["rows"]:
-        recorded = [runs.read_json(study_dir / row["arm"] / f"seed-{seed}" / runs.METRICS_FILE)
+        recorded = [rundir.read_json(study_dir / row["arm"] / f"seed-{seed}" / rundir.METRICS_FILE)
                     for seed in range(summary["seeds"])]
         for metric in summary["metrics"]:
             values = [scores[metric] for scores in recorded if scores.get(metric) is not None]
@@ -79,7 +79,7 @@ def errorbar_points(axes) -> dict[str, tuple[list, list]]:
 
 
 def history_column(study_dir, arm: str, column: str) -> list[float]:
-    with (study_dir / arm / "seed-0" / runs.HISTORY_FILE).open() as handle:
+    with (study_dir / arm / "seed-0" / rundir.HISTORY_FILE).open() as handle:
         return [float(record[column]) for record in csv.DictReader(handle)]
 
 
@@ -225,7 +225,7 @@ def test_initialization_arms_and_first_epoch_losses(tmp_path, saved_figures):
         assert (model["init"], model["residual"], model["zero_init_residual"]) == (init, residual, zero_init)
         keys = ("init", "residual", "zero_init_residual")
         assert without(config, "model", *keys) == without(reference, "model", *keys)
-        with (study_dir / arm / "seed-0" / runs.HISTORY_FILE).open() as handle:
+        with (study_dir / arm / "seed-0" / rundir.HISTORY_FILE).open() as handle:
             first_loss = float(handle.read().splitlines()[1].split(",")[2])  # epoch,lr,train_loss,...
         assert next(r for r in summary["rows"] if r["arm"] == arm)["first_epoch_train_loss"]["mean"] == first_loss
     assert "He - Xavier first-epoch training loss" in summary["finding"]

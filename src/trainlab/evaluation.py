@@ -42,10 +42,10 @@ from trainlab.data.text import TABLE_SUFFIXES, fit_lengths
 from trainlab.data.text_files import read_table_records, read_text_file, texts_from_records
 from trainlab.data.tokenizers import UNK_ID
 from trainlab.errors import TrainlabError
-from trainlab.experiment import load_run_config
 from trainlab.forecasting.backtest import SCALAR_METRICS, backtest
 from trainlab.forecasting.future import trained_forecaster
-from trainlab.predict import TrainedRun, eval_transform, load_trained, stacked_images
+from trainlab.predict import eval_transform, stacked_images
+from trainlab.rundir import TrainedRun, load_run_config, load_trained
 from trainlab.training.tasks import ClassificationTask, LanguageModelTask
 from trainlab.training.trainer import Trainer, resolve_device
 

@@ -14,12 +14,13 @@ from typing import Any
 
 import torch
 
-from trainlab import runs
-from trainlab.config import Config, build_config, load_yaml, to_yaml
+from trainlab import rundir, runs
+from trainlab.config import Config, to_yaml
 from trainlab.diagnostics.callbacks import diagnostics_callbacks
 from trainlab.errors import TrainingDiverged, TrainlabError
 from trainlab.models import build_model, count_parameters
 from trainlab.pipelines import Pipeline, build_pipeline
+from trainlab.rundir import load_run_config, scored_checkpoint
 from trainlab.training import distributed
 from trainlab.training.callbacks import (
     Callback,
@@ -157,10 +158,10 @@ def default_callbacks(config: Config, run_dir: Path | None, quiet: bool) -> list
     if train.grad_clip_norm is not None or train.grad_clip_value is not None:
         callbacks.append(GradientClipping(train.grad_clip_norm, train.grad_clip_value))
     if run_dir is not None:
-        callbacks.append(HistoryCSV(run_dir / runs.HISTORY_FILE))
-        callbacks.append(Checkpointing(run_dir / runs.CHECKPOINTS_DIR, monitor, mode))
+        callbacks.append(HistoryCSV(run_dir / rundir.HISTORY_FILE))
+        callbacks.append(Checkpointing(run_dir / rundir.CHECKPOINTS_DIR, monitor, mode))
         if config.log.tensorboard:
-            callbacks.append(TensorBoardLogger(run_dir / runs.TENSORBOARD_DIR, config.log.tensorboard_every_steps))
+            callbacks.append(TensorBoardLogger(run_dir / rundir.TENSORBOARD_DIR, config.log.tensorboard_every_steps))
     # Any task's per-layer gradient norms and spectra; a task's own copies of these stand down.
     callbacks += diagnostics_callbacks(config.diagnostics, run_dir)
     return callbacks
@@ -178,7 +179,7 @@ def train_run(
     the other ranks return an empty dict."""
     run_dir = Path(run_dir)
     if distributed.rank_from_environment() == 0:
-        runs.check_run_dir(run_dir, overwrite)  # before the data loads: fail fast
+        rundir.check_run_dir(run_dir, overwrite)  # before the data loads: fail fast
     ranks = _join_processes(config)
     try:
         # In a function of its own, so that the model (its DDP wrapper) is gone before the process
@@ -197,13 +198,13 @@ def _train_from_scratch(
     if prepare is not None:
         prepare(experiment)
     if experiment.is_main:
-        runs.prepare_run_dir(run_dir, overwrite)
-        runs.atomic_write_text(run_dir / runs.CONFIG_FILE, to_yaml(config))
+        rundir.prepare_run_dir(run_dir, overwrite)
+        runs.atomic_write_text(run_dir / rundir.CONFIG_FILE, to_yaml(config))
         environment = runs.capture_environment(config.run.seed, experiment.trainer.device)
         if ranks is not None:
             environment["world_size"] = ranks.world_size
-        runs.write_json(run_dir / runs.ENV_FILE, environment)
-        runs.write_json(run_dir / runs.DATA_FILE, experiment.pipeline.info)
+        runs.write_json(run_dir / rundir.ENV_FILE, environment)
+        runs.write_json(run_dir / rundir.DATA_FILE, experiment.pipeline.info)
         experiment.pipeline.save_artifacts(run_dir)
     return _fit_and_finish(experiment, run_dir, resume_from=None)
 
@@ -212,8 +213,8 @@ def resume_run(run_dir: str | os.PathLike, quiet: bool = False) -> dict:
     """Continue an interrupted run from its last checkpoint (or from the start if it has none)."""
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)
-    if runs.is_complete(run_dir):
-        raise TrainlabError(f"run '{run_dir}' is already complete ({runs.METRICS_FILE} exists)")
+    if rundir.is_complete(run_dir):
+        raise TrainlabError(f"run '{run_dir}' is already complete ({rundir.METRICS_FILE} exists)")
     ranks = _join_processes(config)
     try:
         return _resume(config, run_dir, quiet, ranks)
@@ -224,20 +225,20 @@ def resume_run(run_dir: str | os.PathLike, quiet: bool = False) -> dict:
 
 def _resume(config: Config, run_dir: Path, quiet: bool, ranks: Distributed | None) -> dict:
     experiment = build_experiment(config, run_dir, quiet, distributed=ranks)
-    last = checkpoint_path(run_dir / runs.CHECKPOINTS_DIR / "last")
+    last = checkpoint_path(run_dir / rundir.CHECKPOINTS_DIR / "last")
     if not experiment.is_main:  # every rank restores the checkpoint; rank 0 alone writes
         return _fit_and_finish(experiment, run_dir, resume_from=last)
-    environment_path = run_dir / runs.ENV_FILE
-    environment = runs.read_json(environment_path) if environment_path.is_file() else {}
+    environment_path = run_dir / rundir.ENV_FILE
+    environment = rundir.read_json(environment_path) if environment_path.is_file() else {}
     resumed = runs.capture_environment(config.run.seed, experiment.trainer.device)
     environment.setdefault("resumed", []).append(
         {"command": resumed["command"], "started": resumed["started"], "from_checkpoint": str(last)}
     )
     runs.write_json(environment_path, environment)
-    if not (run_dir / runs.DATA_FILE).is_file():
+    if not (run_dir / rundir.DATA_FILE).is_file():
         # Killed before the data was described: the files a finished run's readers need (predict,
         # figures) are written now, as train_run would have, from the same config and data.
-        runs.write_json(run_dir / runs.DATA_FILE, experiment.pipeline.info)
+        runs.write_json(run_dir / rundir.DATA_FILE, experiment.pipeline.info)
         experiment.pipeline.save_artifacts(run_dir)
     if not quiet:
         where = f"epoch {_checkpoint_epoch(last)}" if last else "the start (no checkpoint yet)"
@@ -246,7 +247,7 @@ def _resume(config: Config, run_dir: Path, quiet: bool, ranks: Distributed | Non
 
 
 def _checkpoint_epoch(checkpoint: Path) -> int:
-    return runs.read_json(checkpoint / "state.json")["epoch"]
+    return rundir.read_json(checkpoint / "state.json")["epoch"]
 
 
 def _fit_and_finish(experiment: Experiment, run_dir: Path, resume_from: Path | None) -> dict:
@@ -255,7 +256,7 @@ def _fit_and_finish(experiment: Experiment, run_dir: Path, resume_from: Path | N
     if not experiment.is_main:
         return {}  # the ranks hold the same weights: rank 0 evaluates and writes them
     if state.diverged:
-        last = checkpoint_path(run_dir / runs.CHECKPOINTS_DIR / "last")
+        last = checkpoint_path(run_dir / rundir.CHECKPOINTS_DIR / "last")
         kept = f"the last good checkpoint (epoch {state.epoch}) is {last}" if last else "no epoch completed"
         raise TrainingDiverged(f"{state.stop_reason}; {kept}")
     # EarlyStopping has restored the best weights (train.restore_best) by now.
@@ -279,31 +280,12 @@ def _fit_and_finish(experiment: Experiment, run_dir: Path, resume_from: Path | N
             "samples_per_second": pipeline.train_batches.num_examples * state.epoch / seconds,
         }
     )
-    runs.write_json(run_dir / runs.METRICS_FILE, metrics)  # last: marks the run complete
+    runs.write_json(run_dir / rundir.METRICS_FILE, metrics)  # last: marks the run complete
     return metrics
 
 
 def _prefixed(prefix: str, results: dict[str, Any]) -> dict[str, Any]:
     return {f"{prefix}_{key}": value for key, value in results.items()}
-
-
-def load_run_config(run_dir: str | os.PathLike) -> Config:
-    run_dir = Path(run_dir)
-    if not (run_dir / runs.CONFIG_FILE).is_file():
-        raise TrainlabError(f"'{run_dir}' is not a run directory (it has no {runs.CONFIG_FILE})")
-    return build_config(load_yaml(run_dir / runs.CONFIG_FILE))
-
-
-def scored_checkpoint(run_dir: str | os.PathLike, config: Config) -> Path:
-    """The checkpoint whose weights the run's metrics.json was computed with: the best epoch's,
-    unless restore_best was off."""
-    run_dir = Path(run_dir)
-    checkpoints = run_dir / runs.CHECKPOINTS_DIR
-    preferred = ("best", "last") if config.train.restore_best else ("last",)
-    chosen = next(filter(None, (checkpoint_path(checkpoints / name) for name in preferred)), None)
-    if chosen is None:
-        raise TrainlabError(f"run '{run_dir}' has no checkpoint yet")
-    return chosen
 
 
 def evaluate_run(run_dir: str | os.PathLike, quiet: bool = False) -> dict:

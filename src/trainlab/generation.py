@@ -27,12 +27,11 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from trainlab import runs
+from trainlab import rundir
 from trainlab.data.tokenizers import PAD_ID, UNK, TextEncoder
 from trainlab.errors import TrainlabError
 from trainlab.models.modes import evaluating
 
-SAMPLES_FILE = "samples.json"  # RUN_DIR/samples.json: text at several temperatures, for the report
 SAMPLE_TEMPERATURES = (0.0, 0.5, 0.8, 1.0, 1.2)
 SAMPLE_TOKENS = 300
 FIRST_REGULAR_ID = 2  # after <pad> and <unk>: the most frequent training token
@@ -221,7 +220,7 @@ def load_language_model(run_dir: str | os.PathLike) -> tuple[nn.Module, TextEnco
     config = load_run_config(run_dir)
     if config.task != "language-model":
         raise TrainlabError(f"'{run_dir}' is a {config.task} run; generate takes language-model runs")
-    encoder = TextEncoder.load(run_dir / runs.ENCODER_FILE)
+    encoder = TextEncoder.load(run_dir / rundir.ENCODER_FILE)
     model = build_model(config.model, LanguageModelSpec(len(encoder.vocab)), config.task)
     load_weights(model, scored_checkpoint(run_dir, config))
     return model.eval(), encoder

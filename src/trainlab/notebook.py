@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from trainlab import runs
+from trainlab import rundir
 
 
 def summary_frame(summary: dict[str, Any], metrics: Iterable[str] | None = None) -> pd.DataFrame:
@@ -44,7 +44,11 @@ def summary_frame(summary: dict[str, Any], metrics: Iterable[str] | None = None)
 
 def history_frame(run_dir: Path) -> pd.DataFrame:
     """A run's history.csv: one row per epoch (epoch, lr, train_*, val_*, seconds)."""
-    return pd.read_csv(Path(run_dir) / runs.HISTORY_FILE)
+    history = rundir.read_history(run_dir)
+    if not history:
+        raise FileNotFoundError(f"{Path(run_dir) / rundir.HISTORY_FILE}: no such file, or no epoch in it")
+    frame = pd.DataFrame(history)
+    return frame.astype({"epoch": int}) if "epoch" in frame else frame
 
 
 def show_figure(figure: Any) -> None:

@@ -2,7 +2,7 @@
 
 The model is rebuilt from the run directory alone (config.yaml, data.json, the saved tokenizer and
 the checkpoint the run was scored with), so prediction needs neither the training data nor network.
-`load_trained` does that rebuilding for every task; `forecast` and `evaluate --data` use it too.
+`rundir.load_trained` does that rebuilding for every task.
 """
 
 from __future__ import annotations
@@ -15,67 +15,18 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import UnidentifiedImageError
-from torch import nn
 
-from trainlab import runs
-from trainlab.config import Config
 from trainlab.data.image_folder import decode_image
 from trainlab.data.sequence_batching import PackedSequences
-from trainlab.data.tokenizers import PAD_ID, TextEncoder
+from trainlab.data.tokenizers import TextEncoder
 from trainlab.data.transforms import EvalTransform, Normalize
 from trainlab.errors import TrainlabError
-from trainlab.experiment import load_run_config, scored_checkpoint
-from trainlab.models import ImageSpec, SeriesSpec, TextSpec, build_model
-from trainlab.models.language_model import LanguageModelSpec
-from trainlab.training.checkpoint import load_weights
+from trainlab.rundir import TrainedRun, load_run_config, load_trained
+
+__all__ = ["PREDICTABLE_TASKS", "Prediction", "TrainedRun", "eval_transform", "load_trained", "predict",
+           "stacked_images"]
 
 PREDICTABLE_TASKS = ("image-classification", "text-classification")
-
-
-@dataclass(frozen=True)
-class TrainedRun:
-    """A run's network with the weights its metrics were computed with, and what reading new data
-    as training did needs."""
-
-    config: Config
-    info: dict[str, Any]  # data.json: classes, image shape and normalisation, scalers, window, ...
-    model: nn.Module  # in eval mode, on the CPU
-    encoder: TextEncoder | None  # text and language-model runs: tokenizer and vocabulary
-
-
-def load_trained(run_dir: str | os.PathLike, config: Config | None = None) -> TrainedRun:
-    """Rebuild the trained model of an image-classification, text-classification, forecast or
-    language-model run from its directory (`config`: the run's config when already read)."""
-    run_dir = Path(run_dir)
-    config = load_run_config(run_dir) if config is None else config
-    if not (run_dir / runs.DATA_FILE).is_file():
-        raise TrainlabError(f"run '{run_dir}' has no {runs.DATA_FILE}; it stopped before its data was read")
-    info = runs.read_json(run_dir / runs.DATA_FILE)
-    encoder = None
-    if config.task in ("text-classification", "language-model"):
-        encoder = TextEncoder.load(run_dir / runs.ENCODER_FILE)
-    model_config = config.model
-    if getattr(model_config, "load_pretrained", None):
-        # The scored checkpoint replaces every weight: the pretrained file need not exist any more.
-        model_config = model_config.model_copy(update={"load_pretrained": None})
-    model = build_model(model_config, _model_spec(run_dir, config.task, info, encoder), config.task)
-    load_weights(model, scored_checkpoint(run_dir, config))
-    return TrainedRun(config, info, model.eval(), encoder)
-
-
-def _model_spec(run_dir: Path, task: str, info: dict[str, Any], encoder: TextEncoder | None) -> Any:
-    """What the model was built for, read from data.json (and the saved vocabulary)."""
-    if task == "image-classification":
-        return ImageSpec(*info["image_shape"], len(info["classes"]))
-    if task == "text-classification":
-        return _text_spec(info)
-    if task == "language-model":
-        assert encoder is not None
-        return LanguageModelSpec(len(encoder.vocab))
-    if task == "forecast":
-        targets = len(info["targets"])
-        return SeriesSpec(targets + len(info["covariates"]), targets, info["window"], info["horizon"])
-    raise TrainlabError(f"'{run_dir}' is a {task} run; its model cannot be rebuilt from the run directory")
 
 
 @dataclass(frozen=True)
@@ -112,14 +63,6 @@ def predict(run_dir: str | os.PathLike, inputs: list[str], batch_size: int = 64)
         Prediction(text, classes[int(np.argmax(row))], dict(zip(classes, row)))
         for text, row in zip(inputs, table)
     ]
-
-
-def _text_spec(info: dict[str, Any]) -> TextSpec:
-    embeddings = None
-    if info.get("pretrained_embedding_dim"):
-        # Placeholder rows of the right width; the checkpoint holds the trained ones.
-        embeddings = torch.zeros(info["vocab_size"], info["pretrained_embedding_dim"])
-    return TextSpec(info["vocab_size"], len(info["classes"]), PAD_ID, embeddings)
 
 
 def _text_batches(encoder: TextEncoder, texts: list[str], batch_size: int):

@@ -1,7 +1,6 @@
-"""Run directories: create, write atomically, capture the environment, seed every RNG.
+"""Name a new run directory, write files atomically, capture the environment, seed every RNG.
 
-A run directory is complete exactly when `metrics.json` exists: it is written last, atomically,
-so an interrupted or failed run never looks finished.
+What is inside a run directory (its file names, readers and model) belongs to `trainlab.rundir`.
 """
 
 from __future__ import annotations
@@ -11,7 +10,6 @@ import json
 import os
 import platform
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -23,18 +21,10 @@ import numpy as np
 import torch
 
 import trainlab
-from trainlab.errors import TrainlabError
 
+# cli.py (being edited elsewhere) still reads runs.CONFIG_FILE; every other module asks rundir.
+# Importing it from rundir here would be a cycle (rundir -> models, checkpoint -> runs).
 CONFIG_FILE = "config.yaml"
-ENV_FILE = "env.json"
-HISTORY_FILE = "history.csv"
-METRICS_FILE = "metrics.json"
-CONFUSION_FILE = "confusion_matrix.json"
-DATA_FILE = "data.json"  # data summary, class names, normalisation statistics
-ENCODER_FILE = "tokenizer.json"  # text runs: the tokenizer and vocabulary that predict needs
-CHECKPOINTS_DIR = "checkpoints"
-PLOTS_DIR = "plots"
-TENSORBOARD_DIR = "tensorboard"  # event files when log.tensorboard=true
 
 
 def default_run_dir(task: str, source: str, root: str | os.PathLike = Path("runs")) -> Path:
@@ -48,39 +38,6 @@ def default_run_dir(task: str, source: str, root: str | os.PathLike = Path("runs
         counter += 1
         candidate = root / f"{task}-{data_name}-{stamp}-{counter}"
     return candidate
-
-
-def check_run_dir(run_dir: str | os.PathLike, overwrite: bool) -> None:
-    """Refuse a file, or a non-empty directory unless `overwrite` and it is an earlier run."""
-    run_dir = Path(run_dir)
-    if run_dir.exists() and not run_dir.is_dir():
-        raise TrainlabError(f"--out '{run_dir}' is a file; give a directory path")
-    if run_dir.is_dir() and any(run_dir.iterdir()):
-        if not overwrite:
-            raise TrainlabError(
-                f"run directory '{run_dir}' is not empty; choose another --out or add --overwrite"
-            )
-        # Only a directory that looks like a run is emptied, so a mistyped --out cannot wipe a
-        # user's folder.
-        if not (run_dir / CONFIG_FILE).is_file():
-            raise TrainlabError(
-                f"--overwrite refused: '{run_dir}' has files but no {CONFIG_FILE}, so it is not a "
-                "run directory; choose another --out"
-            )
-
-
-def prepare_run_dir(run_dir: str | os.PathLike, overwrite: bool) -> Path:
-    """An empty run directory at `run_dir`, after the checks of `check_run_dir`."""
-    run_dir = Path(run_dir)
-    check_run_dir(run_dir, overwrite)
-    if run_dir.is_dir() and any(run_dir.iterdir()):
-        shutil.rmtree(run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    return run_dir
-
-
-def is_complete(run_dir: str | os.PathLike) -> bool:
-    return (Path(run_dir) / METRICS_FILE).is_file()
 
 
 def current_umask() -> int:
@@ -137,10 +94,6 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 def write_json(path: str | os.PathLike, data: Any) -> None:
     atomic_write_text(path, json.dumps(data, indent=2, sort_keys=False) + "\n")
-
-
-def read_json(path: str | os.PathLike) -> Any:
-    return json.loads(Path(path).read_text())
 
 
 def seed_everything(seed: int) -> None:

@@ -28,14 +28,10 @@ from torch import nn
 from trainlab.diagnostics.gradients import LayerGroups
 from trainlab.diagnostics.spectral import spectral_summary
 from trainlab.models.modes import evaluating
+from trainlab.rundir import DIAGNOSTICS_DIR, GRAD_NORMS_FILE, SPECTRAL_FILE, TIMESTEP_GRADS_FILE
 from trainlab.training.callbacks.base import Callback
 from trainlab.training.state import TrainState
 
-DIAGNOSTICS_DIR = "diagnostics"
-GRAD_NORMS_FILE = "grad_norms.npz"
-TIMESTEP_GRADS_FILE = "timestep_grads.npz"
-SPECTRAL_FILE = "spectral.npz"
-ACTIVATIONS_FILE = "activations.npz"  # hidden states and gate means (pipelines/sequence.py)
 # Relative tolerance for "the norm after clipping is smaller": clip_grad_norm_ scales by
 # max_norm / (norm + 1e-6), so an unclipped step keeps its norm to float rounding.
 _CLIPPED_TOLERANCE = 1e-5

@@ -8,7 +8,8 @@ from typing import Any
 
 import numpy as np
 
-from trainlab.diagnostics.callbacks import DIAGNOSTICS_DIR, GRAD_NORMS_FILE, GradientNorms
+from trainlab.diagnostics.callbacks import GradientNorms
+from trainlab.rundir import DIAGNOSTICS_DIR, GRAD_NORMS_FILE
 
 
 def gradient_norm_callbacks(experiment: Any, run_dir: Path) -> list:

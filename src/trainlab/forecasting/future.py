@@ -13,10 +13,9 @@ from trainlab import runs
 from trainlab.data.sources import load_source
 from trainlab.data.windows import scaler_from_state
 from trainlab.errors import TrainlabError
-from trainlab.experiment import load_run_config
 from trainlab.models.forecast import window_forecaster
 from trainlab.pipelines.forecast import history_then_test
-from trainlab.predict import TrainedRun, load_trained
+from trainlab.rundir import TrainedRun, load_run_config, load_trained
 
 
 def forecast_future(run_dir: str | os.PathLike, horizon: int | None = None, source: str | None = None) -> pd.DataFrame:

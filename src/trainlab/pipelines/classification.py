@@ -7,7 +7,7 @@ from typing import Any
 
 from torch import nn
 
-from trainlab import runs
+from trainlab import rundir, runs
 from trainlab.pipelines import Pipeline
 
 
@@ -17,5 +17,5 @@ class ClassificationPipeline(Pipeline):
     def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:
         # metrics.json keeps flat scalars; the matrices go beside it with the class names.
         confusion = {split: result.pop("confusion_matrix") for split, result in results.items()}
-        runs.write_json(run_dir / runs.CONFUSION_FILE, {"classes": self.classes, **confusion})
+        runs.write_json(run_dir / rundir.CONFUSION_FILE, {"classes": self.classes, **confusion})
         return {}

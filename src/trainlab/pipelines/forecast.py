@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainlab import registry, runs
+from trainlab import registry, rundir, runs
 from trainlab.config import Config
 from trainlab.data.batching import TensorBatches
 from trainlab.data.series import SeriesSplits, TimeSeries
@@ -33,8 +33,6 @@ from trainlab.models.modes import evaluating
 from trainlab.pipelines import Pipeline
 from trainlab.training.callbacks import Callback
 from trainlab.training.tasks import ForecastTask
-
-BACKTEST_FILE = "backtest.json"
 
 
 class EpochForModel(Callback):
@@ -91,7 +89,7 @@ class Forecast(Pipeline):
         scores replace the per-window test figures, so that every forecaster is judged alike."""
         whole = history_then_test(self.data)
         outcome = self.backtest(model, whole, BASELINES)
-        runs.write_json(run_dir / BACKTEST_FILE, {
+        runs.write_json(run_dir / rundir.BACKTEST_FILE, {
             "times": [str(time) for time in whole.times],
             "targets": whole.target_names,
             "values": whole.values.tolist(),  # (T, targets): the history the figures show

@@ -8,7 +8,6 @@ most confidently wrong, which the CNN figures (reports/cnn_plots.py) show.
 
 from __future__ import annotations
 
-import csv
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainlab import registry, runs
+from trainlab import registry, rundir
 from trainlab.config import Config
 from trainlab.data.batching import TensorBatches, TransformedBatches
 from trainlab.data.sources import load_source
@@ -28,7 +27,6 @@ from trainlab.models.modes import evaluating
 from trainlab.pipelines import classification
 from trainlab.training.tasks import ClassificationTask
 
-TEST_EXAMPLES_FILE = "test_examples.npz"
 SAMPLES_KEPT = 8  # the first test images, as the data gave them: inputs for feature-map figures
 MISCLASSIFIED_KEPT = 32  # the most confident mistakes
 
@@ -64,22 +62,17 @@ class ImageClassification(classification.ClassificationPipeline):
         extra["multiply_adds"] = count_multiply_adds(
             model, (self.spec.in_channels, self.spec.height, self.spec.width)
         )
-        first_loss = first_epoch_train_loss(run_dir / runs.HISTORY_FILE)
+        first_loss = first_epoch_train_loss(run_dir)
         if first_loss is not None:
             extra["first_epoch_train_loss"] = first_loss
-        save_test_examples(model, self.data.test, self.eval_transform, run_dir / TEST_EXAMPLES_FILE)
+        save_test_examples(model, self.data.test, self.eval_transform, run_dir / rundir.TEST_EXAMPLES_FILE)
         return extra
 
 
-def first_epoch_train_loss(history_path: Path) -> float | None:
+def first_epoch_train_loss(run_dir: Path) -> float | None:
     """The mean training loss of epoch 1 from history.csv; None without that file or column."""
-    if not history_path.is_file():
-        return None
-    with history_path.open() as handle:
-        first = next(csv.DictReader(handle), None)
-    if first is None or not first.get("train_loss"):
-        return None
-    return float(first["train_loss"])
+    history = rundir.read_history(run_dir)
+    return history[0].get("train_loss") if history else None
 
 
 def predict_probabilities(

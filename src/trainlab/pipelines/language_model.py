@@ -20,10 +20,10 @@ from typing import Any
 
 from torch import nn
 
-from trainlab import registry, runs
+from trainlab import registry, rundir, runs
 from trainlab.config import Config
 from trainlab.data.corpus import LanguageModelBatches, TextCorpus, load_corpus_source
-from trainlab.generation import SAMPLES_FILE, samples_by_temperature
+from trainlab.generation import samples_by_temperature
 from trainlab.metrics.language import baseline_scores
 from trainlab.models.language_model import LanguageModelSpec
 from trainlab.pipelines import Pipeline
@@ -71,11 +71,11 @@ class LanguageModel(Pipeline):
         }
 
     def save_artifacts(self, run_dir: Path) -> None:
-        self.data.encoder().save(run_dir / runs.ENCODER_FILE)
+        self.data.encoder().save(run_dir / rundir.ENCODER_FILE)
 
     def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:
         samples = samples_by_temperature(model, self.data.encoder(), seed=self.config.run.seed)
-        runs.write_json(run_dir / SAMPLES_FILE, samples)
+        runs.write_json(run_dir / rundir.SAMPLES_FILE, samples)
         # The classical references, on exactly the test tokens the network was scored on.
         return baseline_scores(self.data.train, self.data.test, len(self.data.vocab))
 

@@ -34,21 +34,20 @@ from trainlab.diagnostics.activations import (
     gate_means_over_time,
     hidden_state_matrix,
 )
-from trainlab.diagnostics.callbacks import (
-    ACTIVATIONS_FILE,
-    DIAGNOSTICS_DIR,
-    GRAD_NORMS_FILE,
-    SPECTRAL_FILE,
-    TIMESTEP_GRADS_FILE,
-    TimestepGradientProbe,
-    diagnostics_callbacks,
-)
+from trainlab.diagnostics.callbacks import TimestepGradientProbe, diagnostics_callbacks
 from trainlab.diagnostics.gradients import fit_decay, timestep_gradients
 from trainlab.errors import TrainlabError
 from trainlab.models.cell_options import needs_unrolled
 from trainlab.models.modes import evaluating
 from trainlab.pipelines import Pipeline
 from trainlab.pipelines.sequence_models import TASK, SequenceSpec
+from trainlab.rundir import (
+    ACTIVATIONS_FILE,
+    DIAGNOSTICS_DIR,
+    GRAD_NORMS_FILE,
+    SPECTRAL_FILE,
+    TIMESTEP_GRADS_FILE,
+)
 from trainlab.training.callbacks import Callback
 from trainlab.training.tasks import EvalMeter, LossMeter, TrainMeter
 

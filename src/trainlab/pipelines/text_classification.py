@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainlab import registry, runs
+from trainlab import registry, rundir, runs
 from trainlab.config import Config
 from trainlab.data.next_word import NextWordSplits
 from trainlab.data.sequence_batching import PaddedBatches
@@ -31,7 +31,6 @@ from trainlab.models.tfidf import TfidfLogisticRegression
 from trainlab.pipelines import classification
 from trainlab.training.tasks import ClassificationTask
 
-CONFIDENT_MISTAKES_FILE = "confident_mistakes.json"
 MISTAKES_KEPT = 20
 # Above this many classes confusion_matrix.json is not written: for next-word data it would hold
 # vocabulary-squared counts (1,000 words: a million per split) that no figure can show.
@@ -83,7 +82,7 @@ class TextClassification(classification.ClassificationPipeline):
         }
 
     def save_artifacts(self, run_dir: Path) -> None:
-        self.data.encoder().save(run_dir / runs.ENCODER_FILE)
+        self.data.encoder().save(run_dir / rundir.ENCODER_FILE)
 
     def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:
         if len(self.classes) <= CONFUSION_FILE_MAX_CLASSES:
@@ -92,7 +91,7 @@ class TextClassification(classification.ClassificationPipeline):
             extra = {}
             for result in results.values():
                 result.pop("confusion_matrix", None)
-        runs.write_json(run_dir / CONFIDENT_MISTAKES_FILE, self.confident_mistakes(model))
+        runs.write_json(run_dir / rundir.CONFIDENT_MISTAKES_FILE, self.confident_mistakes(model))
         if isinstance(self.data, NextWordSplits):
             # The loss is the mean cross-entropy per predicted word in nats.
             extra.update({f"{split}_perplexity": math.exp(result["loss"]) for split, result in results.items()})

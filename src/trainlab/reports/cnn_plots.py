@@ -16,12 +16,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainlab import runs
+from trainlab import rundir
 from trainlab.data.transforms import EvalTransform, Normalize
 from trainlab.errors import TrainlabError
 from trainlab.experiment import load_run_config, scored_checkpoint
 from trainlab.models import ImageSpec, build_model
-from trainlab.pipelines.image_classification import TEST_EXAMPLES_FILE
 from trainlab.reports.figures import new_figure
 from trainlab.training.checkpoint import load_weights
 
@@ -45,14 +44,14 @@ def plot_cnn_run(
     config = load_run_config(run_dir)
     if config.task != "image-classification":
         raise TrainlabError(f"'{run_dir}' is a {config.task} run; CNN figures need an image-classification run")
-    info = runs.read_json(run_dir / runs.DATA_FILE)
+    info = rundir.read_json(run_dir / rundir.DATA_FILE)
     model = trained_model(run_dir)
-    plots_dir = run_dir / runs.PLOTS_DIR
+    plots_dir = run_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     # An MLP has no filters or feature maps to show; its mistakes are still worth a figure.
     has_convolution = any(isinstance(module, nn.Conv2d) for module in model.modules())
     written = [plot_first_layer_filters(model, plots_dir / "first_layer_filters.png")] if has_convolution else []
-    examples_path = run_dir / TEST_EXAMPLES_FILE
+    examples_path = run_dir / rundir.TEST_EXAMPLES_FILE
     if examples_path.is_file():
         with np.load(examples_path) as stored:
             examples = {key: stored[key] for key in stored.files}
@@ -70,7 +69,7 @@ def trained_model(run_dir: str | os.PathLike) -> nn.Module:
     """The run's network with the weights it was scored with, in eval mode, on the CPU."""
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)
-    info = runs.read_json(run_dir / runs.DATA_FILE)
+    info = rundir.read_json(run_dir / rundir.DATA_FILE)
     model_config = config.model
     if getattr(model_config, "load_pretrained", None):
         # The scored checkpoint replaces every weight: the pretrained file need not exist any more.

@@ -5,8 +5,6 @@ Read only from the run directories (metrics.json, history.csv, config.yaml), lik
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import time
 from pathlib import Path
@@ -14,7 +12,7 @@ from typing import Any
 
 from matplotlib.ticker import MaxNLocator
 
-from trainlab import runs
+from trainlab import rundir, runs
 from trainlab.errors import TrainlabError
 from trainlab.reports import html
 from trainlab.reports.figures import new_figure
@@ -38,22 +36,24 @@ def write_comparison(run_dirs: list[str | os.PathLike], out_dir: str | os.PathLi
     if not run_dirs:
         raise TrainlabError("compare needs at least one run directory")
     for run_dir in run_dirs:
-        if not (run_dir / runs.CONFIG_FILE).is_file():
-            raise TrainlabError(f"'{run_dir}' is not a run directory (it has no {runs.CONFIG_FILE}); "
+        if not (run_dir / rundir.CONFIG_FILE).is_file():
+            raise TrainlabError(f"'{run_dir}' is not a run directory (it has no {rundir.CONFIG_FILE}); "
                                 "give directories that `trainlab train` wrote")
-    if (Path(out_dir) / runs.CONFIG_FILE).is_file():
+    if (Path(out_dir) / rundir.CONFIG_FILE).is_file():
         raise TrainlabError(f"--out '{out_dir}' is a run directory; its plots would be replaced: choose another --out")
     labels = run_labels(run_dirs)
-    metrics = {label: _read_json(run_dir / runs.METRICS_FILE) for label, run_dir in zip(labels, run_dirs)}
-    histories = {label: _read_history(run_dir / runs.HISTORY_FILE) for label, run_dir in zip(labels, run_dirs)}
+    # An unfinished run (no or a half-written metrics.json) is compared on what it has.
+    metrics = {label: rundir.read_json(run_dir / rundir.METRICS_FILE, default={})
+               for label, run_dir in zip(labels, run_dirs)}
+    histories = {label: rundir.read_history(run_dir) for label, run_dir in zip(labels, run_dirs)}
 
-    plots_dir = Path(out_dir) / runs.PLOTS_DIR
+    plots_dir = Path(out_dir) / rundir.PLOTS_DIR
     plots_dir.mkdir(parents=True, exist_ok=True)
     figures = [plot_overlaid(histories, column, plots_dir / f"{column}.png") for column in curve_columns(histories)]
     header, rows = metrics_table(metrics)
     runs_list = "".join(
         f"<li><b>{html.escape(label)}</b>: {html.escape(run_dir.resolve())}"
-        f"{'' if runs.is_complete(run_dir) else ' (not complete)'}</li>"
+        f"{'' if rundir.is_complete(run_dir) else ' (not complete)'}</li>"
         for label, run_dir in zip(labels, run_dirs)
     )
     body = [
@@ -126,19 +126,3 @@ def plot_overlaid(
 
 def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    if not path.is_file():
-        return {}
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
-        return {}
-
-
-def _read_history(path: Path) -> list[dict[str, float]]:
-    if not path.is_file():
-        return []
-    with path.open() as handle:
-        return [{key: float(value) for key, value in row.items() if value} for row in csv.DictReader(handle)]

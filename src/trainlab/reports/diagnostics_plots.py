@@ -15,15 +15,15 @@ from typing import Any
 import numpy as np
 from matplotlib.colors import LogNorm
 
-from trainlab import runs
-from trainlab.diagnostics.callbacks import (
+from trainlab import rundir
+from trainlab.reports.figures import new_figure, palette
+from trainlab.rundir import (
     ACTIVATIONS_FILE,
     DIAGNOSTICS_DIR,
     GRAD_NORMS_FILE,
     SPECTRAL_FILE,
     TIMESTEP_GRADS_FILE,
 )
-from trainlab.reports.figures import new_figure, palette
 from trainlab.studies.statistics import mean_and_half_width
 
 COLOURS = palette("tab10")
@@ -158,7 +158,7 @@ def plot_diagnostics_run(run_dir: str | os.PathLike) -> list[Path]:
     """Every diagnostics figure a run directory's arrays allow, into RUN_DIR/plots."""
     run_dir = Path(run_dir)
     directory = run_dir / DIAGNOSTICS_DIR
-    plots_dir = run_dir / runs.PLOTS_DIR
+    plots_dir = run_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     written = []
     if (directory / GRAD_NORMS_FILE).is_file():

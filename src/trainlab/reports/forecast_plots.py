@@ -19,10 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from trainlab import runs
+from trainlab import rundir
 from trainlab.reports.figures import new_figure, palette
 
-BACKTEST_FILE = "backtest.json"  # as trainlab.pipelines.forecast writes it
 MODEL = "model"
 MODEL_COLOUR, BASELINE_COLOUR, ACTUAL_COLOUR = "#c0392b", "#2e86c1", "black"
 # Baselines get the tab10 colours except its red, which is the model's.
@@ -35,11 +34,11 @@ def plot_forecast_run(run_dir: str | os.PathLike, origins_shown: int = 4) -> lis
     A run without backtest.json (not a forecasting run) gets no figures.
     """
     run_dir = Path(run_dir)
-    path = Path(run_dir) / BACKTEST_FILE
+    path = Path(run_dir) / rundir.BACKTEST_FILE
     if not path.is_file():
         return []
-    backtest = runs.read_json(path)
-    plots_dir = Path(run_dir) / runs.PLOTS_DIR
+    backtest = rundir.read_json(path)
+    plots_dir = Path(run_dir) / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     written = [
         plot_forecast_vs_actual(backtest, plots_dir / "forecast_vs_actual.png", origins_shown),

@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from trainlab import runs
+from trainlab import rundir, runs
 from trainlab.reports import html
 
 INDEX_FILE = "index.html"
@@ -18,7 +18,7 @@ STUDY_REPORT = "report.html"
 def write_index(tour_dir: str | os.PathLike) -> Path:
     """Write TOUR_DIR/index.html; returns its path."""
     tour_dir = Path(tour_dir)
-    record = runs.read_json(tour_dir / "tour.json")
+    record = rundir.read_json(tour_dir / "tour.json")
     cards = [_card(tour_dir, entry) for entry in record["studies"]]
     done = sum(entry["status"] == "done" for entry in record["studies"])
     failed = [entry["name"] for entry in record["studies"] if entry["status"] == "failed"]
@@ -46,7 +46,7 @@ def _card(tour_dir: Path, entry: dict[str, Any]) -> str:
              if report.is_file() else html.escape(name))
     parts = [f"<h2>{title}</h2>", f'<p class="note">{html.escape(entry.get("summary", ""))}</p>']
     if entry["status"] == "done":
-        figure = study_dir / runs.PLOTS_DIR / HEADLINE_FIGURE
+        figure = study_dir / rundir.PLOTS_DIR / HEADLINE_FIGURE
         if figure.is_file():
             # Embedded, so the index shows its figures even when copied away from the study folders.
             parts.append(f'<a href="{html.escape(f"{name}/{STUDY_REPORT}")}">{html.image(figure, name)}</a>')

@@ -10,8 +10,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from trainlab import runs
-from trainlab.generation import SAMPLES_FILE
+from trainlab import rundir
 from trainlab.reports.figures import new_figure
 
 SAMPLE_CHARACTERS_SHOWN = 240
@@ -75,15 +74,15 @@ def plot_samples(
 def plot_lm_run(run_dir: str | os.PathLike) -> list[Path]:
     """The figures of one language-model run (its plots/ folder), if it wrote its samples."""
     run_dir = Path(run_dir)
-    samples_path = run_dir / SAMPLES_FILE
+    samples_path = run_dir / rundir.SAMPLES_FILE
     if not samples_path.is_file():
         return []
-    plots_dir = run_dir / runs.PLOTS_DIR
+    plots_dir = run_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     written = [plot_samples(json.loads(samples_path.read_text(encoding="utf-8")), plots_dir / "samples.png")]
-    metrics_path = run_dir / runs.METRICS_FILE
+    metrics_path = run_dir / rundir.METRICS_FILE
     if metrics_path.is_file():
-        metrics = runs.read_json(metrics_path)
+        metrics = rundir.read_json(metrics_path)
         if "test_bpc" in metrics:
             baselines = {name: metrics[f"baseline_{name}_bpc"] for name in ("unigram", "bigram")
                          if f"baseline_{name}_bpc" in metrics}

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainlab import runs
+from trainlab import rundir
 from trainlab.errors import TrainlabError
 from trainlab.models.modes import evaluating
 from trainlab.models.recurrent_cells import UnrolledRecurrent
@@ -183,13 +183,13 @@ def summarize_run(run_dir: str | os.PathLike) -> ModelSummary:
     from trainlab.config import build_config, load_yaml
     from trainlab.models import build_model
 
-    if not (run_dir / runs.CONFIG_FILE).is_file():
-        raise TrainlabError(f"'{run_dir}' is not a run directory (it has no {runs.CONFIG_FILE})")
-    config = build_config(load_yaml(run_dir / runs.CONFIG_FILE))
-    data_path = run_dir / runs.DATA_FILE
+    if not (run_dir / rundir.CONFIG_FILE).is_file():
+        raise TrainlabError(f"'{run_dir}' is not a run directory (it has no {rundir.CONFIG_FILE})")
+    config = build_config(load_yaml(run_dir / rundir.CONFIG_FILE))
+    data_path = run_dir / rundir.DATA_FILE
     if not data_path.is_file():
-        raise TrainlabError(f"'{run_dir}' has no {runs.DATA_FILE}; the model's input size is unknown")
-    info = runs.read_json(data_path)
+        raise TrainlabError(f"'{run_dir}' has no {rundir.DATA_FILE}; the model's input size is unknown")
+    info = rundir.read_json(data_path)
     spec, inputs, description = _run_spec_and_example(config.task, info, run_dir)
     torch.manual_seed(0)  # weights do not matter here, but building must not touch the caller's RNG
     model = build_model(config.model, spec, config.task)

@@ -3,30 +3,28 @@ figures of its task (CNN filters, feature maps and mistakes; forecasts against a
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 from pathlib import Path
 
 from matplotlib.ticker import MaxNLocator
 
-from trainlab import runs
+from trainlab import rundir
 from trainlab.reports.figures import new_figure
 
 
 def plot_run(run_dir: str | os.PathLike) -> list[Path]:
     """Write every figure a run's files allow into RUN_DIR/plots; returns their paths."""
     run_dir = Path(run_dir)
-    plots_dir = run_dir / runs.PLOTS_DIR
+    plots_dir = run_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     written = []
-    history = _read_history(run_dir / runs.HISTORY_FILE)
+    history = rundir.read_history(run_dir)
     if history:
         for metric in _curve_metrics(history[0]):
             written.append(plot_curve(history, metric, plots_dir / f"{metric}.png"))
-    confusion_path = run_dir / runs.CONFUSION_FILE
+    confusion_path = run_dir / rundir.CONFUSION_FILE
     if confusion_path.is_file():
-        confusion = json.loads(confusion_path.read_text())
+        confusion = rundir.read_json(confusion_path)
         written.append(
             plot_confusion_matrix(confusion["test"], confusion["classes"], plots_dir / "confusion_matrix.png")
         )
@@ -38,30 +36,21 @@ def _task_figures(run_dir: Path) -> list[Path]:
     # Each task's figures are drawn from the files its pipeline writes when a run ends; imported here
     # because the CNN figures rebuild the network, which this module's other figures never need.
     # Diagnostics can come with any task, so every kind of figure the run's files allow is drawn.
-    from trainlab.diagnostics.callbacks import DIAGNOSTICS_DIR
-    from trainlab.pipelines.image_classification import TEST_EXAMPLES_FILE
-    from trainlab.reports.forecast_plots import BACKTEST_FILE, plot_forecast_run
+    from trainlab.reports.forecast_plots import plot_forecast_run
     from trainlab.reports.lm_plots import plot_lm_run
 
     written = []
-    if (run_dir / TEST_EXAMPLES_FILE).is_file():
+    if (run_dir / rundir.TEST_EXAMPLES_FILE).is_file():
         from trainlab.reports.cnn_plots import plot_cnn_run
 
         written += plot_cnn_run(run_dir)
-    if (run_dir / BACKTEST_FILE).is_file():
+    if (run_dir / rundir.BACKTEST_FILE).is_file():
         written += plot_forecast_run(run_dir)
-    if (run_dir / DIAGNOSTICS_DIR).is_dir():
+    if (run_dir / rundir.DIAGNOSTICS_DIR).is_dir():
         from trainlab.reports.diagnostics_plots import plot_diagnostics_run
 
         written += plot_diagnostics_run(run_dir)
     return written + plot_lm_run(run_dir)
-
-
-def _read_history(path: Path) -> list[dict[str, float]]:
-    if not path.is_file():
-        return []
-    with path.open() as handle:
-        return [{key: float(value) for key, value in row.items() if value} for row in csv.DictReader(handle)]
 
 
 # One figure per metric, train and val together; precision and recall are left to the F1 curve.

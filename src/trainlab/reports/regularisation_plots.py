@@ -8,7 +8,6 @@ the learning-rate finder's loss against learning rate.
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Sequence
 from itertools import pairwise
@@ -17,21 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from trainlab import runs
 from trainlab.reports.figures import new_figure, palette
 from trainlab.studies.statistics import mean_and_half_width
 
 FIT_Y_LIMITS = (-2.0, 2.0)  # sin(pi x) lives in [-1, 1]; wild fits are clipped, not rescaled to
 LOG_FLOOR = 1e-6  # values at or below it (a bias^2 estimate near zero) are drawn at the floor
-
-
-def read_history(run_dir: str | os.PathLike) -> list[dict[str, float]]:
-    """The rows of RUN_DIR/history.csv as numbers (empty cells left out); [] without the file."""
-    path = Path(run_dir) / runs.HISTORY_FILE
-    if not path.is_file():
-        return []
-    with path.open() as handle:
-        return [{key: float(value) for key, value in row.items() if value} for row in csv.DictReader(handle)]
 
 
 def _save(figure: Any, path: str | os.PathLike) -> Path:

@@ -9,7 +9,6 @@ those too, and the report of an interrupted run shows what there is so far.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from pathlib import Path
@@ -17,12 +16,11 @@ from typing import Any
 
 import yaml
 
-from trainlab import runs
+from trainlab import rundir, runs
 from trainlab.errors import TrainlabError
 from trainlab.reports import html
 
 REPORT_FILE = "report.html"
-SAMPLES_FILE = "samples.json"  # language models: text at several temperatures (generation.SAMPLES_FILE)
 # Figures whose place is fixed: curves first, then the confusion matrix; any other PNG of plots/
 # follows in name order, so figures other tasks add appear without this module knowing them.
 CURVE_FIGURES = ("loss", "accuracy", "macro_f1", "perplexity", "bpc", "mae", "rmse", "lr")
@@ -36,14 +34,15 @@ def write_run_report(run_dir: str | os.PathLike) -> Path:
     """Write RUN_DIR/report.html from the files of the run directory; returns its path."""
     run_dir = Path(run_dir)
     run_dir = Path(run_dir)
-    if not (run_dir / runs.CONFIG_FILE).is_file():
-        raise TrainlabError(f"'{run_dir}' is not a run directory (it has no {runs.CONFIG_FILE}); "
+    if not (run_dir / rundir.CONFIG_FILE).is_file():
+        raise TrainlabError(f"'{run_dir}' is not a run directory (it has no {rundir.CONFIG_FILE}); "
                             "give the directory `trainlab train` wrote")
-    config = yaml.safe_load((run_dir / runs.CONFIG_FILE).read_text()) or {}
-    metrics = _read_json(run_dir / runs.METRICS_FILE) or {}
-    info = _read_json(run_dir / runs.DATA_FILE) or {}
-    environment = _read_json(run_dir / runs.ENV_FILE) or {}
-    history = _read_history(run_dir / runs.HISTORY_FILE)
+    config = yaml.safe_load((run_dir / rundir.CONFIG_FILE).read_text()) or {}
+    # A missing or half-written file (an interrupted run) leaves its section out.
+    metrics = rundir.read_json(run_dir / rundir.METRICS_FILE, default=None) or {}
+    info = rundir.read_json(run_dir / rundir.DATA_FILE, default=None) or {}
+    environment = rundir.read_json(run_dir / rundir.ENV_FILE, default=None) or {}
+    history = rundir.read_history(run_dir)
     title = _title(config, run_dir)
 
     sections = [
@@ -53,12 +52,12 @@ def write_run_report(run_dir: str | os.PathLike) -> Path:
         ("data", "Data", _data_section(run_dir, info)),
         ("model", "Model", _model_section(run_dir)),
         ("training", "Training", _training_section(metrics, history)),
-        ("config", "Configuration", html.preformatted((run_dir / runs.CONFIG_FILE).read_text())),
+        ("config", "Configuration", html.preformatted((run_dir / rundir.CONFIG_FILE).read_text())),
         ("environment", "Environment", _environment_section(environment)),
         ("files", "Files", _files_section(run_dir)),
     ]
     sections = [(anchor, heading, body) for anchor, heading, body in sections if body]
-    status = ("" if runs.is_complete(run_dir) else
+    status = ("" if rundir.is_complete(run_dir) else
               '<p class="failed">This run is not complete (no metrics.json yet): '
               "`trainlab resume RUN_DIR` continues it.</p>")
     nav = "<nav>" + "".join(f'<a href="#{anchor}">{heading}</a>' for anchor, heading, _ in sections) + "</nav>"
@@ -98,7 +97,7 @@ def _results_section(run_dir: Path, metrics: dict[str, Any]) -> str:
 
 
 def _figures_section(run_dir: Path) -> str:
-    plots = sorted((run_dir / runs.PLOTS_DIR).glob("*.png"))
+    plots = sorted((run_dir / rundir.PLOTS_DIR).glob("*.png"))
     if not plots:
         return ""
     by_stem = {path.stem: path for path in plots}
@@ -113,12 +112,12 @@ def _figures_section(run_dir: Path) -> str:
 
 
 def _existing(run_dir: Path, names: tuple[str, ...]) -> list[Path]:
-    paths = [run_dir / runs.PLOTS_DIR / f"{name}.png" for name in names]
+    paths = [run_dir / rundir.PLOTS_DIR / f"{name}.png" for name in names]
     return [path for path in paths if path.is_file()]
 
 
 def _samples_section(run_dir: Path) -> str:
-    samples = _read_json(run_dir / SAMPLES_FILE)
+    samples = rundir.read_json(run_dir / rundir.SAMPLES_FILE, default=None)
     if not samples or not isinstance(samples, dict):
         return ""
     prompt = samples.get("prompt", "")
@@ -136,7 +135,7 @@ def _data_section(run_dir: Path, info: dict[str, Any]) -> str:
     parts = []
     if info.get("summary"):
         parts.append(f"<p>{html.escape(info['summary'])}</p>")
-    confusion = _read_json(run_dir / runs.CONFUSION_FILE)
+    confusion = rundir.read_json(run_dir / rundir.CONFUSION_FILE, default=None)
     if confusion and confusion.get("test"):
         # The true-class totals of the test confusion matrix are the test set's class balance.
         counts = [sum(row) for row in confusion["test"]]
@@ -173,18 +172,17 @@ def _model_section(run_dir: Path) -> str:
     return f"<p>{html.escape(summary.title)}</p>{totals}{table}"
 
 
-def _training_section(metrics: dict[str, Any], history: list[dict[str, str]]) -> str:
+def _training_section(metrics: dict[str, Any], history: list[dict[str, float]]) -> str:
     parts = []
     facts = [(key.replace("_", " "), number_text(metrics[key])) for key in TRAINING_KEYS if key in metrics]
-    if history and "seconds" in history[0]:
-        seconds = [float(row["seconds"]) for row in history if row.get("seconds")]
-        if seconds:
-            facts.append(("seconds per epoch (mean)", number_text(sum(seconds) / len(seconds))))
+    seconds = [row["seconds"] for row in history if "seconds" in row]
+    if seconds:
+        facts.append(("seconds per epoch (mean)", number_text(sum(seconds) / len(seconds))))
     if facts:
         parts.append(html.key_values(facts))
     if history:
-        columns = list(history[0])
-        rows = [[number_text(float(row[column])) if row.get(column) else "" for column in columns] for row in history]
+        columns = list(dict.fromkeys(column for row in history for column in row))
+        rows = [[number_text(row[column]) if column in row else "" for column in columns] for row in history]
         parts.append("<h3>History</h3>" + html.table(columns, rows))
     return "".join(parts)
 
@@ -232,19 +230,3 @@ def _is_number(value: Any) -> bool:
 
 def _is_scalar(value: Any) -> bool:
     return isinstance(value, (int, float, str, bool))
-
-
-def _read_json(path: Path) -> Any:
-    if not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except json.JSONDecodeError:
-        return None  # a half-written file of an interrupted run: that section is left out
-
-
-def _read_history(path: Path) -> list[dict[str, str]]:
-    if not path.is_file():
-        return []
-    with path.open() as handle:
-        return list(csv.DictReader(handle))

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from trainlab import runs
+from trainlab import rundir, runs
 from trainlab.reports import html
 from trainlab.reports.figures import new_figure
 from trainlab.studies.statistics import mean_and_half_width
@@ -22,7 +21,7 @@ def write_study_report(
 ) -> Path:
     """Write STUDY_DIR/plots/*.png and the self-contained STUDY_DIR/report.html."""
     study_dir = Path(study_dir)
-    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     figures = [plot_headline(summary, plots_dir / "headline.png")]
     curves = _mean_curves(study_dir, summary)
@@ -120,21 +119,20 @@ def _mean_curves(study_dir: Path, summary: dict[str, Any]) -> dict[str, dict[str
     for row in summary["rows"]:
         histories = []
         for seed in range(summary["seeds"]):
-            path = study_dir / row["arm"] / f"seed-{seed}" / runs.HISTORY_FILE
-            if path.is_file():
-                with path.open() as handle:
-                    histories.append(list(csv.DictReader(handle)))
+            history = rundir.read_history(study_dir / row["arm"] / f"seed-{seed}")
+            if history:
+                histories.append(history)
         if not histories:
             continue
         epochs = max(len(history) for history in histories)
-        columns = {key for history in histories for key in history[0]} - {"epoch", "seconds", "lr"}
+        columns = {key for history in histories for record in history for key in record} - {"epoch", "seconds", "lr"}
         arm_curves = {}
         for column in sorted(columns):
             grid = np.full((len(histories), epochs), np.nan)
             for index, history in enumerate(histories):
                 for epoch, record in enumerate(history):
-                    if record.get(column):
-                        grid[index, epoch] = float(record[column])
+                    if column in record:
+                        grid[index, epoch] = record[column]
             with np.errstate(all="ignore"):
                 arm_curves[column] = np.nanmean(grid, axis=0) if not np.isnan(grid).all() else grid[0]
         curves[row["label"]] = arm_curves

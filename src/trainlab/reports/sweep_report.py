@@ -10,7 +10,7 @@ from typing import Any
 
 from matplotlib.ticker import MaxNLocator
 
-from trainlab import runs
+from trainlab import rundir, runs
 from trainlab.reports import html
 from trainlab.reports.figures import new_figure
 
@@ -20,9 +20,9 @@ REPORT_FILE = "report.html"
 def write_sweep_report(sweep_dir: str | os.PathLike) -> Path:
     """Write SWEEP_DIR/plots/{history,importance}.png and the self-contained SWEEP_DIR/report.html."""
     sweep_dir = Path(sweep_dir)
-    summary = runs.read_json(sweep_dir / "summary.json")
-    trials = runs.read_json(sweep_dir / "trials.json")
-    plots_dir = sweep_dir / runs.PLOTS_DIR
+    summary = rundir.read_json(sweep_dir / "summary.json")
+    trials = rundir.read_json(sweep_dir / "trials.json")
+    plots_dir = sweep_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     figures = [plot_history(trials, summary, plots_dir / "history.png")]
     if summary["importances"]:

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab import registry, runs
+from trainlab import registry, rundir, runs
 from trainlab.data.synthetic import polynomial_regression, true_function
 from trainlab.errors import TrainlabError
 from trainlab.studies.over_underfitting import fit_polynomial
@@ -261,7 +261,7 @@ def finding(summary: dict[str, Any]) -> str:
 def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     from trainlab.reports import regularisation_plots as plots
 
-    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     written = []
     for prefix, axis_label, name in (("degree-", "polynomial degree", "polynomial"),
@@ -273,6 +273,6 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
                                                       plots_dir / f"u_curve_{name}.png"))
         chosen = _lowest(rows, "val_mse")
         shown = list({row["arm"]: row for row in (rows[0], chosen, rows[-1])}.values())
-        fits = {row["label"]: runs.read_json(study_dir / row["arm"] / "seed-0" / FITS_FILE) for row in shown}
+        fits = {row["label"]: rundir.read_json(study_dir / row["arm"] / "seed-0" / FITS_FILE) for row in shown}
         written.append(plots.plot_resampled_fits(fits, plots_dir / f"fits_{name}.png"))
     return written

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab import registry, runs
+from trainlab import registry, rundir
 from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.studies.statistics import mean_and_half_width
@@ -159,7 +159,7 @@ def finding(summary: dict[str, Any]) -> str:
 def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     """Accuracy against cardinality beside what each arm costs (multiply-adds and parameters)."""
 
-    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     metric = summary["headline_metric"]
     rows = [row for row in summary["rows"] if row.get(metric) is not None and row.get("multiply_adds")]

@@ -18,8 +18,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from trainlab import registry, runs
-from trainlab.generation import SAMPLES_FILE
+from trainlab import registry, rundir, runs
 from trainlab.studies.plan import Arm, StudyPlan
 
 ARMS = {
@@ -112,7 +111,7 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     from trainlab.reports.lm_plots import plot_bpc_against_baselines, plot_samples
     from trainlab.studies.runner import SUMMARY_FILE
 
-    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     rows = [row for row in summary["rows"] if row.get("test_bpc") is not None]
     if not rows:
@@ -122,7 +121,7 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
                  if rows[0].get(f"baseline_{name}_bpc")}
     written = [plot_bpc_against_baselines(bpc, baselines, plots_dir / "bpc_vs_baselines.png")]
     best = best_arm(summary)
-    samples_path = study_dir / best / "seed-0" / SAMPLES_FILE
+    samples_path = study_dir / best / "seed-0" / rundir.SAMPLES_FILE
     if samples_path.is_file():
         samples = json.loads(samples_path.read_text(encoding="utf-8"))
         written.append(plot_samples(samples, plots_dir / "samples_by_temperature.png",

@@ -13,7 +13,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from trainlab import registry, runs
+from trainlab import registry, rundir
 from trainlab.diagnostics.study_support import (
     gradient_norm_callbacks,
     gradient_norm_metrics,
@@ -128,7 +128,7 @@ def finding(summary: dict[str, Any]) -> str:
 def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     """Test accuracy against depth, one line for the plain networks and one for the residual ones."""
 
-    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     metric = summary["headline_metric"]
     rows = {row["arm"]: row for row in summary["rows"]}

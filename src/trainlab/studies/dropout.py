@@ -15,7 +15,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from trainlab import registry, runs
+from trainlab import registry, rundir, runs
 from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.training.callbacks.base import Callback
 
@@ -116,11 +116,11 @@ def dropout(scale: str) -> StudyPlan:
 
 def gap_metrics(run_dir: Path) -> dict[str, float]:
     """Training-set accuracy in eval mode, the gap to the test accuracy, and seconds per epoch."""
-    metrics = runs.read_json(run_dir / runs.METRICS_FILE)
+    metrics = rundir.read_json(run_dir / rundir.METRICS_FILE)
     result = {"seconds_per_epoch": metrics["train_seconds"] / metrics["epochs"]}
     path = run_dir / TRAIN_EVAL_FILE
     if path.is_file():
-        train = runs.read_json(path)
+        train = rundir.read_json(path)
         result["train_eval_accuracy"] = train["accuracy"]
         result["generalisation_gap"] = train["accuracy"] - metrics["test_accuracy"]
     return result

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from trainlab import registry, runs
+from trainlab import registry, rundir
 from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.studies.statistics import Difference, estimate
 
@@ -88,11 +88,10 @@ def early_stopping(scale: str) -> StudyPlan:
 def stopping_metrics(run_dir: Path) -> dict[str, float]:
     """The share of the epoch budget not trained, and the restored model's validation loss minus
     the best epoch's as history.csv recorded it (exactly 0 when the best weights came back)."""
-    from trainlab.reports.regularisation_plots import read_history
 
-    metrics = runs.read_json(run_dir / runs.METRICS_FILE)
-    budget = yaml.safe_load((run_dir / runs.CONFIG_FILE).read_text())["train"]["epochs"]
-    history = read_history(run_dir)
+    metrics = rundir.read_json(run_dir / rundir.METRICS_FILE)
+    budget = yaml.safe_load((run_dir / rundir.CONFIG_FILE).read_text())["train"]["epochs"]
+    history = rundir.read_history(run_dir)
     best = metrics.get("best_epoch") or 0
     result = {"epochs_saved_share": 1 - metrics["epochs"] / budget}
     if best and history and MONITOR in metrics:
@@ -124,13 +123,13 @@ def finding(summary: dict[str, Any]) -> str:
 def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     from trainlab.reports import regularisation_plots as plots
 
-    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     histories, stops = {}, {}
     for row in summary["rows"]:
         run_dir = study_dir / row["arm"] / "seed-0"
-        metrics = runs.read_json(run_dir / runs.METRICS_FILE)
-        histories[row["arm"]] = plots.read_history(run_dir)
+        metrics = rundir.read_json(run_dir / rundir.METRICS_FILE)
+        histories[row["arm"]] = rundir.read_history(run_dir)
         stops[row["arm"]] = {"best": metrics.get("best_epoch"),
                              "stopped": metrics["epochs"] if metrics.get("stopped_early") else None,
                              "restored": row["arm"] != "fixed"}

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab import registry, runs
+from trainlab import registry, rundir
 from trainlab.reports.figures import new_figure, palette
 from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.studies.statistics import estimate
@@ -165,14 +165,13 @@ def finding(summary: dict[str, Any]) -> str:
 
 def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     """The backtest of seed 0 of every arm with the best baseline, and MAE by horizon step."""
-    from trainlab.reports.forecast_plots import BACKTEST_FILE
 
     baselines_as_rows(summary)
-    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     networks = [row for row in summary["rows"] if row["kind"] == "network"]
-    backtests = {row["label"]: runs.read_json(study_dir / row["arm"] / "seed-0" / BACKTEST_FILE)
-                 for row in networks if (study_dir / row["arm"] / "seed-0" / BACKTEST_FILE).is_file()}
+    backtests = {row["label"]: rundir.read_json(study_dir / row["arm"] / "seed-0" / rundir.BACKTEST_FILE)
+                 for row in networks if (study_dir / row["arm"] / "seed-0" / rundir.BACKTEST_FILE).is_file()}
     if not backtests:
         return []
     best_baseline = (summary.get("best_baseline") or "").removeprefix(BASELINE_PREFIX)
@@ -216,7 +215,6 @@ def plot_study_backtest(backtests: dict[str, dict[str, Any]], baseline: str, pat
 def plot_study_error_by_step(study_dir: Path, summary: dict[str, Any], backtest: dict[str, Any],
                              path: Path) -> Path:
     """MAE per horizon step: every arm (mean over seeds) and every baseline."""
-    from trainlab.reports.forecast_plots import BACKTEST_FILE
 
     target, horizon = backtest["targets"][0], backtest["horizon"]
     steps = np.arange(1, horizon + 1)
@@ -224,8 +222,8 @@ def plot_study_error_by_step(study_dir: Path, summary: dict[str, Any], backtest:
     network_colours, baseline_colours = iter(palette("tab10")), iter(palette("Dark2"))
     for row in summary["rows"]:
         if row["kind"] == "network":
-            curves = [runs.read_json(file)["summary"]["model"]["mae_by_step"]
-                      for file in sorted((study_dir / row["arm"]).glob(f"seed-*/{BACKTEST_FILE}"))]
+            curves = [rundir.read_json(file)["summary"]["model"]["mae_by_step"]
+                      for file in sorted((study_dir / row["arm"]).glob(f"seed-*/{rundir.BACKTEST_FILE}"))]
             axes.plot(steps, np.mean(curves, axis=0), marker="o", linewidth=2, label=row["label"],
                       color=next(network_colours))
         else:

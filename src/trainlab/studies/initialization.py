@@ -15,7 +15,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
-from trainlab import registry, runs
+from trainlab import registry, rundir
 from trainlab.diagnostics.study_support import (
     gradient_norm_callbacks,
     gradient_norm_metrics,
@@ -114,7 +114,7 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     """Per-layer gradient norms at the first step (seed 0) of every scheme."""
     from trainlab.reports.diagnostics_plots import plot_layer_profiles
 
-    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     profiles = {}
     for row in summary["rows"]:

@@ -29,12 +29,11 @@ The comparison with Greff et al. is computed from the results, per task:
 from __future__ import annotations
 
 import copy
-import csv
 import math
 from pathlib import Path
 from typing import Any
 
-from trainlab import registry, runs
+from trainlab import registry, rundir
 from trainlab.models.recurrent_cells import VARIANTS
 from trainlab.pipelines import sequence  # noqa: F401  (registers the sequence-classification task)
 from trainlab.reports.figures import new_figure
@@ -126,22 +125,19 @@ def run_metrics(run_dir: Path) -> dict[str, float]:
     `seconds_per_epoch` (mean of history.csv) of one finished run `STUDY/<task>-<variant>/seed-k`."""
     task, _ = parse_arm(run_dir.parent.name)
     metric = TASK_METRICS[task]
-    value = runs.read_json(run_dir / runs.METRICS_FILE).get(metric)
+    value = rundir.read_json(run_dir / rundir.METRICS_FILE).get(metric)
     extra: dict[str, float] = {}
     if value is None:
         return extra
     extra["final_metric"] = float(value)
-    vanilla_file = run_dir.parent.parent / arm_name(task, "vanilla") / run_dir.name / runs.METRICS_FILE
+    vanilla_file = run_dir.parent.parent / arm_name(task, "vanilla") / run_dir.name / rundir.METRICS_FILE
     if vanilla_file.is_file():
-        vanilla = runs.read_json(vanilla_file).get(metric)
+        vanilla = rundir.read_json(vanilla_file).get(metric)
         if vanilla:
             extra["vs_vanilla"] = float(value) / float(vanilla)
-    history = run_dir / runs.HISTORY_FILE
-    if history.is_file():
-        with history.open() as handle:
-            seconds = [float(row["seconds"]) for row in csv.DictReader(handle) if row.get("seconds")]
-        if seconds:
-            extra["seconds_per_epoch"] = sum(seconds) / len(seconds)
+    seconds = [row["seconds"] for row in rundir.read_history(run_dir) if "seconds" in row]
+    if seconds:
+        extra["seconds_per_epoch"] = sum(seconds) / len(seconds)
     return extra
 
 
@@ -307,7 +303,7 @@ def finding(summary: dict[str, Any]) -> str:
 
 def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     add_views(summary)
-    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     return [plot_task_metrics(summary, plots_dir / "variants_by_task.png"),
             plot_cost(summary, plots_dir / "cost.png")]

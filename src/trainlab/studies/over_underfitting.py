@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab import registry, runs
+from trainlab import registry, rundir, runs
 from trainlab.data.synthetic import polynomial_regression, true_function
 from trainlab.errors import TrainlabError
 from trainlab.studies.plan import Arm, StudyPlan
@@ -121,9 +121,9 @@ def finding(summary: dict[str, Any]) -> str:
 def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     from trainlab.reports import regularisation_plots as plots
 
-    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
-    fits = {row["label"]: runs.read_json(study_dir / row["arm"] / "seed-0" / FIT_FILE) for row in summary["rows"]}
+    fits = {row["label"]: rundir.read_json(study_dir / row["arm"] / "seed-0" / FIT_FILE) for row in summary["rows"]}
     return [
         plots.plot_polynomial_fits(fits, plots_dir / "fits_vs_truth.png"),
         plots.plot_train_vs_test_error(summary, plots_dir / "train_vs_test_error.png"),

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab import registry, runs
+from trainlab import registry, rundir
 from trainlab.data import next_word  # noqa: F401  (registers "next-word-python")
 from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
@@ -195,7 +195,7 @@ def finding(summary: dict[str, Any]) -> str:
 
 def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     add_task_views(summary)
-    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     return [plot_task_metrics(study_dir, summary, plots_dir / "task_metrics.png"),
             plot_cost(summary, plots_dir / "cost.png"),
@@ -225,9 +225,9 @@ def plot_task_metrics(study_dir: Path, summary: dict[str, Any], path: Path) -> P
         if task == "text" and means:
             panel.set_ylim(max(0.0, min(means) - 0.15), min(1.0, max(means) + 0.05))
     # The baselines forecast from the same origins in every series run: seed 0 of any cell has them.
-    series_metrics = study_dir / f"series-{CELLS[0]}" / "seed-0" / runs.METRICS_FILE
+    series_metrics = study_dir / f"series-{CELLS[0]}" / "seed-0" / rundir.METRICS_FILE
     if series_metrics.is_file():
-        baselines = {key: value for key, value in runs.read_json(series_metrics).items()
+        baselines = {key: value for key, value in rundir.read_json(series_metrics).items()
                      if key.startswith("baseline_") and key.endswith("_mase") and value is not None}
         for name, style in (("baseline_naive_mase", "--"), (min(baselines, key=baselines.get, default=None), ":")):
             if name in baselines:
@@ -281,16 +281,11 @@ def plot_learning_curves(study_dir: Path, summary: dict[str, Any], path: Path) -
 
 def mean_curve(arm_dir: Path, seeds: int, column: str) -> np.ndarray | None:
     """The mean over seeds of one history.csv column per epoch (None if no seed has it)."""
-    import csv
-
     curves = []
     for seed in range(seeds):
-        history = arm_dir / f"seed-{seed}" / runs.HISTORY_FILE
-        if history.is_file():
-            with history.open() as handle:
-                values = [float(record[column]) for record in csv.DictReader(handle) if record.get(column)]
-            if values:
-                curves.append(values)
+        values = [record[column] for record in rundir.read_history(arm_dir / f"seed-{seed}") if column in record]
+        if values:
+            curves.append(values)
     if not curves:
         return None
     epochs = min(len(curve) for curve in curves)

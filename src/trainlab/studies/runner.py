@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from trainlab import runs
+from trainlab import rundir, runs
 from trainlab.config import apply_overrides, build_config
 from trainlab.errors import TrainlabError
 from trainlab.studies.plan import Arm, StudyPlan
@@ -68,7 +68,7 @@ def run_study(
                for arm in plan.arms for index in range(seeds)}
     pending = [(index, arm_name, seed, config)
                for index, ((arm_name, seed), config) in enumerate(configs.items(), start=1)
-               if not runs.is_complete(study_dir / arm_name / f"{replicate}-{seed}")]
+               if not rundir.is_complete(study_dir / arm_name / f"{replicate}-{seed}")]
     total = len(configs)
 
     def report(index: int, arm_name: str, seed: int, metrics: dict[str, Any], seconds: float) -> None:
@@ -115,10 +115,10 @@ def _run_one(
 
     started = time.perf_counter()
     if run_arm is not None:
-        runs.prepare_run_dir(run_dir, overwrite=True)
-        runs.atomic_write_text(run_dir / runs.CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
+        rundir.prepare_run_dir(run_dir, overwrite=True)
+        runs.atomic_write_text(run_dir / rundir.CONFIG_FILE, yaml.safe_dump(config, sort_keys=False))
         metrics = run_arm(config, seed, run_dir)
-        runs.write_json(run_dir / runs.METRICS_FILE, metrics)  # last: marks the run complete
+        runs.write_json(run_dir / rundir.METRICS_FILE, metrics)  # last: marks the run complete
     elif callbacks is not None or fold is not None:
         metrics = train_run_with_callbacks(config, run_dir, callbacks, fold)
     else:
@@ -207,7 +207,7 @@ def _limit_threads(threads: int) -> None:
 def _prepare_study_dir(study_dir: Path, request: dict[str, Any], overwrite: bool) -> None:
     study_file = study_dir / STUDY_FILE
     if study_file.is_file() and not overwrite:
-        previous = runs.read_json(study_file)
+        previous = rundir.read_json(study_file)
         if previous != request:
             raise TrainlabError(
                 f"'{study_dir}' holds another study run ({previous['study']}, scale {previous['scale']}, "
@@ -319,7 +319,7 @@ def _interval_note(replicate: str, seeds: int, comparisons: list[dict[str, Any]]
 
 
 def _run_results(plan: StudyPlan, run_dir: Path) -> dict[str, Any]:
-    metrics = runs.read_json(run_dir / runs.METRICS_FILE)
+    metrics = rundir.read_json(run_dir / rundir.METRICS_FILE)
     if plan.run_metrics is not None:
         metrics.update(plan.run_metrics(run_dir))
     return metrics

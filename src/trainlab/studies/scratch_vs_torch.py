@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab import registry, runs
+from trainlab import registry, rundir, runs
 from trainlab.errors import TrainlabError
 from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
@@ -142,13 +142,13 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     """Loss curves of both implementations on one plot, time per step, eigenvalues vs the unit circle."""
     from trainlab.reports.diagnostics_plots import plot_eigenvalues, plot_timestep_curves
 
-    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     rows = summary["rows"]
     figure, (curves, timing) = new_figure(1, 2, figsize=(11, 4), layout="constrained",
                                             gridspec_kw={"width_ratios": [2, 1]})
     for index, row in enumerate(rows):
-        losses = [runs.read_json(path)["losses"] for seed in range(summary["seeds"])
+        losses = [rundir.read_json(path)["losses"] for seed in range(summary["seeds"])
                   if (path := study_dir / row["arm"] / f"seed-{seed}" / CURVE_FILE).is_file()]
         if losses:
             mean = np.mean([curve[: min(map(len, losses))] for curve in losses], axis=0)

@@ -21,7 +21,7 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from trainlab import registry, runs
+from trainlab import registry, rundir
 from trainlab.data import synthetic_reviews  # noqa: F401  (registers "synthetic-reviews")
 from trainlab.data.download import resources_of
 from trainlab.reports.figures import new_figure
@@ -193,21 +193,20 @@ def finding(summary: dict[str, Any]) -> str:
 
 def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     """The best arm's test confusion matrix and its most confidently wrong test reviews (seed 0)."""
-    from trainlab.pipelines.text_classification import CONFIDENT_MISTAKES_FILE
     from trainlab.reports.plots import plot_confusion_matrix
 
     tfidf_as_row(summary)
     best = next(row for row in summary["rows"] if row["arm"] == summary["best_arm"])
     run_dir = study_dir / best["arm"] / "seed-0"
-    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     written = []
-    if (run_dir / runs.CONFUSION_FILE).is_file():
-        confusion = runs.read_json(run_dir / runs.CONFUSION_FILE)
+    if (run_dir / rundir.CONFUSION_FILE).is_file():
+        confusion = rundir.read_json(run_dir / rundir.CONFUSION_FILE)
         written.append(plot_confusion_matrix(confusion["test"], confusion["classes"],
                                              plots_dir / "confusion_matrix.png"))
-    if (run_dir / CONFIDENT_MISTAKES_FILE).is_file():
-        mistakes = runs.read_json(run_dir / CONFIDENT_MISTAKES_FILE)
+    if (run_dir / rundir.CONFIDENT_MISTAKES_FILE).is_file():
+        mistakes = rundir.read_json(run_dir / rundir.CONFIDENT_MISTAKES_FILE)
         written.append(plot_mistakes_table(mistakes, f"{best['label']}, seed 0",
                                            plots_dir / "confident_mistakes.png"))
     return written

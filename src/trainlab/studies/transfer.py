@@ -23,7 +23,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from trainlab import registry, runs
+from trainlab import registry, rundir
 from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.studies.statistics import difference, mean_and_half_width
 
@@ -238,7 +238,7 @@ def learning_curve(study_dir: Path, summary: dict[str, Any]) -> dict[str, list[t
     curves: dict[str, list[tuple[int, dict[str, Any]]]] = {"scratch": [], PRIMARY: []}
     for row in summary["rows"]:
         method = row["arm"].split("-n")[0]
-        config_path = study_dir / row["arm"] / "seed-0" / runs.CONFIG_FILE
+        config_path = study_dir / row["arm"] / "seed-0" / rundir.CONFIG_FILE
         if method not in curves or row.get(metric) is None or not config_path.is_file():
             continue
         size = load_yaml(config_path)["data"]["train_examples"]
@@ -250,7 +250,7 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     """Test accuracy against the number of target training examples, scratch vs fine-tuned."""
     from trainlab.reports.figures import new_figure
 
-    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     metric = summary["headline_metric"]
     figure, axes = new_figure(figsize=(5.5, 3.8), layout="constrained")

@@ -21,7 +21,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from trainlab import registry, runs
+from trainlab import registry, rundir
 from trainlab.pipelines import sequence  # noqa: F401  (registers the sequence-classification task)
 from trainlab.studies.plan import Arm, StudyPlan
 
@@ -164,7 +164,7 @@ def finding(summary: dict[str, Any]) -> str:
 def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     from trainlab.reports import diagnostics_plots
 
-    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     arms = [row["arm"] for row in summary["rows"]]
     labels = {row["arm"]: row["label"] for row in summary["rows"]}

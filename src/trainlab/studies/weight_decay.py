@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from trainlab import registry, runs
+from trainlab import registry, rundir
 from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.studies.statistics import mean_and_half_width
@@ -110,9 +110,8 @@ def weight_decay(scale: str) -> StudyPlan:
 
 
 def final_weight_norm(run_dir: Path) -> dict[str, float]:
-    from trainlab.reports.regularisation_plots import read_history
 
-    history = read_history(run_dir)
+    history = rundir.read_history(run_dir)
     return {"final_weight_norm": history[-1][NORM_KEY]} if history and NORM_KEY in history[-1] else {}
 
 
@@ -146,17 +145,17 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     from trainlab.reports import regularisation_plots as plots
     from trainlab.training.checkpoint import checkpoint_path
 
-    plots_dir = study_dir / runs.PLOTS_DIR
+    plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     norms, weights = {}, {}
     for row in summary["rows"]:
-        histories = [plots.read_history(path.parent) for path in sorted((study_dir / row["arm"]).glob("seed-*/history.csv"))]
+        histories = [rundir.read_history(path.parent) for path in sorted((study_dir / row["arm"]).glob(f"seed-*/{rundir.HISTORY_FILE}"))]
         curves = [[record[NORM_KEY] for record in history if NORM_KEY in record] for history in histories]
         length = min(map(len, curves), default=0)
         if length:
             norms[row["label"]] = np.mean([curve[:length] for curve in curves], axis=0)
         if row["arm"] == "none" or row["arm"].endswith(f"-{max(LAMBDAS):g}"):
-            checkpoints = study_dir / row["arm"] / "seed-0" / runs.CHECKPOINTS_DIR
+            checkpoints = study_dir / row["arm"] / "seed-0" / rundir.CHECKPOINTS_DIR
             found = checkpoint_path(checkpoints / "best") or checkpoint_path(checkpoints / "last")
             if found is not None:
                 tensors = load_file(str(found / "model.safetensors"))

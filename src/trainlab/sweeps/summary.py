@@ -13,7 +13,7 @@ import io
 from pathlib import Path
 from typing import Any
 
-from trainlab import runs
+from trainlab import rundir, runs
 from trainlab.sweeps.settings import SweepSettings
 
 TRIAL_FILE = "trial.json"  # in each trial's run directory: its number, parameters and outcome
@@ -86,7 +86,7 @@ def write_summary(
         best = {"number": trial.number, "value": trial.value, "run_dir": run_dir,
                 "params": next(row for row in rows if row["number"] == trial.number)}
         best["params"] = {key: best["params"][key] for key in (p.key for p in settings.space)}
-        config_path = out / run_dir / runs.CONFIG_FILE if run_dir else None
+        config_path = out / run_dir / rundir.CONFIG_FILE if run_dir else None
         if config_path is not None and config_path.is_file():
             runs.atomic_write_text(out / BEST_CONFIG_FILE, config_path.read_text())
     importances, importance_note = parameter_importances(optuna, study, completed)

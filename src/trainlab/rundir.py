@@ -1,0 +1,202 @@
+"""The run directory: the name of every file in it, its readers, and the trained model it holds.
+
+A run directory is complete exactly when `metrics.json` exists: it is written last, atomically
+(`runs.write_json`), so an interrupted or failed run never looks finished. Everything that reads a
+finished run (predict, generate, forecast, evaluate, summary, reports, studies) asks this module for
+its files and its model instead of knowing their names or formats.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from trainlab.config import Config, build_config, load_yaml
+from trainlab.data.tokenizers import PAD_ID, TextEncoder
+from trainlab.errors import TrainlabError
+from trainlab.models import ImageSpec, SeriesSpec, TextSpec, build_model
+from trainlab.models.language_model import LanguageModelSpec
+from trainlab.training.checkpoint import checkpoint_path, load_weights
+
+# ----------------------------------------------------------------------------- names
+
+CONFIG_FILE = "config.yaml"
+ENV_FILE = "env.json"
+HISTORY_FILE = "history.csv"
+METRICS_FILE = "metrics.json"
+CONFUSION_FILE = "confusion_matrix.json"
+DATA_FILE = "data.json"  # data summary, class names, normalisation statistics
+ENCODER_FILE = "tokenizer.json"  # text runs: the tokenizer and vocabulary that predict needs
+CHECKPOINTS_DIR = "checkpoints"
+PLOTS_DIR = "plots"
+TENSORBOARD_DIR = "tensorboard"  # event files when log.tensorboard=true
+# What a finished run of a task adds (the task's pipeline writes it, reports read it).
+TEST_EXAMPLES_FILE = "test_examples.npz"  # image classification: test images and confident mistakes
+CONFIDENT_MISTAKES_FILE = "confident_mistakes.json"  # text classification
+SAMPLES_FILE = "samples.json"  # language models: text at several temperatures, for the report
+BACKTEST_FILE = "backtest.json"  # forecasts: the test period, the model's and the baselines' forecasts
+# Arrays written by diagnostics callbacks.
+DIAGNOSTICS_DIR = "diagnostics"
+GRAD_NORMS_FILE = "grad_norms.npz"
+TIMESTEP_GRADS_FILE = "timestep_grads.npz"
+SPECTRAL_FILE = "spectral.npz"
+ACTIVATIONS_FILE = "activations.npz"  # hidden states and gate means (pipelines/sequence.py)
+
+# ----------------------------------------------------------------------------- the directory
+
+
+def check_run_dir(run_dir: str | os.PathLike, overwrite: bool) -> None:
+    """Refuse a file, or a non-empty directory unless `overwrite` and it is an earlier run."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise TrainlabError(f"--out '{run_dir}' is a file; give a directory path")
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        if not overwrite:
+            raise TrainlabError(
+                f"run directory '{run_dir}' is not empty; choose another --out or add --overwrite"
+            )
+        # Only a directory that looks like a run is emptied, so a mistyped --out cannot wipe a
+        # user's folder.
+        if not (run_dir / CONFIG_FILE).is_file():
+            raise TrainlabError(
+                f"--overwrite refused: '{run_dir}' has files but no {CONFIG_FILE}, so it is not a "
+                "run directory; choose another --out"
+            )
+
+
+def prepare_run_dir(run_dir: str | os.PathLike, overwrite: bool) -> Path:
+    """An empty run directory at `run_dir`, after the checks of `check_run_dir`."""
+    run_dir = Path(run_dir)
+    check_run_dir(run_dir, overwrite)
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    return run_dir
+
+
+def is_complete(run_dir: str | os.PathLike) -> bool:
+    return (Path(run_dir) / METRICS_FILE).is_file()
+
+
+# ----------------------------------------------------------------------------- readers
+
+_REQUIRED = object()
+
+
+def read_json(path: str | os.PathLike, default: Any = _REQUIRED) -> Any:
+    """The JSON value in `path`.
+
+    Without `default` a missing file raises FileNotFoundError. With it, `default` stands for a
+    missing file and for one that is not valid JSON (left half-written by an interrupted run), so
+    a report leaves that section out.
+    """
+    path = Path(path)
+    if default is _REQUIRED:
+        return json.loads(path.read_text())
+    if not path.is_file():
+        return default
+    try:
+        return json.loads(path.read_text())
+    except json.JSONDecodeError:
+        return default
+
+
+def read_history(run_dir: str | os.PathLike) -> list[dict[str, float]]:
+    """The rows of RUN_DIR/history.csv, one per epoch, as numbers (empty cells left out); [] without
+    the file."""
+    path = Path(run_dir) / HISTORY_FILE
+    if not path.is_file():
+        return []
+    with path.open(newline="") as handle:
+        return [{key: float(value) for key, value in row.items() if value} for row in csv.DictReader(handle)]
+
+
+def load_run_config(run_dir: str | os.PathLike) -> Config:
+    run_dir = Path(run_dir)
+    if not (run_dir / CONFIG_FILE).is_file():
+        raise TrainlabError(f"'{run_dir}' is not a run directory (it has no {CONFIG_FILE})")
+    return build_config(load_yaml(run_dir / CONFIG_FILE))
+
+
+def scored_checkpoint(run_dir: str | os.PathLike, config: Config) -> Path:
+    """The checkpoint whose weights the run's metrics.json was computed with: the best epoch's,
+    unless restore_best was off."""
+    run_dir = Path(run_dir)
+    checkpoints = run_dir / CHECKPOINTS_DIR
+    preferred = ("best", "last") if config.train.restore_best else ("last",)
+    chosen = next(filter(None, (checkpoint_path(checkpoints / name) for name in preferred)), None)
+    if chosen is None:
+        raise TrainlabError(f"run '{run_dir}' has no checkpoint yet")
+    return chosen
+
+
+# ----------------------------------------------------------------------------- the trained model
+
+
+@dataclass(frozen=True)
+class TrainedRun:
+    """A run's network with the weights its metrics were computed with, and what reading new data
+    as training did needs."""
+
+    config: Config
+    info: dict[str, Any]  # data.json: classes, image shape and normalisation, scalers, window, ...
+    model: nn.Module  # in eval mode, on the CPU
+    encoder: TextEncoder | None  # text and language-model runs: tokenizer and vocabulary
+
+
+def load_trained(run_dir: str | os.PathLike, config: Config | None = None, weights: bool = True) -> TrainedRun:
+    """Rebuild the trained model of an image-classification, text-classification, forecast or
+    language-model run from its directory.
+
+    Args:
+        config: the run's config when already read.
+        weights: False leaves the model freshly initialised (a summary needs only its shapes, and
+            no checkpoint).
+    """
+    run_dir = Path(run_dir)
+    config = load_run_config(run_dir) if config is None else config
+    if not (run_dir / DATA_FILE).is_file():
+        raise TrainlabError(f"run '{run_dir}' has no {DATA_FILE}; it stopped before its data was read")
+    info = read_json(run_dir / DATA_FILE)
+    encoder = None
+    if config.task in ("text-classification", "language-model"):
+        encoder = TextEncoder.load(run_dir / ENCODER_FILE)
+    model_config = config.model
+    if getattr(model_config, "load_pretrained", None):
+        # The scored checkpoint replaces every weight: the pretrained file need not exist any more.
+        model_config = model_config.model_copy(update={"load_pretrained": None})
+    model = build_model(model_config, _model_spec(run_dir, config.task, info, encoder), config.task)
+    if weights:
+        load_weights(model, scored_checkpoint(run_dir, config))
+    return TrainedRun(config, info, model.eval(), encoder)
+
+
+def _model_spec(run_dir: Path, task: str, info: dict[str, Any], encoder: TextEncoder | None) -> Any:
+    """What the model was built for, read from data.json (and the saved vocabulary)."""
+    if task == "image-classification":
+        return ImageSpec(*info["image_shape"], len(info["classes"]))
+    if task == "text-classification":
+        return _text_spec(info)
+    if task == "language-model":
+        assert encoder is not None
+        return LanguageModelSpec(len(encoder.vocab))
+    if task == "forecast":
+        targets = len(info["targets"])
+        return SeriesSpec(targets + len(info["covariates"]), targets, info["window"], info["horizon"])
+    raise TrainlabError(f"'{run_dir}' is a {task} run; its model cannot be rebuilt from the run directory")
+
+
+def _text_spec(info: dict[str, Any]) -> TextSpec:
+    embeddings = None
+    if info.get("pretrained_embedding_dim"):
+        # Placeholder rows of the right width; the checkpoint holds the trained ones.
+        embeddings = torch.zeros(info["vocab_size"], info["pretrained_embedding_dim"])
+    return TextSpec(info["vocab_size"], len(info["classes"]), PAD_ID, embeddings)
