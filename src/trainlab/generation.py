@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import warnings
 from dataclasses import dataclass
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -211,19 +210,12 @@ def samples_by_temperature(
 
 def load_language_model(run_dir: str | os.PathLike) -> tuple[nn.Module, TextEncoder]:
     """The trained model (the weights metrics.json was computed with) and its text encoder."""
-    from trainlab.experiment import load_run_config, scored_checkpoint
-    from trainlab.models import build_model
-    from trainlab.models.language_model import LanguageModelSpec
-    from trainlab.training.checkpoint import load_weights
-
-    run_dir = Path(run_dir)
-    config = load_run_config(run_dir)
+    config = rundir.load_run_config(run_dir)
     if config.task != "language-model":
         raise TrainlabError(f"'{run_dir}' is a {config.task} run; generate takes language-model runs")
-    encoder = TextEncoder.load(run_dir / rundir.ENCODER_FILE)
-    model = build_model(config.model, LanguageModelSpec(len(encoder.vocab)), config.task)
-    load_weights(model, scored_checkpoint(run_dir, config))
-    return model.eval(), encoder
+    trained = rundir.load_trained(run_dir, config)
+    assert trained.encoder is not None
+    return trained.model, trained.encoder
 
 
 def generate_from_run(

@@ -1,7 +1,7 @@
 """Figures of a CNN run, read from its run directory: first-layer filters, feature maps, mistakes.
 
 The network is rebuilt from config.yaml and data.json and given the weights its metrics were computed
-with (`experiment.scored_checkpoint`), as `trainlab predict` does; the test images come from
+with (`rundir.load_trained`), as `trainlab predict` does; the test images come from
 RUN_DIR/test_examples.npz, which the image-classification pipeline writes when a run ends. Nothing
 else is read: the figures need neither the dataset nor the network.
 """
@@ -19,10 +19,7 @@ from torch import nn
 from trainlab import rundir
 from trainlab.data.transforms import EvalTransform, Normalize
 from trainlab.errors import TrainlabError
-from trainlab.experiment import load_run_config, scored_checkpoint
-from trainlab.models import ImageSpec, build_model
 from trainlab.reports.figures import new_figure
-from trainlab.training.checkpoint import load_weights
 
 # The layer whose output `plot_feature_maps` shows by default: the first stage of a ResNet, the
 # first conv block of simple_cnn; any other network shows its first convolution's output.
@@ -41,11 +38,11 @@ def plot_cnn_run(
         channels: how many channels of the layer it shows per image.
     """
     run_dir = Path(run_dir)
-    config = load_run_config(run_dir)
+    config = rundir.load_run_config(run_dir)
     if config.task != "image-classification":
         raise TrainlabError(f"'{run_dir}' is a {config.task} run; CNN figures need an image-classification run")
-    info = rundir.read_json(run_dir / rundir.DATA_FILE)
-    model = trained_model(run_dir)
+    trained = rundir.load_trained(run_dir, config)
+    info, model = trained.info, trained.model
     plots_dir = run_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     # An MLP has no filters or feature maps to show; its mistakes are still worth a figure.
@@ -67,16 +64,7 @@ def plot_cnn_run(
 
 def trained_model(run_dir: str | os.PathLike) -> nn.Module:
     """The run's network with the weights it was scored with, in eval mode, on the CPU."""
-    run_dir = Path(run_dir)
-    config = load_run_config(run_dir)
-    info = rundir.read_json(run_dir / rundir.DATA_FILE)
-    model_config = config.model
-    if getattr(model_config, "load_pretrained", None):
-        # The scored checkpoint replaces every weight: the pretrained file need not exist any more.
-        model_config = model_config.model_copy(update={"load_pretrained": None})
-    model = build_model(model_config, ImageSpec(*info["image_shape"], len(info["classes"])), config.task)
-    load_weights(model, scored_checkpoint(run_dir, config))
-    return model.eval()
+    return rundir.load_trained(run_dir).model
 
 
 def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d]:

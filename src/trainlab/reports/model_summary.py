@@ -178,45 +178,24 @@ def _recurrent_multiply_adds(module: nn.RNNBase, gates: int, steps: int) -> int:
 
 def summarize_run(run_dir: str | os.PathLike) -> ModelSummary:
     """The summary of a run's model, rebuilt from its config.yaml and data.json (no data, no weights)."""
-    run_dir = Path(run_dir)
-    # config and models only: the experiment module would import every pipeline (seconds of scipy)
-    from trainlab.config import build_config, load_yaml
-    from trainlab.models import build_model
-
-    if not (run_dir / rundir.CONFIG_FILE).is_file():
-        raise TrainlabError(f"'{run_dir}' is not a run directory (it has no {rundir.CONFIG_FILE})")
-    config = build_config(load_yaml(run_dir / rundir.CONFIG_FILE))
-    data_path = run_dir / rundir.DATA_FILE
-    if not data_path.is_file():
-        raise TrainlabError(f"'{run_dir}' has no {rundir.DATA_FILE}; the model's input size is unknown")
-    info = rundir.read_json(data_path)
-    spec, inputs, description = _run_spec_and_example(config.task, info, run_dir)
     torch.manual_seed(0)  # weights do not matter here, but building must not touch the caller's RNG
-    model = build_model(config.model, spec, config.task)
-    return summarize(model, inputs, config.model.name, description)
+    trained = rundir.load_trained(run_dir, weights=False)
+    inputs, description = _run_example(trained.config.task, trained.info, Path(run_dir))
+    return summarize(trained.model, inputs, trained.config.model.name, description)
 
 
-def _run_spec_and_example(task: str, info: dict[str, Any], run_dir: Path) -> tuple[Any, tuple, str]:
-    from trainlab.models import ImageSpec, SeriesSpec, TextSpec
-
+def _run_example(task: str, info: dict[str, Any], run_dir: Path) -> tuple[tuple, str]:
+    """One example input of a run's model, and its description."""
     if task == "image-classification":
         channels, height, width = info["image_shape"]
-        spec = ImageSpec(channels, height, width, len(info["classes"]))
-        return spec, (torch.zeros(1, channels, height, width),), f"one {channels}x{height}x{width} image"
+        return (torch.zeros(1, channels, height, width),), f"one {channels}x{height}x{width} image"
     if task == "text-classification":
-        embeddings = None
-        if info.get("pretrained_embedding_dim"):  # rows of the right width; values do not matter here
-            embeddings = torch.zeros(info["vocab_size"], info["pretrained_embedding_dim"])
-        spec = TextSpec(info["vocab_size"], len(info["classes"]), 0, embeddings)
-        return spec, _token_example(), f"one text of {EXAMPLE_TOKENS} tokens"
+        return _token_example(), f"one text of {EXAMPLE_TOKENS} tokens"
     if task == "language-model":
-        from trainlab.models.language_model import LanguageModelSpec
-
-        return LanguageModelSpec(info["vocab_size"]), _token_example()[:1], f"{EXAMPLE_TOKENS} tokens"
+        return _token_example()[:1], f"{EXAMPLE_TOKENS} tokens"
     if task == "forecast":
         features = len(info["targets"]) + len(info.get("covariates") or [])
-        spec = SeriesSpec(features, len(info["targets"]), info["window"], info["horizon"])
-        return spec, (torch.zeros(1, info["window"], features),), f"one window of {info['window']} steps"
+        return (torch.zeros(1, info["window"], features),), f"one window of {info['window']} steps"
     raise TrainlabError(f"'{run_dir}': no model summary for {task} runs yet")
 
 
