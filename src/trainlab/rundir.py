@@ -100,11 +100,11 @@ def read_json(path: str | os.PathLike, default: Any = _REQUIRED) -> Any:
     """
     path = Path(path)
     if default is _REQUIRED:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     if not path.is_file():
         return default
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError:
         return default
 

@@ -4,7 +4,6 @@ unigram and bigram baselines, and the text a model generated at several temperat
 
 from __future__ import annotations
 
-import json
 import os
 import textwrap
 from pathlib import Path
@@ -79,7 +78,7 @@ def plot_lm_run(run_dir: str | os.PathLike) -> list[Path]:
         return []
     plots_dir = run_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
-    written = [plot_samples(json.loads(samples_path.read_text(encoding="utf-8")), plots_dir / "samples.png")]
+    written = [plot_samples(rundir.read_json(samples_path), plots_dir / "samples.png")]
     metrics_path = run_dir / rundir.METRICS_FILE
     if metrics_path.is_file():
         metrics = rundir.read_json(metrics_path)

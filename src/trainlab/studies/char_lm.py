@@ -13,7 +13,6 @@ temperatures by seed 0 of the best arm; summary.json records those samples too.
 from __future__ import annotations
 
 import copy
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -123,7 +122,7 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     best = best_arm(summary)
     samples_path = study_dir / best / "seed-0" / rundir.SAMPLES_FILE
     if samples_path.is_file():
-        samples = json.loads(samples_path.read_text(encoding="utf-8"))
+        samples = rundir.read_json(samples_path)
         written.append(plot_samples(samples, plots_dir / "samples_by_temperature.png",
                                     title=f"samples by temperature: {best}, seed 0"))
         summary["samples_by_temperature"] = {"arm": best, **samples}
