@@ -452,13 +452,13 @@ def command_sweep(args: argparse.Namespace) -> int:
 
 
 def command_report(args: argparse.Namespace) -> int:
-    from trainlab import runs
+    from trainlab import rundir
     from trainlab.reports.plots import plot_run
     from trainlab.reports.run_report import write_run_report
 
     for run_dir in args.run_dirs:
-        if not (run_dir / runs.CONFIG_FILE).is_file():
-            raise TrainlabError(f"'{run_dir}' is not a run directory (it has no {runs.CONFIG_FILE}); "
+        if not (run_dir / rundir.CONFIG_FILE).is_file():
+            raise TrainlabError(f"'{run_dir}' is not a run directory (it has no {rundir.CONFIG_FILE}); "
                                 "give a directory that `trainlab train` wrote")
         plot_run(run_dir)
         print(write_run_report(run_dir))

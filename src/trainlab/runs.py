@@ -22,11 +22,6 @@ import torch
 
 import trainlab
 
-# cli.py (being edited elsewhere) still reads runs.CONFIG_FILE; every other module asks rundir.
-# Importing it from rundir here would be a cycle (rundir -> models, checkpoint -> runs).
-CONFIG_FILE = "config.yaml"
-
-
 def default_run_dir(task: str, source: str, root: str | os.PathLike = Path("runs")) -> Path:
     """`runs/<task>-<data>-<timestamp>`, with a counter if two runs start in the same second."""
     root = Path(root)
