@@ -20,6 +20,7 @@ from trainlab import registry, rundir
 from trainlab.config import Config
 from trainlab.data.batching import TensorBatches, TransformedBatches
 from trainlab.data.sources import load_source
+from trainlab.data.splits import ClassificationSplits
 from trainlab.data.transforms import EvalTransform, image_transforms
 from trainlab.models import ImageSpec
 from trainlab.models.flops import count_multiply_adds
@@ -34,27 +35,32 @@ MISCLASSIFIED_KEPT = 32  # the most confident mistakes
 class ImageClassification(classification.ClassificationPipeline):
     def __init__(self, config: Config):
         super().__init__(config)
-        self.data = load_source(config.task, config.data)
-        images = self.data.train[0]  # (N, C, H, W)
-        train_transform, eval_transform = image_transforms(images, config.data.augment)
-        self.eval_transform = eval_transform
-        self.classes = self.data.classes
+        data = load_source(config.task, config.data)
+        images = data.train[0]  # (N, C, H, W)
+        self.classes = data.classes
         self.spec = ImageSpec(images.shape[1], images.shape[2], images.shape[3], len(self.classes))
         self.task = ClassificationTask(len(self.classes), config.train.label_smoothing)
-        batch_size, seed = config.data.batch_size, config.run.seed
+        self.use_splits(data)
+
+    def use_splits(self, data: ClassificationSplits) -> None:
+        """Train, validate and test on `data` (the same classes and image shape): the
+        normalisation is fitted on its training images, which alone are augmented."""
+        self.data = data
+        train_transform, self.eval_transform = image_transforms(data.train[0], self.config.data.augment)
+        batch_size, seed = self.config.data.batch_size, self.config.run.seed
 
         def batches(pair, transform, shuffle: bool = False) -> TransformedBatches:
             plain = TensorBatches(*pair, batch_size=batch_size, shuffle=shuffle, seed=seed)
             return TransformedBatches(plain, transform, seed)
 
-        self.train_batches = batches(self.data.train, train_transform, shuffle=True)
-        self.val_batches = batches(self.data.val, eval_transform) if self.data.val is not None else None
-        self.test_batches = batches(self.data.test, eval_transform)
+        self.train_batches = batches(data.train, train_transform, shuffle=True)
+        self.val_batches = batches(data.val, self.eval_transform) if data.val is not None else None
+        self.test_batches = batches(data.test, self.eval_transform)
         self.info = {
-            "summary": self.data.summary(),
+            "summary": data.summary(),
             "classes": self.classes,
-            "image_shape": list(images.shape[1:]),  # (C, H, W) the model was built for
-            "normalize": asdict(eval_transform.normalize),
+            "image_shape": list(data.train[0].shape[1:]),  # (C, H, W) the model was built for
+            "normalize": asdict(self.eval_transform.normalize),
         }
 
     def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:

@@ -14,7 +14,6 @@ import shutil
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -152,9 +151,7 @@ def use_fold(pipeline: Any, fold: int, folds: int) -> None:
     """
     import torch
 
-    from trainlab.data.batching import TensorBatches, TransformedBatches
     from trainlab.data.splits import ClassificationSplits
-    from trainlab.data.transforms import image_transforms
     from trainlab.pipelines.image_classification import ImageClassification
     from trainlab.studies.statistics import stratified_folds
 
@@ -169,21 +166,10 @@ def use_fold(pipeline: Any, fold: int, folds: int) -> None:
         raise TrainlabError(f"--folds {folds}: {error}") from None
     held_out = torch.from_numpy(parts[fold])
     kept = torch.from_numpy(np.sort(np.concatenate([part for index, part in enumerate(parts) if index != fold])))
-    pipeline.data = ClassificationSplits(data.name, (images[kept], labels[kept]),
-                                         (images[held_out], labels[held_out]), data.test, data.classes)
-    train_transform, eval_transform = image_transforms(images[kept], config.data.augment)
-    pipeline.eval_transform = eval_transform
-    batch_size, seed = config.data.batch_size, config.run.seed
-
-    def batches(pair: tuple, transform: Any, shuffle: bool = False) -> TransformedBatches:
-        return TransformedBatches(TensorBatches(*pair, batch_size=batch_size, shuffle=shuffle, seed=seed),
-                                  transform, seed)
-
-    pipeline.train_batches = batches(pipeline.data.train, train_transform, shuffle=True)
-    pipeline.val_batches = batches(pipeline.data.val, eval_transform)
-    pipeline.test_batches = batches(data.test, eval_transform)
+    pipeline.use_splits(ClassificationSplits(data.name, (images[kept], labels[kept]),
+                                             (images[held_out], labels[held_out]), data.test, data.classes))
     pipeline.info = {**pipeline.info, "summary": f"{pipeline.data.summary()}; validation = fold {fold} of {folds}",
-                     "normalize": asdict(eval_transform.normalize), "fold": fold, "folds": folds}
+                     "fold": fold, "folds": folds}
 
 
 def _run_in_processes(pending: list, work: list, jobs: int, report: Callable) -> None:
