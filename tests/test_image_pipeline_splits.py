@@ -16,7 +16,7 @@ from trainlab.config import build_config
 from trainlab.data.splits import ClassificationSplits
 from trainlab.pipelines import image_classification
 from trainlab.studies.runner import use_fold
-from trainlab.studies.statistics import stratified_folds
+from trainlab.metrics.statistics import stratified_folds
 
 CLASSES = ["a", "b", "c"]
 AUGMENT = {"crop_padding": 2, "flip": True, "brightness": 0.3}

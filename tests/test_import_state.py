@@ -33,3 +33,13 @@ def test_importing_every_module_keeps_the_backend_and_the_denormal_flag():
                           check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["svg", "True"]
+
+
+def test_the_reports_load_no_study():
+    # Every study module registers itself when trainlab.studies is imported (seconds): a report
+    # that only needs intervals must not pull them in.
+    check = ("import sys, trainlab.reports.study_report, trainlab.reports.regularisation_plots, "
+             "trainlab.reports.diagnostics_plots; print(sorted(m for m in sys.modules if 'studies' in m))")
+    done = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from trainlab.notebook import history_frame, summary_frame
-from trainlab.studies.statistics import estimate
+from trainlab.metrics.statistics import estimate
 from trainlab.training.callbacks import HistoryCSV
 from trainlab.training.state import TrainState
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from trainlab.studies.statistics import difference, estimate, mean_and_half_width
+from trainlab.metrics.statistics import difference, estimate, mean_and_half_width
 
 
 def test_estimate_matches_a_hand_computed_t_interval():

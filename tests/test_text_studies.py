@@ -26,7 +26,7 @@ from trainlab.pipelines.text_classification import prediction_confidences
 from trainlab.rundir import CONFIDENT_MISTAKES_FILE
 from trainlab.studies import sentiment as sentiment_study
 from trainlab.studies.rnn_vs_lstm_vs_gru import CELLS, TASKS
-from trainlab.studies.statistics import estimate
+from trainlab.metrics.statistics import estimate
 
 # ---------------------------------------------------------------- the generated corpus
 

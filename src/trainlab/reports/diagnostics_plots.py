@@ -24,7 +24,7 @@ from trainlab.rundir import (
     SPECTRAL_FILE,
     TIMESTEP_GRADS_FILE,
 )
-from trainlab.studies.statistics import mean_and_half_width
+from trainlab.metrics.statistics import mean_and_half_width
 
 COLOURS = palette("tab10")
 

@@ -11,7 +11,7 @@ import numpy as np
 from trainlab import rundir, runs
 from trainlab.reports import html
 from trainlab.reports.figures import new_figure
-from trainlab.studies.statistics import mean_and_half_width
+from trainlab.metrics.statistics import mean_and_half_width
 
 REPORT_FILE = "report.html"
 

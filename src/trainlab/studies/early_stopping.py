@@ -18,7 +18,7 @@ import yaml
 
 from trainlab import registry, rundir
 from trainlab.studies.plan import Arm, StudyPlan
-from trainlab.studies.statistics import Difference, estimate
+from trainlab.metrics.statistics import Difference, estimate
 
 MONITOR = "val_loss"
 

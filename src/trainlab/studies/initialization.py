@@ -23,7 +23,7 @@ from trainlab.diagnostics.study_support import (
 )
 from trainlab.studies.depth_vs_residual import paper_cifar_setting, quick_setting
 from trainlab.studies.plan import Arm, StudyPlan
-from trainlab.studies.statistics import difference
+from trainlab.metrics.statistics import difference
 
 QUICK_DEPTH = 20
 FULL_DEPTH = 56

@@ -24,7 +24,7 @@ from trainlab import rundir, runs
 from trainlab.config import apply_overrides, build_config
 from trainlab.errors import TrainlabError
 from trainlab.studies.plan import Arm, StudyPlan
-from trainlab.studies.statistics import NADEAU_BENGIO, Difference, difference, estimate
+from trainlab.metrics.statistics import NADEAU_BENGIO, Difference, difference, estimate
 
 STUDY_FILE = "study.json"
 SUMMARY_FILE = "summary.json"
@@ -153,7 +153,7 @@ def use_fold(pipeline: Any, fold: int, folds: int) -> None:
 
     from trainlab.data.splits import ClassificationSplits
     from trainlab.pipelines.image_classification import ImageClassification
-    from trainlab.studies.statistics import stratified_folds
+    from trainlab.metrics.statistics import stratified_folds
 
     if not isinstance(pipeline, ImageClassification):
         raise TrainlabError("--folds: cross-validation is implemented for image-classification runs only")

@@ -25,7 +25,7 @@ from typing import Any
 
 from trainlab import registry, rundir
 from trainlab.studies.plan import Arm, StudyPlan
-from trainlab.studies.statistics import difference, mean_and_half_width
+from trainlab.metrics.statistics import difference, mean_and_half_width
 
 PRETRAINED = "{study_dir}/pretrain/seed-{seed}/checkpoints/best"  # the same seed's pretraining run
 LR_DECAY = 0.7
