@@ -11,8 +11,8 @@ import torch
 from trainlab import rundir, studies
 from trainlab.config import build_config
 from trainlab.forecasting.baselines import BASELINES
-from trainlab.studies.forecasting import BASELINE_NAMES, baselines_as_rows, finding, forecasting
 from trainlab.metrics.statistics import estimate
+from trainlab.studies.forecasting import BASELINE_NAMES, baselines_as_rows, finding, forecasting
 
 ARMS = ["direct", "recursive", "seq2seq-always", "seq2seq-never", "seq2seq-scheduled"]
 SCORES = ["test_mase", "test_mae", "test_rmse", "test_mape", "test_smape"]

@@ -14,9 +14,9 @@ import torch
 
 from trainlab.config import build_config
 from trainlab.data.splits import ClassificationSplits
+from trainlab.metrics.statistics import stratified_folds
 from trainlab.pipelines import image_classification
 from trainlab.studies.runner import use_fold
-from trainlab.metrics.statistics import stratified_folds
 
 CLASSES = ["a", "b", "c"]
 AUGMENT = {"crop_padding": 2, "flip": True, "brightness": 0.3}

@@ -9,9 +9,9 @@ import pytest
 
 from trainlab import registry, rundir, runs, studies
 from trainlab.config import build_config
+from trainlab.metrics.statistics import estimate
 from trainlab.models.recurrent_cells import VARIANTS, UnrolledLSTM
 from trainlab.studies import lstm_gates
-from trainlab.metrics.statistics import estimate
 
 
 def test_every_variant_runs_on_both_tasks_with_the_same_budget():

@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from trainlab.notebook import history_frame, summary_frame
 from trainlab.metrics.statistics import estimate
+from trainlab.notebook import history_frame, summary_frame
 from trainlab.training.callbacks import HistoryCSV
 from trainlab.training.state import TrainState
 

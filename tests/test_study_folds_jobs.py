@@ -13,9 +13,9 @@ from trainlab import registry, rundir
 from trainlab.config import build_config
 from trainlab.data.sources import load_source
 from trainlab.errors import TrainlabError
+from trainlab.metrics.statistics import estimate, stratified_folds
 from trainlab.studies import Arm, StudyPlan
 from trainlab.studies.runner import run_study
-from trainlab.metrics.statistics import estimate, stratified_folds
 
 TINY = {"task": "image-classification", "data": {"source": "digits", "limit": 120, "batch_size": 32},
         "model": {"name": "mlp", "hidden_sizes": [16]}, "train": {"epochs": 1}}

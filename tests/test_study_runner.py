@@ -8,10 +8,10 @@ import pytest
 
 from trainlab import rundir
 from trainlab.errors import TrainlabError
+from trainlab.metrics.statistics import difference, estimate
 from trainlab.reports.study_report import write_study_report
 from trainlab.studies import Arm, StudyPlan
 from trainlab.studies.runner import run_study
-from trainlab.metrics.statistics import difference, estimate
 
 BASE = {"task": "image-classification", "data": {"source": "digits", "limit": 120},
         "train": {"epochs": 1}}

@@ -21,12 +21,12 @@ from trainlab.data.synthetic_reviews import (
     SENTIMENT_CLASSES,
     synthetic_reviews,
 )
+from trainlab.metrics.statistics import estimate
 from trainlab.pipelines import build_pipeline
 from trainlab.pipelines.text_classification import prediction_confidences
 from trainlab.rundir import CONFIDENT_MISTAKES_FILE
 from trainlab.studies import sentiment as sentiment_study
 from trainlab.studies.rnn_vs_lstm_vs_gru import CELLS, TASKS
-from trainlab.metrics.statistics import estimate
 
 # ---------------------------------------------------------------- the generated corpus
 

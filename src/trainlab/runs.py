@@ -22,6 +22,7 @@ import torch
 
 import trainlab
 
+
 def default_run_dir(task: str, source: str, root: str | os.PathLike = Path("runs")) -> Path:
     """`runs/<task>-<data>-<timestamp>`, with a counter if two runs start in the same second."""
     root = Path(root)

@@ -16,6 +16,7 @@ import numpy as np
 from matplotlib.colors import LogNorm
 
 from trainlab import rundir
+from trainlab.metrics.statistics import mean_and_half_width
 from trainlab.reports.figures import new_figure, palette
 from trainlab.rundir import (
     ACTIVATIONS_FILE,
@@ -24,7 +25,6 @@ from trainlab.rundir import (
     SPECTRAL_FILE,
     TIMESTEP_GRADS_FILE,
 )
-from trainlab.metrics.statistics import mean_and_half_width
 
 COLOURS = palette("tab10")
 

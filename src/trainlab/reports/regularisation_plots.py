@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from trainlab.reports.figures import new_figure, palette
 from trainlab.metrics.statistics import mean_and_half_width
+from trainlab.reports.figures import new_figure, palette
 
 FIT_Y_LIMITS = (-2.0, 2.0)  # sin(pi x) lives in [-1, 1]; wild fits are clipped, not rescaled to
 LOG_FLOOR = 1e-6  # values at or below it (a bias^2 estimate near zero) are drawn at the floor

@@ -9,9 +9,9 @@ from typing import Any
 import numpy as np
 
 from trainlab import rundir, runs
+from trainlab.metrics.statistics import mean_and_half_width
 from trainlab.reports import html
 from trainlab.reports.figures import new_figure
-from trainlab.metrics.statistics import mean_and_half_width
 
 REPORT_FILE = "report.html"
 

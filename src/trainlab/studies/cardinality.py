@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from trainlab import registry, rundir
+from trainlab.metrics.statistics import mean_and_half_width
 from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
-from trainlab.metrics.statistics import mean_and_half_width
 
 CARDINALITIES = (1, 2, 4, 8, 16)
 MODEL = "resnext29_4x16d"  # any ResNeXt-29 name: groups and width_per_group are set per arm

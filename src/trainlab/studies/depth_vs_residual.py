@@ -19,9 +19,9 @@ from trainlab.diagnostics.study_support import (
     gradient_norm_metrics,
     initial_weight_layer_norms,
 )
+from trainlab.metrics.statistics import Difference, mean_and_half_width
 from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
-from trainlab.metrics.statistics import Difference, mean_and_half_width
 
 QUICK_DEPTHS = (8, 20, 56)
 FULL_DEPTHS = (20, 32, 44, 56)  # He et al. 2016, figure 6 (plain nets deeper than 56 were not trained)

@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 
 from trainlab import registry, rundir
-from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.metrics.statistics import Difference, estimate
+from trainlab.studies.plan import Arm, StudyPlan
 
 MONITOR = "val_loss"
 

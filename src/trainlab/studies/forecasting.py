@@ -17,9 +17,9 @@ from typing import Any
 import numpy as np
 
 from trainlab import registry, rundir
+from trainlab.metrics.statistics import estimate
 from trainlab.reports.figures import new_figure, palette
 from trainlab.studies.plan import Arm, StudyPlan
-from trainlab.metrics.statistics import estimate
 
 # Every study module is imported whenever a registry is filled: matplotlib, scipy (through the
 # baselines) and the run directory's file names are imported where they are used.

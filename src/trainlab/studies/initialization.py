@@ -21,9 +21,9 @@ from trainlab.diagnostics.study_support import (
     gradient_norm_metrics,
     initial_weight_layer_norms,
 )
+from trainlab.metrics.statistics import difference
 from trainlab.studies.depth_vs_residual import paper_cifar_setting, quick_setting
 from trainlab.studies.plan import Arm, StudyPlan
-from trainlab.metrics.statistics import difference
 
 QUICK_DEPTH = 20
 FULL_DEPTH = 56

@@ -34,11 +34,11 @@ from pathlib import Path
 from typing import Any
 
 from trainlab import registry, rundir
+from trainlab.metrics.statistics import difference, mean_and_half_width
 from trainlab.models.recurrent_cells import VARIANTS
 from trainlab.pipelines import sequence  # noqa: F401  (registers the sequence-classification task)
 from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
-from trainlab.metrics.statistics import difference, mean_and_half_width
 
 TASKS = ("lm", "adding")
 TASK_METRICS = {"lm": "test_bpc", "adding": "loss_vs_memoryless"}  # both: lower is better

@@ -23,10 +23,10 @@ import numpy as np
 
 from trainlab import registry, rundir
 from trainlab.data import next_word  # noqa: F401  (registers "next-word-python")
+from trainlab.metrics.statistics import difference, estimate, mean_and_half_width
 from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.studies.sentiment import quick_review_data
-from trainlab.metrics.statistics import difference, estimate, mean_and_half_width
 
 CELLS = ("rnn", "lstm", "gru")
 CELL_LABELS = {"rnn": "RNN (tanh)", "lstm": "LSTM", "gru": "GRU"}

@@ -23,8 +23,8 @@ import yaml
 from trainlab import rundir, runs
 from trainlab.config import apply_overrides, build_config
 from trainlab.errors import TrainlabError
-from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.metrics.statistics import NADEAU_BENGIO, Difference, difference, estimate
+from trainlab.studies.plan import Arm, StudyPlan
 
 STUDY_FILE = "study.json"
 SUMMARY_FILE = "summary.json"
@@ -152,8 +152,8 @@ def use_fold(pipeline: Any, fold: int, folds: int) -> None:
     import torch
 
     from trainlab.data.splits import ClassificationSplits
-    from trainlab.pipelines.image_classification import ImageClassification
     from trainlab.metrics.statistics import stratified_folds
+    from trainlab.pipelines.image_classification import ImageClassification
 
     if not isinstance(pipeline, ImageClassification):
         raise TrainlabError("--folds: cross-validation is implemented for image-classification runs only")

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from trainlab import registry, rundir
-from trainlab.studies.plan import Arm, StudyPlan
 from trainlab.metrics.statistics import difference, mean_and_half_width
+from trainlab.studies.plan import Arm, StudyPlan
 
 PRETRAINED = "{study_dir}/pretrain/seed-{seed}/checkpoints/best"  # the same seed's pretraining run
 LR_DECAY = 0.7

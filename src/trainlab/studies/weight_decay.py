@@ -20,9 +20,9 @@ from typing import Any
 import numpy as np
 
 from trainlab import registry, rundir
+from trainlab.metrics.statistics import mean_and_half_width
 from trainlab.reports.figures import new_figure
 from trainlab.studies.plan import Arm, StudyPlan
-from trainlab.metrics.statistics import mean_and_half_width
 from trainlab.training.callbacks.base import Callback
 
 LAMBDAS = (1e-4, 1e-3, 1e-2)
