@@ -44,8 +44,8 @@ from trainlab.data.tokenizers import UNK_ID
 from trainlab.errors import TrainlabError
 from trainlab.forecasting.backtest import SCALAR_METRICS, backtest
 from trainlab.forecasting.future import trained_forecaster
-from trainlab.predict import eval_transform, stacked_images
-from trainlab.rundir import TrainedRun, load_run_config, load_trained
+from trainlab.predict import stacked_images
+from trainlab.rundir import TrainedRun, eval_transform, load_run_config, load_trained
 from trainlab.training.tasks import ClassificationTask, LanguageModelTask
 from trainlab.training.trainer import Trainer, resolve_device
 

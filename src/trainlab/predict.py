@@ -19,9 +19,8 @@ from PIL import UnidentifiedImageError
 from trainlab.data.image_folder import decode_image
 from trainlab.data.sequence_batching import PackedSequences
 from trainlab.data.tokenizers import TextEncoder
-from trainlab.data.transforms import EvalTransform, Normalize
 from trainlab.errors import TrainlabError
-from trainlab.rundir import TrainedRun, load_run_config, load_trained
+from trainlab.rundir import TrainedRun, eval_transform, load_run_config, load_trained
 
 __all__ = ["PREDICTABLE_TASKS", "Prediction", "TrainedRun", "eval_transform", "load_trained", "predict",
            "stacked_images"]
@@ -71,11 +70,6 @@ def _text_batches(encoder: TextEncoder, texts: list[str], batch_size: int):
     for start in range(0, len(texts), batch_size):
         tokens, lengths = packed.pad(torch.arange(start, min(start + batch_size, len(texts))))
         yield tokens, lengths
-
-
-def eval_transform(info: dict[str, Any]) -> EvalTransform:
-    """An image run's evaluation transform: to [0, 1], then its training split's normalisation."""
-    return EvalTransform(Normalize(tuple(info["normalize"]["mean"]), tuple(info["normalize"]["std"])))
 
 
 def stacked_images(arrays: list[np.ndarray], channels: int) -> torch.Tensor:

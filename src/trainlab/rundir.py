@@ -21,6 +21,7 @@ from torch import nn
 
 from trainlab.config import Config, build_config, load_yaml
 from trainlab.data.tokenizers import PAD_ID, TextEncoder
+from trainlab.data.transforms import EvalTransform, Normalize
 from trainlab.errors import TrainlabError
 from trainlab.models import ImageSpec, SeriesSpec, TextSpec, build_model
 from trainlab.models.language_model import LanguageModelSpec
@@ -117,6 +118,12 @@ def read_history(run_dir: str | os.PathLike) -> list[dict[str, float]]:
         return []
     with path.open(newline="") as handle:
         return [{key: float(value) for key, value in row.items() if value} for row in csv.DictReader(handle)]
+
+
+def eval_transform(info: dict[str, Any]) -> EvalTransform:
+    """An image run's evaluation transform, from its data.json `info`: to [0, 1], then its
+    training split's normalisation."""
+    return EvalTransform(Normalize(tuple(info["normalize"]["mean"]), tuple(info["normalize"]["std"])))
 
 
 def load_run_config(run_dir: str | os.PathLike) -> Config:

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from trainlab import rundir
-from trainlab.data.transforms import EvalTransform, Normalize
+from trainlab.data.transforms import EvalTransform
 from trainlab.errors import TrainlabError
 from trainlab.reports.figures import new_figure
 
@@ -53,7 +53,7 @@ def plot_cnn_run(
         with np.load(examples_path) as stored:
             examples = {key: stored[key] for key in stored.files}
         if has_convolution:
-            transform = EvalTransform(Normalize(tuple(info["normalize"]["mean"]), tuple(info["normalize"]["std"])))
+            transform = rundir.eval_transform(info)
             written.append(plot_feature_maps(
                 model, examples["sample_images"][:inputs], examples["sample_labels"][:inputs], info["classes"],
                 transform, plots_dir / "feature_maps.png", layer, channels,
