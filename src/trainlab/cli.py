@@ -8,11 +8,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import trainlab
-from trainlab.cli_commands import (
-    command_compare, command_data, command_evaluate, command_forecast, command_generate, command_list,
-    command_lr_find, command_predict, command_report, command_resume, command_study, command_summary,
-    command_sweep, command_tour, command_train,
-)
+from trainlab import cli_commands
 from trainlab.errors import TrainlabError
 
 TRAIN_EXAMPLE = """example:
@@ -296,19 +292,19 @@ def main(argv: list[str] | None = None) -> int:
 
 
 COMMANDS = {
-    "data": command_data,
-    "train": command_train,
-    "resume": command_resume,
-    "evaluate": command_evaluate,
-    "predict": command_predict,
-    "forecast": command_forecast,
-    "generate": command_generate,
-    "study": command_study,
-    "lr-find": command_lr_find,
-    "sweep": command_sweep,
-    "list": command_list,
-    "report": command_report,
-    "compare": command_compare,
-    "summary": command_summary,
-    "tour": command_tour,
+    "data": cli_commands.command_data,
+    "train": cli_commands.command_train,
+    "resume": cli_commands.command_resume,
+    "evaluate": cli_commands.command_evaluate,
+    "predict": cli_commands.command_predict,
+    "forecast": cli_commands.command_forecast,
+    "generate": cli_commands.command_generate,
+    "study": cli_commands.command_study,
+    "lr-find": cli_commands.command_lr_find,
+    "sweep": cli_commands.command_sweep,
+    "list": cli_commands.command_list,
+    "report": cli_commands.command_report,
+    "compare": cli_commands.command_compare,
+    "summary": cli_commands.command_summary,
+    "tour": cli_commands.command_tour,
 }

@@ -1,4 +1,4 @@
-"""The handlers of the `trainlab` commands: each turns parsed arguments into a call to the library."""
+"""The handlers of the `trainlab` commands: each turns parsed arguments into library calls."""
 
 from __future__ import annotations
 
