@@ -10,18 +10,16 @@ import torch
 
 from trainlab import registry
 from trainlab.config import DataConfig
-from trainlab.data.synthetic import (
+from trainlab.data.synthetic import load_synthetic_source
+from trainlab.data.synthetic_memory import (
     adding_memoryless_mse,
     adding_problem,
     copy_memoryless_cross_entropy,
     copy_splits,
     copy_task,
-    load_synthetic_source,
-    polynomial_constant_mse,
-    polynomial_regression,
-    trend_sine_walk,
-    trend_sine_walk_splits,
 )
+from trainlab.data.synthetic_polynomial import polynomial_constant_mse, polynomial_regression
+from trainlab.data.synthetic_trend_sine_walk import trend_sine_walk, trend_sine_walk_splits
 from trainlab.errors import TrainlabError
 
 NAMES = ["copy", "adding", "adding-uniform", "polynomial", "trend-sine-walk"]

@@ -13,7 +13,7 @@ from torch.nn import functional as F
 
 from trainlab import registry
 from trainlab.config import build_config
-from trainlab.data.synthetic import copy_memoryless_cross_entropy
+from trainlab.data.synthetic_memory import copy_memoryless_cross_entropy
 from trainlab.diagnostics.gradients import fit_decay, timestep_gradients
 from trainlab.diagnostics.spectral import recurrent_matrices, spectral_radius
 from trainlab.errors import TrainlabError

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from trainlab import registry, rundir, runs
-from trainlab.data.synthetic import polynomial_regression, true_function
+from trainlab.data.synthetic_polynomial import polynomial_regression, true_function
 from trainlab.errors import TrainlabError
 from trainlab.studies.over_underfitting import fit_polynomial
 from trainlab.studies.plan import Arm, StudyPlan
