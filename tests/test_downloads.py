@@ -15,7 +15,8 @@ import pytest
 
 from local_server import refused_url, serve
 from trainlab.data import download
-from trainlab.data.download import Resource, extract, fetch, fetch_dataset, resources_of
+from trainlab.data.download import Resource, fetch, fetch_dataset, resources_of
+from trainlab.data.extract import extract
 from trainlab.errors import TrainlabError
 
 PAYLOAD = bytes(range(256)) * 1000  # 256,000 bytes

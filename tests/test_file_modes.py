@@ -21,7 +21,8 @@ from torch import nn
 
 from local_server import serve
 from trainlab import runs
-from trainlab.data.download import Resource, extract, fetch
+from trainlab.data.download import Resource, fetch
+from trainlab.data.extract import extract
 from trainlab.training.checkpoint import save_checkpoint
 from trainlab.training.state import TrainState
 
