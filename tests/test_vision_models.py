@@ -20,6 +20,7 @@ from trainlab.errors import TrainlabError
 from trainlab.models import (
     ImageSpec,
     count_parameters,
+    resnet_blocks,
     vgg,  # noqa: F401  (importing registers the VGGs)
 )
 from trainlab.models import resnet as resnets
@@ -271,7 +272,7 @@ def test_zero_init_residual_needs_residual_networks():
 
 def test_basic_blocks_refuse_groups_and_configs_reject_bad_options():
     with pytest.raises(ValueError, match="basic blocks support only groups=1 and width_per_group=64"):
-        resnets.BasicBlock(16, 16, groups=2)
+        resnet_blocks.BasicBlock(16, 16, groups=2)
     with pytest.raises(ValueError, match=r"depth must be 6n \+ 2 with n >= 1, e.g. 8, 20, 56"):
         resnets.CifarResNetConfig(depth=21)
     with pytest.raises(ValueError, match="groups"):  # basic-block networks have no cardinality option
