@@ -26,13 +26,13 @@ from trainlab.models.recurrent_cells import (
     VARIANTS,
     UnrolledGRU,
     UnrolledLSTM,
-    UnrolledRecurrent,
     UnrolledRNN,
     Variant,
     WeightDropGRU,
     WeightDropLSTM,
     WeightDropRNN,
 )
+from trainlab.models.unrolled_recurrent import UnrolledRecurrent
 
 FUSED: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 WEIGHT_DROPPED: dict[str, type[nn.RNNBase]] = {"rnn": WeightDropRNN, "lstm": WeightDropLSTM, "gru": WeightDropGRU}
