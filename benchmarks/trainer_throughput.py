@@ -31,6 +31,7 @@ from trainlab.data import TensorBatches
 from trainlab.models import ImageSpec, build_model
 from trainlab.models.cnn import SimpleCNN
 from trainlab.training import ClassificationTask, Trainer
+from trainlab.training.denormals import flush_denormals_to_zero
 from trainlab.training.callbacks import (
     Checkpointing,
     EarlyStopping,
@@ -85,6 +86,7 @@ def _synchronize(device: torch.device) -> None:
 
 
 def main() -> None:
+    flush_denormals_to_zero()  # as `trainlab train` does before building anything
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--samples", type=int, default=6400)

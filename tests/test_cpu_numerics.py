@@ -39,12 +39,19 @@ def classifier() -> nn.Module:
     return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
 
 
-def test_the_trainer_flushes_denormals_unless_told_not_to(denormals_kept):
+def test_the_experiment_flushes_denormals_unless_told_not_to_and_the_trainer_never_does(denormals_kept):
+    # The flag is process state (DESIGN.md, Owners): the experiment layer sets it as the config
+    # says, before it builds anything; a Trainer built in a notebook leaves the process alone.
+    from trainlab.config import build_config
+    from trainlab.experiment import build_experiment
+
     model = classifier()
-    Trainer(model, ClassificationTask(3), torch.optim.SGD(model.parameters(), lr=0.1), max_epochs=1,
-            flush_denormals=False)
-    assert not flushed_in_this_thread()
     Trainer(model, ClassificationTask(3), torch.optim.SGD(model.parameters(), lr=0.1), max_epochs=1)
+    assert not flushed_in_this_thread()
+    raw = {"task": "image-classification", "data": {"limit": 20}, "train": {"epochs": 1}}
+    build_experiment(build_config({**raw, "train": {"epochs": 1, "flush_denormals": False}}), None, quiet=True)
+    assert not flushed_in_this_thread()
+    build_experiment(build_config(raw), None, quiet=True)
     assert flushed_in_this_thread()
 
 

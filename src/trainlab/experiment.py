@@ -38,6 +38,7 @@ from trainlab.training.denormals import flush_denormals_to_zero
 from trainlab.training.distributed import Distributed
 from trainlab.training.finetune import FineTuning, lr_scales
 from trainlab.training.optim import build_optimizer
+from trainlab.training.tasks import Task
 from trainlab.training.trainer import Trainer, resolve_device
 
 
@@ -101,7 +102,6 @@ def build_experiment(
         precision=config.train.precision,
         accumulate_grad_batches=config.train.accumulate_grad_batches,
         channels_last=config.train.channels_last,
-        flush_denormals=config.train.flush_denormals,
         distributed=distributed,
     )
     return Experiment(config, pipeline, trainer, distributed)
@@ -126,7 +126,7 @@ def _join_processes(config: Config) -> Distributed | None:
     return distributed.start(_checked_device(config))
 
 
-def _check_monitor(config: Config, task: Any, has_val: bool) -> None:
+def _check_monitor(config: Config, task: Task, has_val: bool) -> None:
     available = [f"train_{name}" for name in task.train_metric_names]
     if has_val:
         available += [f"val_{name}" for name in task.metric_names]

@@ -9,8 +9,9 @@ which changes no result beyond float32's rounding; TensorFlow sets the same flag
 
 The flags belong to a thread, and a new thread copies them from the one that starts it: torch's
 worker threads, started at the first parallel operation, keep the mode the process had then. So
-this is called before any data or model is built (experiment.build_experiment), and the Trainer
-calls it again for notebooks; where torch's threads already run, only the calling thread changes.
+this is called before any data or model is built (experiment.build_experiment, as `train.flush_denormals`
+says), never by the Trainer or at import: it is the process's state. A notebook that builds its
+own Trainer calls it first to get the same speed.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from torch import nn
 from trainlab.models.modes import evaluating
 from trainlab.training.callbacks.base import Callback
 from trainlab.training.checkpoint import load_callback_states, restore_checkpoint
-from trainlab.training.denormals import flush_denormals_to_zero
 from trainlab.training.state import TrainState
+from trainlab.training.tasks import Meter, Task
 
 if TYPE_CHECKING:
     from trainlab.training.distributed import Distributed
@@ -49,8 +49,6 @@ class Trainer:
         distributed: this process's rank in a torchrun launch (training/distributed.py): training
             goes through DistributedDataParallel on this rank's part of each batch, and epoch
             results are combined across ranks. None (a single process) changes nothing.
-        flush_denormals: set the CPU to flush denormal floats to zero (training/denormals.py);
-            recurrent networks' vanishing gradients are otherwise up to 13x slower on Intel CPUs.
         inference_mode: evaluate under `torch.inference_mode` (no autograd bookkeeping at all);
             False evaluates under `torch.no_grad`, for a task whose evaluation needs gradients
             (it can turn them on with `torch.enable_grad()`, which inference mode forbids).
@@ -59,7 +57,7 @@ class Trainer:
     def __init__(
         self,
         model: nn.Module,
-        task: Any,
+        task: Task,
         optimizer: torch.optim.Optimizer,
         *,
         max_epochs: int,
@@ -69,15 +67,12 @@ class Trainer:
         accumulate_grad_batches: int = 1,
         channels_last: bool = False,
         distributed: Distributed | None = None,
-        flush_denormals: bool = True,
         inference_mode: bool = True,
     ):
         if max_epochs < 1:
             raise ValueError(f"max_epochs must be >= 1, got {max_epochs}")
         if accumulate_grad_batches < 1:
             raise ValueError(f"accumulate_grad_batches must be >= 1, got {accumulate_grad_batches}")
-        if flush_denormals:
-            flush_denormals_to_zero()
         self.device = torch.device(device)
         if precision != "32" and self.device.type != "cuda":
             raise ValueError(f"precision '{precision}' needs a CUDA device (device is {self.device})")
@@ -183,7 +178,7 @@ class Trainer:
         state.logs.update({f"train_{k}": v for k, v in meter.compute().items()})
 
     def _distributed_forward_backward(
-        self, batch: tuple[torch.Tensor, ...], meter: Any, shards: Any, steps: bool
+        self, batch: tuple[torch.Tensor, ...], meter: Meter, shards: Any, steps: bool
     ) -> None:
         """One rank's part of a batch. Its mean loss is weighted by the part's share of the batch
         (`shards.weight`), so DDP's average over ranks is the gradient of the whole batch."""
@@ -222,7 +217,7 @@ class Trainer:
         """The task's metrics over `batches`, in eval mode (no dropout, running BN statistics)."""
         return self._evaluated_meter(batches).compute()
 
-    def _evaluated_meter(self, batches: Iterable) -> Any:
+    def _evaluated_meter(self, batches: Iterable) -> Meter:
         meter = self.task.eval_meter()
         without_gradients = torch.inference_mode() if self.inference_mode else torch.no_grad()
         with evaluating(self.model), without_gradients:
