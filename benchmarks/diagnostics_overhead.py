@@ -29,9 +29,11 @@ from trainlab.data.synthetic_memory import adding_problem
 from trainlab.diagnostics.callbacks import GradientNorms, TimestepGradientProbe
 from trainlab.diagnostics.gradients import LayerGroups
 from trainlab.models import ImageSpec, build_model
-from trainlab.pipelines.sequence import SequenceTask, probe_timestep_gradients
+from trainlab.pipelines.sequence import probe_timestep_gradients
 from trainlab.pipelines.sequence_models import SequenceModel, SequenceSpec
 from trainlab.training import ClassificationTask, Trainer
+from trainlab.training.denormals import flush_denormals_to_zero
+from trainlab.training.tasks import SequenceTask
 from trainlab.training.callbacks import GradientClipping
 
 
@@ -98,6 +100,7 @@ def recorder_cost(model, task, batches, device) -> tuple[float, float]:
 
 
 def main() -> None:
+    flush_denormals_to_zero()  # as `trainlab train` does before building anything
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--samples", type=int, default=1280, help="training examples per epoch")
     parser.add_argument("--repeats", type=int, default=9, help="epochs measured per setting")

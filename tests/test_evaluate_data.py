@@ -243,7 +243,7 @@ def test_a_task_without_an_evaluator_says_which_tasks_have_one(trainlab, tmp_pat
     (tmp_path / "config.yaml").write_text("task: sequence-classification\ndata:\n  source: copy\n")
     assert refused(trainlab, tmp_path, "copy") == (
         f"trainlab: error: '{tmp_path}' is a sequence-classification run; evaluate --data takes "
-        "image-classification, text-classification, forecast, language-model runs (without --data, "
+        "forecast, image-classification, language-model, text-classification runs (without --data, "
         "evaluate scores the run's own test split)"
     )
 

@@ -103,3 +103,24 @@ def test_id_strings_and_classes_missing_from_training():
     assert probabilities.shape == (3, 4)
     assert np.all(probabilities[:, [1, 3]] == 0) and np.allclose(probabilities.sum(axis=1), 1)
     assert baseline.predict(PackedSequences.from_sequences([[2, 3], [4, 5]])).tolist() == [0, 2]
+
+
+def test_scores_are_remembered_inside_a_study_only(tmp_path, monkeypatch):
+    # A process-wide cache would leave state behind every run (issue 23); the study runner opens
+    # the memory, and a run outside it fits the baseline every time.
+    from trainlab.pipelines import text_classification
+
+    splits = word_signal_texts(tmp_path)
+    fits = []
+    original_fit = TfidfLogisticRegression.fit
+    monkeypatch.setattr(TfidfLogisticRegression, "fit",
+                        lambda self, *args: fits.append(1) or original_fit(self, *args))
+    first = text_classification.tfidf_baseline_scores(splits.train, splits.test)
+    text_classification.tfidf_baseline_scores(splits.train, splits.test)
+    assert len(fits) == 2
+    with text_classification.remembered_tfidf_scores():
+        inside = [text_classification.tfidf_baseline_scores(splits.train, splits.test) for _ in range(3)]
+        text_classification.tfidf_baseline_scores(splits.test, splits.train)  # other splits: fitted again
+    assert len(fits) == 4 and all(scores == first for scores in inside)
+    text_classification.tfidf_baseline_scores(splits.train, splits.test)
+    assert len(fits) == 5

@@ -289,28 +289,18 @@ class Config(Section):
     log: LogConfig = LogConfig()
 
 
-# The model a task trains when the config names none.
-DEFAULT_MODELS = {
-    "image-classification": "simple_cnn",
-    "text-classification": "lstm",
-    "forecast": "lstm",
-    "language-model": "lstm",
-    "sequence-classification": "lstm",
-}
-
-
 def build_config(raw: dict[str, Any]) -> Config:
     """Validate plain data into a Config; the model section is checked against its model's options."""
     raw = copy.deepcopy(raw)
     if not isinstance(raw.get("task"), str):
         raise TrainlabError("no task given: name one, e.g. `trainlab train image-classification`")
-    registry.tasks.entry(raw["task"])  # an unknown task is an error listing the choices
+    task = registry.tasks.get(raw["task"])  # an unknown task is an error listing the choices
     model_raw = raw.pop("model", {})
     if isinstance(model_raw, str):
         model_raw = {"name": model_raw}
     if not isinstance(model_raw, dict):
         raise TrainlabError(f"model: expected a section or a model name, got {model_raw!r}")
-    model_raw = {**model_raw, "name": model_raw.get("name", DEFAULT_MODELS.get(raw["task"], ModelConfig().name))}
+    model_raw = {**model_raw, "name": model_raw.get("name", task.default_model)}
     model_class = registry.models.entry(model_raw["name"], raw["task"]).config_class
     model = _validate(model_class or ModelConfig, model_raw, prefix="model.")
     config = _validate(Config, {**raw, "model": model}, prefix="")

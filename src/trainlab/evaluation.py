@@ -44,8 +44,10 @@ from trainlab.data.tokenizers import UNK_ID
 from trainlab.errors import TrainlabError
 from trainlab.forecasting.backtest import SCALAR_METRICS, backtest
 from trainlab.forecasting.future import trained_forecaster
+from trainlab.pipelines.base import task_hook, tasks_with
 from trainlab.predict import stacked_images
 from trainlab.rundir import TrainedRun, eval_transform, load_run_config, load_trained
+from trainlab.training.denormals import flush_denormals_to_zero
 from trainlab.training.tasks import ClassificationTask, LanguageModelTask
 from trainlab.training.trainer import Trainer, resolve_device
 
@@ -56,12 +58,13 @@ def evaluate_on_data(run_dir: str | os.PathLike, source: str | os.PathLike) -> d
     """The test metrics of the run's scored checkpoint on `source` (see the module docstring)."""
     run_dir, source = Path(run_dir), str(source)
     config = load_run_config(run_dir)
-    if config.task not in _SCORERS:
+    scorer = task_hook(config.task, "score_new_data")  # the task says what its runs take
+    if scorer is None:
         raise TrainlabError(
-            f"'{run_dir}' is a {config.task} run; evaluate --data takes {', '.join(_SCORERS)} runs "
+            f"'{run_dir}' is a {config.task} run; evaluate --data takes {', '.join(tasks_with('score_new_data'))} runs "
             "(without --data, evaluate scores the run's own test split)"
         )
-    return _SCORERS[config.task](load_trained(run_dir, config), source)
+    return scorer(load_trained(run_dir, config), source)
 
 
 def _scores(trained: TrainedRun, task: Any, batches: Any) -> dict[str, Any]:
@@ -69,6 +72,8 @@ def _scores(trained: TrainedRun, task: Any, batches: Any) -> dict[str, Any]:
     mode, the run's device and precision where this machine has them) so that the same data gives
     the run's own numbers."""
     train = trained.config.train
+    if train.flush_denormals:  # as the run itself evaluated (experiment.build_experiment)
+        flush_denormals_to_zero()
     device = resolve_device(train.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         device = torch.device("cpu")
@@ -77,7 +82,7 @@ def _scores(trained: TrainedRun, task: Any, batches: Any) -> dict[str, Any]:
         model, task,
         torch.optim.SGD(model.parameters(), lr=0.0),  # the Trainer wants one; evaluation never steps it
         max_epochs=1, device=device, precision=train.precision if device.type == "cuda" else "32",
-        channels_last=train.channels_last, flush_denormals=train.flush_denormals,
+        channels_last=train.channels_last,
     )
     return {f"test_{name}": value for name, value in trainer.evaluate(batches).items()}
 
@@ -97,7 +102,7 @@ def _unknown_class(where: Any, kind: str, name: str, classes: list[str]) -> Trai
 # image-classification
 
 
-def _image_scores(trained: TrainedRun, source: str) -> dict[str, Any]:
+def score_images(trained: TrainedRun, source: str) -> dict[str, Any]:
     info, data = trained.info, trained.config.data
     if source in registry.datasets:
         images, labels, described = _builtin_test_split(trained, source)
@@ -157,7 +162,7 @@ def _image_folder(root: Path, info: dict[str, Any], strict: bool) -> tuple[torch
 # text-classification
 
 
-def _text_scores(trained: TrainedRun, source: str) -> dict[str, Any]:
+def score_texts(trained: TrainedRun, source: str) -> dict[str, Any]:
     data, encoder, classes = trained.config.data, trained.encoder, trained.info["classes"]
     assert encoder is not None
     path = Path(source)
@@ -192,7 +197,7 @@ def _text_scores(trained: TrainedRun, source: str) -> dict[str, Any]:
 # forecast
 
 
-def _forecast_scores(trained: TrainedRun, source: str) -> dict[str, Any]:
+def score_series(trained: TrainedRun, source: str) -> dict[str, Any]:
     data, info = trained.config.data, trained.info
     path = Path(source)
     roles = {column: "a target the run forecasts" for column in info["targets"]}
@@ -247,7 +252,7 @@ def _csv_columns(path: Path, encoding: str) -> list[str] | None:
 # language-model
 
 
-def _language_model_scores(trained: TrainedRun, source: str) -> dict[str, Any]:
+def score_text_file(trained: TrainedRun, source: str) -> dict[str, Any]:
     data, encoder = trained.config.data, trained.encoder
     assert encoder is not None
     path = Path(source)
@@ -267,11 +272,3 @@ def _language_model_scores(trained: TrainedRun, source: str) -> dict[str, Any]:
     scores = _scores(trained, LanguageModelTask(), batches)
     return {**scores, "data": str(path), "examples": batches.num_examples,
             "unknown_tokens": int(np.count_nonzero(ids.numpy() == UNK_ID))}
-
-
-_SCORERS = {
-    "image-classification": _image_scores,
-    "text-classification": _text_scores,
-    "forecast": _forecast_scores,
-    "language-model": _language_model_scores,
-}

@@ -19,13 +19,12 @@ from PIL import UnidentifiedImageError
 from trainlab.data.image_folder import decode_image
 from trainlab.data.sequence_batching import PackedSequences
 from trainlab.data.tokenizers import TextEncoder
+from trainlab import registry
 from trainlab.errors import TrainlabError
 from trainlab.rundir import TrainedRun, eval_transform, load_run_config, load_trained
 
-__all__ = ["PREDICTABLE_TASKS", "Prediction", "TrainedRun", "eval_transform", "load_trained", "predict",
+__all__ = ["Prediction", "TrainedRun", "eval_transform", "load_trained", "predict",
            "stacked_images"]
-
-PREDICTABLE_TASKS = ("image-classification", "text-classification")
 
 
 @dataclass(frozen=True)
@@ -39,10 +38,10 @@ def predict(run_dir: str | os.PathLike, inputs: list[str], batch_size: int = 64)
     """Class and probabilities for each input: texts for a text run, image paths for an image run."""
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)
-    if config.task not in PREDICTABLE_TASKS:
+    if not registry.tasks.get(config.task).predicts:
+        predictable = [entry.name for entry in registry.tasks.entries() if entry.builder.predicts]
         raise TrainlabError(
-            f"'{run_dir}' is a {config.task} run; predict takes classification runs "
-            f"({', '.join(PREDICTABLE_TASKS)})"
+            f"'{run_dir}' is a {config.task} run; predict takes classification runs ({', '.join(predictable)})"
         )
     if not inputs:
         raise TrainlabError("give at least one input to predict")

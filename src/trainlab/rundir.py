@@ -19,12 +19,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from trainlab import registry
 from trainlab.config import Config, build_config, load_yaml
-from trainlab.data.tokenizers import PAD_ID, TextEncoder
+from trainlab.data.tokenizers import TextEncoder
 from trainlab.data.transforms import EvalTransform, Normalize
 from trainlab.errors import TrainlabError
-from trainlab.models import ImageSpec, SeriesSpec, TextSpec, build_model
-from trainlab.models.language_model import LanguageModelSpec
+from trainlab.models import build_model
 from trainlab.training.checkpoint import checkpoint_path, load_weights
 
 # ----------------------------------------------------------------------------- names
@@ -174,36 +174,17 @@ def load_trained(run_dir: str | os.PathLike, config: Config | None = None, weigh
         raise TrainlabError(f"run '{run_dir}' has no {DATA_FILE}; it stopped before its data was read")
     info = read_json(run_dir / DATA_FILE)
     encoder = None
-    if config.task in ("text-classification", "language-model"):
+    if registry.tasks.get(config.task).saves_encoder:
         encoder = TextEncoder.load(run_dir / ENCODER_FILE)
     model_config = config.model
     if getattr(model_config, "load_pretrained", None):
         # The scored checkpoint replaces every weight: the pretrained file need not exist any more.
         model_config = model_config.model_copy(update={"load_pretrained": None})
-    model = build_model(model_config, _model_spec(run_dir, config.task, info, encoder), config.task)
+    try:
+        spec = registry.tasks.get(config.task).spec_from_info(info, encoder)
+    except NotImplementedError:
+        raise TrainlabError(f"'{run_dir}' is a {config.task} run; its model cannot be rebuilt from the run directory") from None
+    model = build_model(model_config, spec, config.task)
     if weights:
         load_weights(model, scored_checkpoint(run_dir, config))
     return TrainedRun(config, info, model.eval(), encoder)
-
-
-def _model_spec(run_dir: Path, task: str, info: dict[str, Any], encoder: TextEncoder | None) -> Any:
-    """What the model was built for, read from data.json (and the saved vocabulary)."""
-    if task == "image-classification":
-        return ImageSpec(*info["image_shape"], len(info["classes"]))
-    if task == "text-classification":
-        return _text_spec(info)
-    if task == "language-model":
-        assert encoder is not None
-        return LanguageModelSpec(len(encoder.vocab))
-    if task == "forecast":
-        targets = len(info["targets"])
-        return SeriesSpec(targets + len(info["covariates"]), targets, info["window"], info["horizon"])
-    raise TrainlabError(f"'{run_dir}' is a {task} run; its model cannot be rebuilt from the run directory")
-
-
-def _text_spec(info: dict[str, Any]) -> TextSpec:
-    embeddings = None
-    if info.get("pretrained_embedding_dim"):
-        # Placeholder rows of the right width; the checkpoint holds the trained ones.
-        embeddings = torch.zeros(info["vocab_size"], info["pretrained_embedding_dim"])
-    return TextSpec(info["vocab_size"], len(info["classes"]), PAD_ID, embeddings)

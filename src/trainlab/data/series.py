@@ -109,6 +109,13 @@ class SeriesSplits:
             self, train=self.train.part(0, limit), val=val, test=self.test.part(0, limit)
         )
 
+    def whole_until_test(self) -> TimeSeries:
+        """The whole series up to the end of the test part, in time order."""
+        history = self.test_history
+        if history is None:
+            history = self.train if self.val is None else self.train.followed_by(self.val)
+        return history.followed_by(self.test)
+
     def summary(self) -> str:
         """One line: the lengths, the steps, the date range and the columns of the splits.
 

@@ -11,20 +11,10 @@ from trainlab import registry
 from trainlab.config import DataConfig
 from trainlab.errors import TrainlabError
 
-# task -> "module:function" reading a DataConfig; imported on demand (pandas, Pillow cost time).
-_LOADERS = {
-    "image-classification": "trainlab.data.images:load_image_source",
-    "text-classification": "trainlab.data.text:load_text_source",
-    "language-model": "trainlab.data.corpus:load_corpus_source",
-    "forecast": "trainlab.data.series_sources:load_series_source",
-    "sequence-classification": "trainlab.data.synthetic:load_synthetic_source",
-}
-
-
 def load_source(task: str, data: DataConfig) -> Any:
     """The splits of `data.source` for `task`; an unknown source gets one line with the choices."""
-    if task not in _LOADERS:
-        raise TrainlabError(f"task '{task}' reads no data yet; tasks with data: {', '.join(_LOADERS)}")
+    # The task names its loader as "module:function", imported only now (pandas, Pillow cost time).
+    loader = registry.tasks.get(task).loader
     source = data.source
     if source in registry.datasets:
         made_for = registry.datasets.entry(source).task
@@ -38,7 +28,7 @@ def load_source(task: str, data: DataConfig) -> Any:
             f"--data {source}: neither a builtin {task} dataset{hint} nor an existing path; "
             f"builtin: {', '.join(builtin) or 'none'}"
         )
-    module, function = _LOADERS[task].split(":")
+    module, function = loader.split(":")
     return getattr(importlib.import_module(module), function)(data)
 
 

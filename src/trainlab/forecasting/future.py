@@ -14,7 +14,6 @@ from trainlab.data.sources import load_source
 from trainlab.data.windows import scaler_from_state
 from trainlab.errors import TrainlabError
 from trainlab.models.forecast import window_forecaster
-from trainlab.pipelines.forecast import history_then_test
 from trainlab.rundir import TrainedRun, load_run_config, load_trained
 
 
@@ -35,7 +34,7 @@ def forecast_future(run_dir: str | os.PathLike, horizon: int | None = None, sour
     if horizon < 1:
         raise TrainlabError(f"--horizon {horizon}: forecast at least one step")
     data = config.data if source is None else config.data.model_copy(update={"source": source})
-    series = history_then_test(load_source("forecast", data))
+    series = load_source("forecast", data).whole_until_test()
     if series.target_names != info["targets"]:
         raise TrainlabError(
             f"--data {source}: its targets {series.target_names} are not the run's {info['targets']}"

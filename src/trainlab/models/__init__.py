@@ -8,7 +8,6 @@ import torch
 from torch import nn
 
 from trainlab import registry
-from trainlab.models.language_model import LanguageModelSpec
 
 
 @dataclass(frozen=True)
@@ -50,25 +49,16 @@ def count_parameters(model: nn.Module) -> int:
     return sum(parameter.numel() for parameter in model.parameters())
 
 
-# The data `trainlab list models` counts parameters for: CIFAR-sized images with 10 classes, texts
-# with a 20,000-word vocabulary and 2 classes, one series with 24-step windows, Tiny Shakespeare's characters.
-REFERENCE_SPECS = {
-    "image-classification": ImageSpec(3, 32, 32, 10),
-    "text-classification": TextSpec(20_000, 2),
-    "forecast": SeriesSpec(1, 1, 24, 1),
-    "language-model": LanguageModelSpec(67),  # the characters of Tiny Shakespeare and <unk>
-}
-
-
 def reference_parameter_count(name: str, task: str) -> int | None:
     """Parameters of model `name` with its default options on the task's reference data; built on
     the meta device, so even VGG costs no memory. None when the model does not fit that data."""
     entry = registry.models.entry(name, task)
-    if task not in REFERENCE_SPECS or entry.config_class is None:
+    reference = registry.tasks.get(task).reference_spec  # the data its task declares
+    if reference is None or entry.config_class is None:
         return None
     try:
         with torch.device("meta"):
-            return count_parameters(entry.builder(entry.config_class(), REFERENCE_SPECS[task]))
+            return count_parameters(entry.builder(entry.config_class(), reference))
     except (ValueError, RuntimeError, NotImplementedError):
         return None
 

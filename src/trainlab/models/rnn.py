@@ -327,5 +327,3 @@ def gru(config: GRUClassifierConfig, spec) -> RecurrentClassifier:
     """GRU text classifier: embeddings, (bi)GRU layers, pooling, linear head."""
     return build_recurrent_classifier("gru", config, spec)
 
-
-from trainlab.models import language_model  # noqa: F401  (registers the rnn/lstm/gru language models)

@@ -8,7 +8,7 @@ from typing import Any
 from torch import nn
 
 from trainlab import rundir, runs
-from trainlab.pipelines import Pipeline
+from trainlab.pipelines.base import Pipeline
 
 
 class ClassificationPipeline(Pipeline):

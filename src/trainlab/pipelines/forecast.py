@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainlab import registry, rundir, runs
+from trainlab import rundir, runs
 from trainlab.config import Config
 from trainlab.data.batching import TensorBatches
 from trainlab.data.series import SeriesSplits, TimeSeries
@@ -30,7 +30,7 @@ from trainlab.metrics.regression import seasonal_naive_scale
 from trainlab.models import SeriesSpec
 from trainlab.models.forecast import window_forecaster
 from trainlab.models.modes import evaluating
-from trainlab.pipelines import Pipeline
+from trainlab.pipelines.base import Pipeline, register_task
 from trainlab.training.callbacks import Callback
 from trainlab.training.tasks import ForecastTask
 
@@ -43,7 +43,12 @@ class EpochForModel(Callback):
             state.model.set_epoch(state.epoch)
 
 
+@register_task("forecast", "forecast a time series (a builtin series or a CSV)")
 class Forecast(Pipeline):
+    default_model = "lstm"
+    loader = "trainlab.data.series_sources:load_series_source"
+    reference_spec = SeriesSpec(1, 1, 24, 1)  # one series, 24-step windows
+
     def __init__(self, config: Config):
         super().__init__(config)
         data = config.data
@@ -87,7 +92,7 @@ class Forecast(Pipeline):
     def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:
         """Backtest the trained network and every baseline over the test part; the network's
         scores replace the per-window test figures, so that every forecaster is judged alike."""
-        whole = history_then_test(self.data)
+        whole = self.data.whole_until_test()
         outcome = self.backtest(model, whole, BASELINES)
         runs.write_json(run_dir / rundir.BACKTEST_FILE, {
             "times": [str(time) for time in whole.times],
@@ -114,7 +119,7 @@ class Forecast(Pipeline):
 
     def scored_test(self, model: nn.Module, results: dict[str, Any]) -> dict[str, Any]:
         """The per-window loss, and the network's backtest scores in place of its per-window ones."""
-        scores = self.backtest(model, history_then_test(self.data), baselines=()).summary["model"]
+        scores = self.backtest(model, self.data.whole_until_test(), baselines=()).summary["model"]
         return {"loss": results["loss"], **{metric: scores[metric] for metric in SCALAR_METRICS}}
 
     def backtest(self, model: nn.Module, whole: TimeSeries, baselines: tuple[str, ...]) -> BacktestResult:
@@ -153,6 +158,28 @@ class Forecast(Pipeline):
             forced = window_forecasts(model, features, origins, window, teacher=truth)
             diagnostics["teacher_forced"] = [original(values).tolist() for values in forced]
         return diagnostics
+
+    @staticmethod
+    def spec_from_info(info: dict[str, Any], encoder: Any) -> SeriesSpec:
+        targets = len(info["targets"])
+        return SeriesSpec(targets + len(info.get("covariates") or []), targets, info["window"], info["horizon"])
+
+    @staticmethod
+    def spec_from_shape(input_shape: tuple[int, ...], num_classes: int) -> SeriesSpec:
+        if len(input_shape) != 2:
+            raise ValueError("takes series windows; give WINDOW,FEATURES, e.g. 24,1")
+        window, features = input_shape
+        return SeriesSpec(features, features, window, 1)
+
+    @staticmethod
+    def example_input(spec: SeriesSpec, tokens: int) -> tuple[tuple[torch.Tensor, ...], str]:
+        return (torch.zeros(1, spec.window, spec.input_features),), f"one window of {spec.window} steps"
+
+    @staticmethod
+    def score_new_data(trained: Any, source: str) -> dict[str, Any]:
+        from trainlab.evaluation import score_series
+
+        return score_series(trained, source)
 
 
 def window_forecasts(
@@ -207,16 +234,3 @@ def season_period(series: TimeSeries) -> int:
         if len(series) > period:
             return period
     return detect_period(series.values[:, 0], max_period=len(series) // 3)
-
-
-def history_then_test(splits: SeriesSplits) -> TimeSeries:
-    """The whole series up to the end of the test part, in time order."""
-    history = splits.test_history
-    if history is None:
-        history = splits.train if splits.val is None else splits.train.followed_by(splits.val)
-    return history.followed_by(splits.test)
-
-
-@registry.tasks.register("forecast", "forecast a time series (a builtin series or a CSV)")
-def forecast(config: Config) -> Forecast:
-    return Forecast(config)

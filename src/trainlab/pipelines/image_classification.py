@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainlab import registry, rundir
+from trainlab import rundir
 from trainlab.config import Config
 from trainlab.data.batching import TensorBatches, TransformedBatches
 from trainlab.data.sources import load_source
@@ -25,14 +25,21 @@ from trainlab.data.transforms import EvalTransform, image_transforms
 from trainlab.models import ImageSpec
 from trainlab.models.flops import count_multiply_adds
 from trainlab.models.modes import evaluating
-from trainlab.pipelines import classification
+from trainlab.pipelines.classification import ClassificationPipeline
+from trainlab.pipelines.base import register_task
 from trainlab.training.tasks import ClassificationTask
 
 SAMPLES_KEPT = 8  # the first test images, as the data gave them: inputs for feature-map figures
 MISCLASSIFIED_KEPT = 32  # the most confident mistakes
 
 
-class ImageClassification(classification.ClassificationPipeline):
+@register_task("image-classification", "classify images (a builtin dataset or a folder)")
+class ImageClassification(ClassificationPipeline):
+    default_model = "simple_cnn"
+    loader = "trainlab.data.images:load_image_source"
+    reference_spec = ImageSpec(3, 32, 32, 10)  # CIFAR-sized images, 10 classes
+    predicts = True
+
     def __init__(self, config: Config):
         super().__init__(config)
         data = load_source(config.task, config.data)
@@ -73,6 +80,27 @@ class ImageClassification(classification.ClassificationPipeline):
             extra["first_epoch_train_loss"] = first_loss
         save_test_examples(model, self.data.test, self.eval_transform, run_dir / rundir.TEST_EXAMPLES_FILE)
         return extra
+
+    @staticmethod
+    def spec_from_info(info: dict[str, Any], encoder: Any) -> ImageSpec:
+        return ImageSpec(*info["image_shape"], len(info["classes"]))
+
+    @staticmethod
+    def spec_from_shape(input_shape: tuple[int, ...], num_classes: int) -> ImageSpec:
+        if len(input_shape) != 3:
+            raise ValueError("takes images; give C,H,W, e.g. 3,32,32")
+        return ImageSpec(*input_shape, num_classes)
+
+    @staticmethod
+    def example_input(spec: ImageSpec, tokens: int) -> tuple[tuple[torch.Tensor, ...], str]:
+        shape = (spec.in_channels, spec.height, spec.width)
+        return (torch.zeros(1, *shape),), "one {}x{}x{} image".format(*shape)
+
+    @staticmethod
+    def score_new_data(trained: Any, source: str) -> dict[str, Any]:
+        from trainlab.evaluation import score_images
+
+        return score_images(trained, source)
 
 
 def first_epoch_train_loss(run_dir: Path) -> float | None:
@@ -123,8 +151,3 @@ def save_test_examples(
     temporary = path.with_name(path.name + ".tmp.npz")
     np.savez_compressed(temporary, **arrays)
     temporary.replace(path)
-
-
-@registry.tasks.register("image-classification", "classify images (a builtin dataset or a folder)")
-def image_classification(config: Config) -> ImageClassification:
-    return ImageClassification(config)

@@ -18,15 +18,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
-from trainlab import registry, rundir, runs
+from trainlab import rundir, runs
 from trainlab.config import Config
 from trainlab.data.corpus import LanguageModelBatches, TextCorpus, load_corpus_source
 from trainlab.generation import samples_by_temperature
 from trainlab.metrics.language import baseline_scores
 from trainlab.models.language_model import LanguageModelSpec
-from trainlab.pipelines import Pipeline
+from trainlab.pipelines.base import Pipeline, register_task
 from trainlab.training.tasks import LanguageModelTask
 
 # The held-out share of the text when the config names neither fraction: the last 10%.
@@ -44,7 +45,13 @@ def resolve_language_model_defaults(config: Config) -> None:
         data.val_fraction = DEFAULT_HELD_OUT_FRACTION
 
 
+@register_task("language-model", "model a text one token at a time (characters or words)")
 class LanguageModel(Pipeline):
+    default_model = "lstm"
+    loader = "trainlab.data.corpus:load_corpus_source"
+    reference_spec = LanguageModelSpec(67)  # the characters of Tiny Shakespeare and <unk>
+    saves_encoder = True
+
     def __init__(self, config: Config):
         super().__init__(config)
         resolve_language_model_defaults(config)
@@ -79,7 +86,22 @@ class LanguageModel(Pipeline):
         # The classical references, on exactly the test tokens the network was scored on.
         return baseline_scores(self.data.train, self.data.test, len(self.data.vocab))
 
+    @staticmethod
+    def spec_from_info(info: dict[str, Any], encoder: Any) -> LanguageModelSpec:
+        return LanguageModelSpec(len(encoder.vocab))
 
-@registry.tasks.register("language-model", "model a text one token at a time (characters or words)")
-def language_model(config: Config) -> LanguageModel:
-    return LanguageModel(config)
+    @staticmethod
+    def spec_from_shape(input_shape: tuple[int, ...], num_classes: int) -> LanguageModelSpec:
+        if len(input_shape) != 2:
+            raise ValueError("takes tokens; give TOKENS,VOCAB, e.g. 64,100")
+        return LanguageModelSpec(input_shape[1])
+
+    @staticmethod
+    def example_input(spec: LanguageModelSpec, tokens: int) -> tuple[tuple[torch.Tensor, ...], str]:
+        return (torch.ones(1, tokens, dtype=torch.long),), f"{tokens} tokens (vocabulary {spec.vocab_size:,})"
+
+    @staticmethod
+    def score_new_data(trained: Any, source: str) -> dict[str, Any]:
+        from trainlab.evaluation import score_text_file
+
+        return score_text_file(trained, source)

@@ -22,9 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from trainlab import registry, runs
+from trainlab import runs
 from trainlab.config import Config
 from trainlab.data.batching import TensorBatches
 from trainlab.data.sources import load_source
@@ -39,7 +38,7 @@ from trainlab.diagnostics.gradients import fit_decay, timestep_gradients
 from trainlab.errors import TrainlabError
 from trainlab.models.cell_options import needs_unrolled
 from trainlab.models.modes import evaluating
-from trainlab.pipelines import Pipeline
+from trainlab.pipelines.base import Pipeline, register_task
 from trainlab.pipelines.sequence_models import TASK, SequenceSpec
 from trainlab.rundir import (
     ACTIVATIONS_FILE,
@@ -49,66 +48,10 @@ from trainlab.rundir import (
     TIMESTEP_GRADS_FILE,
 )
 from trainlab.training.callbacks import Callback
-from trainlab.training.tasks import EvalMeter, LossMeter, TrainMeter
+from trainlab.training.tasks import SequenceTask
 
 # A task counts as solved when the test loss is below this share of the memoryless baseline.
 SOLVED_FRACTION = 0.1
-
-
-class SequenceTask:
-    """Loss and metrics for the three kinds of synthetic task (see the module docstring)."""
-
-    def __init__(self, kind: str, num_classes: int):
-        self.kind = kind
-        self.num_classes = num_classes
-        regression = kind == "regression"
-        self.metric_names = ("loss", "mae") if regression else ("loss", "accuracy")
-        self.train_metric_names = ("loss",) if regression else ("loss", "accuracy")
-
-    def loss(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-        if self.kind == "regression":
-            return F.mse_loss(predictions, targets)
-        return F.cross_entropy(predictions.reshape(-1, self.num_classes), targets.reshape(-1))
-
-    def forward(self, model: nn.Module, batch: tuple[torch.Tensor, ...], training: bool):
-        """(mean loss, outputs, targets); per-step logits are flattened to (B * T, C)."""
-        inputs, targets = batch
-        predictions = model(inputs)
-        loss = self.loss(predictions, targets)
-        if self.kind == "sequence-labelling":
-            return loss, predictions.reshape(-1, self.num_classes), targets.reshape(-1)
-        return loss, predictions, targets
-
-    def train_meter(self):
-        return LossMeter() if self.kind == "regression" else TrainMeter()
-
-    def eval_meter(self):
-        return RegressionMeter() if self.kind == "regression" else _AccuracyMeter(self.num_classes)
-
-
-class RegressionMeter:
-    """Mean squared error (the loss) and mean absolute error over an evaluation."""
-
-    gathered = ("errors",)  # combined across ranks in distributed training
-
-    def __init__(self):
-        self.errors: list[torch.Tensor] = []
-
-    def update(self, loss: torch.Tensor, predictions: torch.Tensor, targets: torch.Tensor) -> None:
-        self.errors.append((predictions.detach().double() - targets.double()).reshape(-1).cpu())
-
-    def compute(self) -> dict[str, float]:
-        errors = torch.cat(self.errors)
-        return {"loss": errors.square().mean().item(), "mae": errors.abs().mean().item()}
-
-
-class _AccuracyMeter(EvalMeter):
-    """Loss and accuracy only: a per-step confusion matrix says little about memory."""
-
-    def compute(self) -> dict[str, Any]:
-        predicted, targets = torch.cat(self.predicted), torch.cat(self.targets)
-        return {"loss": float(self.loss_sum) / len(targets),
-                "accuracy": (predicted == targets).double().mean().item()}
 
 
 def probe_loss(model: nn.Module, task: SequenceTask, targets: torch.Tensor, outputs: torch.Tensor) -> torch.Tensor:
@@ -134,7 +77,11 @@ def check_diagnostics_fit_the_cell(config: Config) -> None:
             "model.zoneout, model.variant or model.unrolled asks for the step-by-step cell; switch one of the two off")
 
 
+@register_task(TASK, "synthetic memory tasks: copy, adding problem, trend-sine-walk")
 class SequenceClassification(Pipeline):
+    default_model = "lstm"
+    loader = "trainlab.data.synthetic:load_synthetic_source"
+
     def __init__(self, config: Config):
         super().__init__(config)
         check_diagnostics_fit_the_cell(config)
@@ -236,8 +183,3 @@ def _decay_rate(norms: np.ndarray) -> float | None:
         return fit_decay(norms).rate
     except ValueError:  # every gradient underflowed to zero
         return None
-
-
-@registry.tasks.register(TASK, "synthetic memory tasks: copy, adding problem, trend-sine-walk")
-def sequence_classification(config: Config) -> SequenceClassification:
-    return SequenceClassification(config)

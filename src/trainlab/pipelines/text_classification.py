@@ -10,15 +10,18 @@ makes no sense with a class per word (the TF-IDF baseline, a vocabulary-sized co
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
+from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from trainlab import registry, rundir, runs
+from trainlab import rundir, runs
 from trainlab.config import Config
 from trainlab.data.next_word import NextWordSplits
 from trainlab.data.sequence_batching import PaddedBatches
@@ -28,7 +31,8 @@ from trainlab.data.tokenizers import PAD_ID
 from trainlab.models import TextSpec
 from trainlab.models.modes import evaluating
 from trainlab.models.tfidf import TfidfLogisticRegression
-from trainlab.pipelines import classification
+from trainlab.pipelines.classification import ClassificationPipeline
+from trainlab.pipelines.base import register_task
 from trainlab.training.tasks import ClassificationTask
 
 MISTAKES_KEPT = 20
@@ -51,7 +55,14 @@ def resolve_text_defaults(config: Config) -> None:
         config.data.max_length = DEFAULT_MAX_LENGTH
 
 
-class TextClassification(classification.ClassificationPipeline):
+@register_task("text-classification", "classify texts (a builtin dataset, a CSV/TSV/JSONL, a folder)")
+class TextClassification(ClassificationPipeline):
+    default_model = "lstm"
+    loader = "trainlab.data.text:load_text_source"
+    reference_spec = TextSpec(20_000, 2)  # a 20,000-word vocabulary, 2 classes
+    predicts = True
+    saves_encoder = True
+
     def __init__(self, config: Config):
         super().__init__(config)
         resolve_text_defaults(config)
@@ -121,28 +132,72 @@ class TextClassification(classification.ClassificationPipeline):
         ]
         return {"split": "test", "examples": len(labels), "wrong": len(wrong), "most_confident": shown}
 
+    @staticmethod
+    def spec_from_info(info: dict[str, Any], encoder: Any) -> TextSpec:
+        embeddings = None
+        if info.get("pretrained_embedding_dim"):
+            # Placeholder rows of the right width; the checkpoint holds the trained ones.
+            embeddings = torch.zeros(info["vocab_size"], info["pretrained_embedding_dim"])
+        return TextSpec(info["vocab_size"], len(info["classes"]), PAD_ID, embeddings)
+
+    @staticmethod
+    def spec_from_shape(input_shape: tuple[int, ...], num_classes: int) -> TextSpec:
+        if len(input_shape) != 2:
+            raise ValueError("takes texts; give TOKENS,VOCAB, e.g. 64,20000")
+        return TextSpec(input_shape[1], num_classes)
+
+    @staticmethod
+    def example_input(spec: TextSpec, tokens: int) -> tuple[tuple[torch.Tensor, ...], str]:
+        # Token 1 is a real token in every vocabulary (0 is padding), so no step is masked out.
+        inputs = (torch.ones(1, tokens, dtype=torch.long), torch.tensor([tokens]))
+        return inputs, f"one text of {tokens} tokens (vocabulary {spec.vocab_size:,})"
+
+    @staticmethod
+    def score_new_data(trained: Any, source: str) -> dict[str, Any]:
+        from trainlab.evaluation import score_texts
+
+        return score_texts(trained, source)
+
 
 def tfidf_baseline_scores(train: EncodedTexts, test: EncodedTexts) -> dict[str, float]:
-    """The TF-IDF baseline's test scores (confusion matrix left out), fitted on `train`.
-
-    The baseline depends on the tokens and labels alone, and the arms of a study usually share
-    them: the scores of the last few distinct splits are remembered by a digest of their contents,
-    so a study of seven arms fits it once instead of fourteen times.
-    """
+    """The TF-IDF baseline's test scores (confusion matrix left out), fitted on `train`; within
+    `remembered_tfidf_scores()`, fitted once per distinct pair of splits."""
+    remembered = _REMEMBERED.get()
     key = _digest(train.sequences.tokens, train.sequences.offsets, train.labels,
                   test.sequences.tokens, test.sequences.offsets, test.labels)
-    if key not in _TFIDF_SCORES:
+    if remembered is None or key not in remembered:
         baseline = TfidfLogisticRegression().fit(train.sequences, train.labels)
         scores = baseline.evaluate(test.sequences, test.labels)
         scores.pop("confusion_matrix", None)
-        _TFIDF_SCORES[key] = scores
-        while len(_TFIDF_SCORES) > TFIDF_SCORES_KEPT:
-            _TFIDF_SCORES.pop(next(iter(_TFIDF_SCORES)))
-    return dict(_TFIDF_SCORES[key])
+        if remembered is None:
+            return scores
+        remembered[key] = scores
+        while len(remembered) > TFIDF_SCORES_KEPT:
+            remembered.pop(next(iter(remembered)))
+    return dict(remembered[key])
 
 
+# The baseline depends on the tokens and labels alone, and the arms of a study usually share them:
+# the study runner remembers the scores of the last few distinct splits by a digest of their
+# contents, so a study of seven arms fits it once instead of fourteen times. Outside a study
+# nothing is kept: a run in a notebook leaves no state behind.
 TFIDF_SCORES_KEPT = 4
-_TFIDF_SCORES: dict[str, dict[str, float]] = {}
+_REMEMBERED: ContextVar[dict[str, dict[str, float]] | None] = ContextVar("tfidf_scores", default=None)
+
+
+@contextlib.contextmanager
+def remembered_tfidf_scores() -> Iterator[None]:
+    """Remember TF-IDF baseline scores by the digest of their splits until the block ends."""
+    token = _REMEMBERED.set({})
+    try:
+        yield
+    finally:
+        _REMEMBERED.reset(token)
+
+
+def remember_tfidf_scores_from_now_on() -> None:
+    """The same for the rest of this process: a study's worker process, which runs only its runs."""
+    _REMEMBERED.set({})
 
 
 def _digest(*tensors: torch.Tensor) -> str:
@@ -172,7 +227,3 @@ def prediction_confidences(
             predicted.append(best.indices)
             label_probability.append(probabilities.gather(1, labels[:, None]).squeeze(1))
     return torch.cat(confidence), torch.cat(predicted), torch.cat(label_probability)
-
-@registry.tasks.register("text-classification", "classify texts (a builtin dataset, a CSV/TSV/JSONL, a folder)")
-def text_classification(config: Config) -> TextClassification:
-    return TextClassification(config)

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainlab import rundir
+from trainlab import registry, rundir
 from trainlab.errors import TrainlabError
 from trainlab.models.modes import evaluating
 from trainlab.models.recurrent_cells import UnrolledRecurrent
@@ -180,28 +180,13 @@ def summarize_run(run_dir: str | os.PathLike) -> ModelSummary:
     """The summary of a run's model, rebuilt from its config.yaml and data.json (no data, no weights)."""
     torch.manual_seed(0)  # weights do not matter here, but building must not touch the caller's RNG
     trained = rundir.load_trained(run_dir, weights=False)
-    inputs, description = _run_example(trained.config.task, trained.info, Path(run_dir))
+    task = registry.tasks.get(trained.config.task)
+    spec = task.spec_from_info(trained.info, trained.encoder)
+    try:
+        inputs, description = task.example_input(spec, EXAMPLE_TOKENS)
+    except NotImplementedError:
+        raise TrainlabError(f"'{run_dir}': no model summary for {trained.config.task} runs yet") from None
     return summarize(trained.model, inputs, trained.config.model.name, description)
-
-
-def _run_example(task: str, info: dict[str, Any], run_dir: Path) -> tuple[tuple, str]:
-    """One example input of a run's model, and its description."""
-    if task == "image-classification":
-        channels, height, width = info["image_shape"]
-        return (torch.zeros(1, channels, height, width),), f"one {channels}x{height}x{width} image"
-    if task == "text-classification":
-        return _token_example(), f"one text of {EXAMPLE_TOKENS} tokens"
-    if task == "language-model":
-        return _token_example()[:1], f"{EXAMPLE_TOKENS} tokens"
-    if task == "forecast":
-        features = len(info["targets"]) + len(info.get("covariates") or [])
-        return (torch.zeros(1, info["window"], features),), f"one window of {info['window']} steps"
-    raise TrainlabError(f"'{run_dir}': no model summary for {task} runs yet")
-
-
-def _token_example() -> tuple[torch.Tensor, torch.Tensor]:
-    # Token 1 is a real token in every vocabulary (0 is padding), so no step is masked out.
-    return torch.ones(1, EXAMPLE_TOKENS, dtype=torch.long), torch.tensor([EXAMPLE_TOKENS])
 
 
 def summarize_model(name: str, input_shape: tuple[int, ...], num_classes: int = 10,
@@ -211,9 +196,6 @@ def summarize_model(name: str, input_shape: tuple[int, ...], num_classes: int = 
     `input_shape` is one example's shape: (channels, height, width) for an image model, (tokens,
     vocabulary size) for a text classifier or language model, (window, features) for a forecaster.
     """
-    from trainlab import registry
-    from trainlab.models import ImageSpec, SeriesSpec, TextSpec
-
     entries = [entry for entry in registry.models.entries() if entry.name == name and (task is None or entry.task == task)]
     if not entries:
         raise TrainlabError(f"model '{name}' is not registered{f' for {task}' if task else ''}; see `trainlab list models`")
@@ -222,34 +204,14 @@ def summarize_model(name: str, input_shape: tuple[int, ...], num_classes: int = 
         raise TrainlabError(f"model '{name}' exists for several tasks ({tasks}); add --task")
     entry = entries[0]
     config = entry.config_class() if entry.config_class is not None else None
-    if entry.task == "image-classification":
-        if len(input_shape) != 3:
-            raise TrainlabError(f"--input-shape {_shape_text(input_shape)}: {name} takes images; give C,H,W, e.g. 3,32,32")
-        spec, inputs = ImageSpec(*input_shape, num_classes), (torch.zeros(1, *input_shape),)
-        description = "one {}x{}x{} image".format(*input_shape)
-    elif entry.task == "text-classification":
-        if len(input_shape) != 2:
-            raise TrainlabError(f"--input-shape {_shape_text(input_shape)}: {name} takes texts; give TOKENS,VOCAB, e.g. 64,20000")
-        tokens, vocab_size = input_shape
-        spec = TextSpec(vocab_size, num_classes)
-        inputs = (torch.ones(1, tokens, dtype=torch.long), torch.tensor([tokens]))
-        description = f"one text of {tokens} tokens (vocabulary {vocab_size:,})"
-    elif entry.task == "language-model":
-        from trainlab.models.language_model import LanguageModelSpec
-
-        if len(input_shape) != 2:
-            raise TrainlabError(f"--input-shape {_shape_text(input_shape)}: {name} takes tokens; give TOKENS,VOCAB, e.g. 64,100")
-        tokens, vocab_size = input_shape
-        spec, inputs = LanguageModelSpec(vocab_size), (torch.ones(1, tokens, dtype=torch.long),)
-        description = f"{tokens} tokens (vocabulary {vocab_size:,})"
-    elif entry.task == "forecast":
-        if len(input_shape) != 2:
-            raise TrainlabError(f"--input-shape {_shape_text(input_shape)}: {name} takes series windows; give WINDOW,FEATURES, e.g. 24,1")
-        window, features = input_shape
-        spec, inputs = SeriesSpec(features, features, window, 1), (torch.zeros(1, window, features),)
-        description = f"one window of {window} steps"
-    else:
-        raise TrainlabError(f"model '{name}' is a {entry.task} model; summary takes image, text, language and forecast models")
+    made_for = registry.tasks.get(entry.task)
+    try:
+        spec = made_for.spec_from_shape(input_shape, num_classes)
+        inputs, description = made_for.example_input(spec, input_shape[0])
+    except ValueError as error:
+        raise TrainlabError(f"--input-shape {_shape_text(input_shape)}: {name} {error}") from None
+    except NotImplementedError:
+        raise TrainlabError(f"model '{name}' is a {entry.task} model; summary takes image, text, language and forecast models") from None
     torch.manual_seed(0)
     try:
         model = entry.builder(config, spec)

@@ -83,8 +83,11 @@ def run_study(
              study_dir / arm_name / f"{replicate}-{seed}", None if folds is None else (seed, folds))
             for _, arm_name, seed, config in pending]
     if jobs == 1 or len(pending) <= 1:
-        for (index, arm_name, seed, _), item in zip(pending, work):
-            report(index, arm_name, seed, *_run_one(*item))
+        from trainlab.pipelines.text_classification import remembered_tfidf_scores
+
+        with remembered_tfidf_scores():
+            for (index, arm_name, seed, _), item in zip(pending, work):
+                report(index, arm_name, seed, *_run_one(*item))
     else:
         _run_in_processes(pending, work, jobs, report)
     summary = summarize(plan, study_dir, seeds, scale, replicate)
@@ -176,7 +179,7 @@ def _run_in_processes(pending: list, work: list, jobs: int, report: Callable) ->
     # Spawned, not forked: a forked child inherits torch's thread pools in an undefined state.
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_limit_threads,
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                              initargs=(threads,)) as pool:
         futures = {pool.submit(_run_one, *item): entry for entry, item in zip(pending, work)}
         for future in as_completed(futures):
@@ -184,10 +187,13 @@ def _run_in_processes(pending: list, work: list, jobs: int, report: Callable) ->
             report(index, arm_name, seed, *future.result())
 
 
-def _limit_threads(threads: int) -> None:
+def _start_worker(threads: int) -> None:
     import torch
 
+    from trainlab.pipelines.text_classification import remember_tfidf_scores_from_now_on
+
     torch.set_num_threads(threads)
+    remember_tfidf_scores_from_now_on()
 
 
 def _prepare_study_dir(study_dir: Path, request: dict[str, Any], overwrite: bool) -> None:

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from trainlab.models.modes import evaluating
+from trainlab.training.tasks import Task
 
 Rule = Literal["steepest", "minimum"]
 RULES = ("steepest", "minimum")
@@ -51,7 +52,7 @@ class LRFinderResult:
 
 def lr_range_test(
     model: nn.Module,
-    task: Any,
+    task: Task,
     optimizer: torch.optim.Optimizer,
     batches: Iterable,
     *,

@@ -1,14 +1,47 @@
-"""Tasks own what a batch means, the loss and the metrics, so one Trainer serves every task."""
+"""Tasks own what a batch means, the loss and the metrics, so one Trainer serves every task.
+
+The Trainer is typed against the two protocols below; each task of trainlab (classification,
+forecasting, language modelling, the synthetic sequence tasks) is one class of this module.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, Protocol
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
 from trainlab.metrics.classification import classification_report
+
+
+class Meter(Protocol):
+    """Accumulates one epoch's (or one evaluation's) batches into metrics.
+
+    Distributed training combines the ranks' meters through the attribute names a meter lists in
+    `gathered` (lists of tensors, concatenated) and `summed` (scalars, added), when it has them.
+    """
+
+    def update(self, loss: torch.Tensor, outputs: torch.Tensor, targets: torch.Tensor) -> None: ...
+
+    def compute(self) -> dict[str, Any]: ...
+
+
+class Task(Protocol):
+    """What a batch means, the loss, and the meters of training and evaluation."""
+
+    metric_names: ClassVar[tuple[str, ...]] | tuple[str, ...]  # what eval_meter().compute() returns
+    train_metric_names: ClassVar[tuple[str, ...]] | tuple[str, ...]  # what train_meter().compute() returns
+
+    def forward(
+        self, model: nn.Module, batch: tuple[torch.Tensor, ...], training: bool
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(mean loss, outputs, targets) of one batch; the meters receive all three."""
+        ...
+
+    def train_meter(self) -> Meter: ...
+
+    def eval_meter(self) -> Meter: ...
 
 
 class ClassificationTask:
@@ -252,3 +285,60 @@ class TokenMeter:
         if not self.full:
             return {"loss": loss, "accuracy": accuracy}
         return {**language_scores(loss), "accuracy": accuracy}
+
+
+class SequenceTask:
+    """The synthetic sequence tasks (pipelines/sequence.py): `kind` "classification" (one class per
+    sequence), "sequence-labelling" (a class per step) or "regression"; batches are `(inputs, targets)`."""
+
+    def __init__(self, kind: str, num_classes: int):
+        self.kind = kind
+        self.num_classes = num_classes
+        regression = kind == "regression"
+        self.metric_names = ("loss", "mae") if regression else ("loss", "accuracy")
+        self.train_metric_names = ("loss",) if regression else ("loss", "accuracy")
+
+    def loss(self, predictions: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        if self.kind == "regression":
+            return F.mse_loss(predictions, targets)
+        return F.cross_entropy(predictions.reshape(-1, self.num_classes), targets.reshape(-1))
+
+    def forward(self, model: nn.Module, batch: tuple[torch.Tensor, ...], training: bool):
+        """(mean loss, outputs, targets); per-step logits are flattened to (B * T, C)."""
+        inputs, targets = batch
+        predictions = model(inputs)
+        loss = self.loss(predictions, targets)
+        if self.kind == "sequence-labelling":
+            return loss, predictions.reshape(-1, self.num_classes), targets.reshape(-1)
+        return loss, predictions, targets
+
+    def train_meter(self) -> Meter:
+        return LossMeter() if self.kind == "regression" else TrainMeter()
+
+    def eval_meter(self) -> Meter:
+        return RegressionMeter() if self.kind == "regression" else AccuracyMeter(self.num_classes)
+
+
+class RegressionMeter:
+    """Mean squared error (the loss) and mean absolute error over an evaluation."""
+
+    gathered = ("errors",)  # combined across ranks in distributed training
+
+    def __init__(self):
+        self.errors: list[torch.Tensor] = []
+
+    def update(self, loss: torch.Tensor, predictions: torch.Tensor, targets: torch.Tensor) -> None:
+        self.errors.append((predictions.detach().double() - targets.double()).reshape(-1).cpu())
+
+    def compute(self) -> dict[str, float]:
+        errors = torch.cat(self.errors)
+        return {"loss": errors.square().mean().item(), "mae": errors.abs().mean().item()}
+
+
+class AccuracyMeter(EvalMeter):
+    """Loss and accuracy only: a per-step confusion matrix says little about memory."""
+
+    def compute(self) -> dict[str, Any]:
+        predicted, targets = torch.cat(self.predicted), torch.cat(self.targets)
+        return {"loss": float(self.loss_sum) / len(targets),
+                "accuracy": (predicted == targets).double().mean().item()}

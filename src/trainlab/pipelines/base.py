@@ -1,0 +1,132 @@
+"""What a task is: one Pipeline subclass, registered once, declares everything trainlab asks of it.
+
+The class attributes and static methods say what the rest of the code needs to know about the task
+without building it: its default model, the loader of its `--data`, the data `trainlab list models`
+sizes models for, how a finished run's model is rebuilt and summarised, what `predict` and
+`evaluate --data` take. An instance is one run's data side (see `Pipeline`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from torch import nn
+
+from trainlab import registry
+from trainlab.config import Config
+from trainlab.training.callbacks import Callback
+from trainlab.training.tasks import Task
+
+if TYPE_CHECKING:
+    import torch
+
+    from trainlab.data.tokenizers import TextEncoder
+    from trainlab.rundir import TrainedRun
+
+
+class Pipeline:
+    """The data side of one run of a task. Subclasses set the attributes in `__init__`.
+
+    Attributes:
+        data: the loaded splits (anything with `summary()`).
+        spec: what the model builder needs to know about the data (ImageSpec, TextSpec, ...).
+        task: loss, metrics and the meaning of a batch (training/tasks.py).
+        train_batches, val_batches, test_batches: iterables of batches (val may be None).
+        info: written to RUN_DIR/data.json; what predict, forecast and reports need.
+    """
+
+    # -- what the task declares (read without building a run) --
+    name: ClassVar[str]  # set by `register_task`
+    default_model: ClassVar[str]  # the model a config that names none trains
+    loader: ClassVar[str]  # "module:function" reading `--data` into splits (imported when a run reads data)
+    reference_spec: ClassVar[Any] = None  # the data `trainlab list models` counts parameters for
+    predicts: ClassVar[bool] = False  # `trainlab predict` takes its inputs (texts or image files)
+    saves_encoder: ClassVar[bool] = False  # a run writes its tokenizer (rundir.ENCODER_FILE)
+
+    data: Any
+    spec: Any
+    task: Task
+    train_batches: Iterable
+    val_batches: Iterable | None
+    test_batches: Iterable
+    info: dict[str, Any]
+
+    def __init__(self, config: Config):
+        self.config = config
+
+    def summary(self) -> str:
+        return self.data.summary()
+
+    def callbacks(self) -> list[Callback]:
+        """Callbacks the task needs besides the default ones (e.g. a teacher-forcing schedule)."""
+        return []
+
+    def save_artifacts(self, run_dir: Path) -> None:
+        """Files besides data.json that using the trained model needs (e.g. the tokenizer)."""
+
+    def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:
+        """Flat extra metrics for metrics.json, from the evaluation `results` of each split ("val",
+        "test"); may take non-scalar entries out of `results` and write them to files."""
+        return {}
+
+    def scored_test(self, model: nn.Module, results: dict[str, Any]) -> dict[str, Any]:
+        """The test split's metrics as metrics.json holds them, from the Trainer's evaluation
+        `results` (`trainlab evaluate`): the same unless `finish` scores the test split otherwise."""
+        return results
+
+    # -- a finished run of the task (rundir.load_trained, trainlab summary, evaluate --data) --
+
+    @staticmethod
+    def spec_from_info(info: dict[str, Any], encoder: TextEncoder | None) -> Any:
+        """The spec a run's model was built for, from its data.json (and saved vocabulary)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def spec_from_shape(input_shape: tuple[int, ...], num_classes: int) -> Any:
+        """The spec of one example of `input_shape` (`trainlab summary MODEL --input-shape`); a
+        ValueError saying what the shape should be ("takes images; give C,H,W, ...") otherwise."""
+        raise NotImplementedError
+
+    @staticmethod
+    def example_input(spec: Any, tokens: int) -> tuple[tuple[torch.Tensor, ...], str]:
+        """One example input for a model built for `spec` (`tokens` long where it takes tokens),
+        and its description ("one 3x32x32 image")."""
+        raise NotImplementedError
+
+    @staticmethod
+    def score_new_data(trained: TrainedRun, source: str) -> dict[str, Any]:
+        """The run's test metrics on `source` (`trainlab evaluate RUN --data SOURCE`)."""
+        raise NotImplementedError
+
+
+def register_task(name: str, summary: str):
+    """Class decorator: `name` is the task `trainlab train NAME` trains with this pipeline."""
+    def register(pipeline: type[Pipeline]) -> type[Pipeline]:
+        pipeline.name = name
+        return registry.tasks.register(name, summary)(pipeline)
+
+    return register
+
+
+def task_named(name: str) -> type[Pipeline]:
+    """The registered task `name`; an unknown name is one line listing the tasks."""
+    return registry.tasks.get(name)
+
+
+def tasks_with(hook: str) -> list[str]:
+    """The tasks that define `hook` (e.g. "score_new_data"), for messages that list them."""
+    return [name for name in registry.tasks.names()
+            if getattr(task_named(name), hook) is not getattr(Pipeline, hook)]
+
+
+def task_hook(task: str, hook: str) -> Any | None:
+    """Task `task`'s `hook` (e.g. "score_new_data"), or None when the task does not define it."""
+    method = getattr(task_named(task), hook)
+    return None if method is getattr(Pipeline, hook) else method
+
+
+def build_pipeline(config: Config) -> Pipeline:
+    """The pipeline of `config.task`, with its data loaded."""
+    return task_named(config.task)(config)
