@@ -32,9 +32,9 @@ from trainlab.models import ImageSpec, build_model
 from trainlab.pipelines.sequence import probe_timestep_gradients
 from trainlab.pipelines.sequence_models import SequenceModel, SequenceSpec
 from trainlab.training import ClassificationTask, Trainer
+from trainlab.training.callbacks import GradientClipping
 from trainlab.training.denormals import flush_denormals_to_zero
 from trainlab.training.tasks import SequenceTask
-from trainlab.training.callbacks import GradientClipping
 
 
 def lstm_setting(samples: int):

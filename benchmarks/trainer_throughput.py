@@ -31,7 +31,6 @@ from trainlab.data import TensorBatches
 from trainlab.models import ImageSpec, build_model
 from trainlab.models.cnn import SimpleCNN
 from trainlab.training import ClassificationTask, Trainer
-from trainlab.training.denormals import flush_denormals_to_zero
 from trainlab.training.callbacks import (
     Checkpointing,
     EarlyStopping,
@@ -40,6 +39,7 @@ from trainlab.training.callbacks import (
     NaNGuard,
     ProgressDisplay,
 )
+from trainlab.training.denormals import flush_denormals_to_zero
 
 
 def hand_written_epoch(model, batches, device, channels_last: bool = False) -> float:

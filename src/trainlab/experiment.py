@@ -33,7 +33,7 @@ from trainlab.training.callbacks import (
     ProgressDisplay,
     TensorBoardLogger,
 )
-from trainlab.training.checkpoint import checkpoint_path, load_weights
+from trainlab.training.checkpoint import checkpoint_path, load_weights, saved_epoch
 from trainlab.training.denormals import flush_denormals_to_zero
 from trainlab.training.distributed import Distributed
 from trainlab.training.finetune import FineTuning, lr_scales
@@ -241,13 +241,9 @@ def _resume(config: Config, run_dir: Path, quiet: bool, ranks: Distributed | Non
         runs.write_json(run_dir / rundir.DATA_FILE, experiment.pipeline.info)
         experiment.pipeline.save_artifacts(run_dir)
     if not quiet:
-        where = f"epoch {_checkpoint_epoch(last)}" if last else "the start (no checkpoint yet)"
+        where = f"epoch {saved_epoch(last)}" if last else "the start (no checkpoint yet)"
         runs.say(f"resuming {run_dir} from {where}")
     return _fit_and_finish(experiment, run_dir, resume_from=last)
-
-
-def _checkpoint_epoch(checkpoint: Path) -> int:
-    return rundir.read_json(checkpoint / "state.json")["epoch"]
 
 
 def _fit_and_finish(experiment: Experiment, run_dir: Path, resume_from: Path | None) -> dict:

@@ -16,10 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from trainlab import registry, runs
+from trainlab import registry, rundir, runs
 from trainlab.errors import TrainlabError
 
-TOUR_FILE = "tour.json"  # what ran, how long each study took, and what failed
 ERROR_FILE = "error.txt"  # STUDY_DIR/error.txt: the traceback of a study that failed
 TOUR_SCALE = "quick"
 TOUR_SEEDS = 1
@@ -85,7 +84,7 @@ def run_tour(
             entry.update(status="failed", error=f"{type(error).__name__}: {error}".splitlines()[0])
         entry["seconds"] = round(time.perf_counter() - study_started, 1)
         record["seconds"] = round(time.perf_counter() - started, 1)
-        runs.write_json(out_dir / TOUR_FILE, record)
+        runs.write_json(out_dir / rundir.TOUR_FILE, record)
         index_path = write_index(out_dir)
         outcome = "done" if entry["status"] == "done" else f"FAILED ({entry['error']})"
         runs.say(f"tour {index}/{len(names)}: {name} {outcome} in {entry['seconds']:.0f} s "

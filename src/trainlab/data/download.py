@@ -23,7 +23,6 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 import trainlab
-from trainlab.data.extract import extract  # noqa: F401  (data/text.py imports it from here)
 from trainlab.errors import TrainlabError
 from trainlab.runs import atomic_write_text, give_default_mode, say
 

@@ -18,8 +18,9 @@ import torch
 
 from trainlab import registry
 from trainlab.config import DataConfig
-from trainlab.data.download import extract, fetch, resources_of
+from trainlab.data.download import fetch, resources_of
 from trainlab.data.embeddings import EmbeddingCoverage, load_glove
+from trainlab.data.extract import extract
 from trainlab.data.sequence_batching import PackedSequences
 from trainlab.data.splits import stratified_split
 from trainlab.data.text_files import (

@@ -16,6 +16,8 @@ import torch
 from safetensors.torch import load_file
 from torch import nn
 
+from trainlab.training.checkpoint import WEIGHTS_FILE
+
 _SHOWN = 3  # keys named per kind of problem in an error message
 
 
@@ -39,7 +41,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     {"state_dict": ...}), or a trainlab checkpoint directory (its model.safetensors)."""
     path = Path(path)
     if path.is_dir():
-        path = path / "model.safetensors"
+        path = path / WEIGHTS_FILE
     if not path.is_file():
         raise ValueError(f"model.load_pretrained: no file at '{path}'; give a .safetensors or .pt file")
     if path.suffix == ".safetensors":

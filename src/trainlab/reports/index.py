@@ -18,7 +18,7 @@ STUDY_REPORT = "report.html"
 def write_index(tour_dir: str | os.PathLike) -> Path:
     """Write TOUR_DIR/index.html; returns its path."""
     tour_dir = Path(tour_dir)
-    record = rundir.read_json(tour_dir / "tour.json")
+    record = rundir.read_json(tour_dir / rundir.TOUR_FILE)
     cards = [_card(tour_dir, entry) for entry in record["studies"]]
     done = sum(entry["status"] == "done" for entry in record["studies"])
     failed = [entry["name"] for entry in record["studies"] if entry["status"] == "failed"]

@@ -13,6 +13,7 @@ from matplotlib.ticker import MaxNLocator
 from trainlab import rundir, runs
 from trainlab.reports import html
 from trainlab.reports.figures import new_figure
+from trainlab.sweeps.summary import SUMMARY_FILE, TRIALS_JSON
 
 REPORT_FILE = "report.html"
 
@@ -20,8 +21,8 @@ REPORT_FILE = "report.html"
 def write_sweep_report(sweep_dir: str | os.PathLike) -> Path:
     """Write SWEEP_DIR/plots/{history,importance}.png and the self-contained SWEEP_DIR/report.html."""
     sweep_dir = Path(sweep_dir)
-    summary = rundir.read_json(sweep_dir / "summary.json")
-    trials = rundir.read_json(sweep_dir / "trials.json")
+    summary = rundir.read_json(sweep_dir / SUMMARY_FILE)
+    trials = rundir.read_json(sweep_dir / TRIALS_JSON)
     plots_dir = sweep_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
     figures = [plot_history(trials, summary, plots_dir / "history.png")]

@@ -55,7 +55,7 @@ def run(
 
 
 # Every other module of this package is a study that registers itself on import.
-_FRAMEWORK = {"plan", "runner", "statistics"}
+_FRAMEWORK = {"plan", "runner"}
 for _module in pkgutil.iter_modules(__path__):
     if _module.name not in _FRAMEWORK:
         importlib.import_module(f"{__name__}.{_module.name}")

@@ -143,7 +143,7 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
     from safetensors.numpy import load_file
 
     from trainlab.reports import regularisation_plots as plots
-    from trainlab.training.checkpoint import checkpoint_path
+    from trainlab.training.checkpoint import WEIGHTS_FILE, checkpoint_path
 
     plots_dir = study_dir / rundir.PLOTS_DIR
     plots_dir.mkdir(exist_ok=True)
@@ -158,7 +158,7 @@ def figures(study_dir: Path, summary: dict[str, Any]) -> list[Path]:
             checkpoints = study_dir / row["arm"] / "seed-0" / rundir.CHECKPOINTS_DIR
             found = checkpoint_path(checkpoints / "best") or checkpoint_path(checkpoints / "last")
             if found is not None:
-                tensors = load_file(str(found / "model.safetensors"))
+                tensors = load_file(str(found / WEIGHTS_FILE))
                 weights[row["label"]] = np.concatenate([t.ravel() for t in tensors.values() if t.ndim >= 2])
     written = [_accuracy_against_lambda(summary, plots_dir / "accuracy_vs_lambda.png")]
     if norms:

@@ -27,6 +27,9 @@ from trainlab.runs import give_default_mode
 from trainlab.training.state import TrainState
 
 FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+STATE_TENSORS_FILE = "state.safetensors"
+STATE_FILE = "state.json"
 
 
 def save_checkpoint(directory: Path, state: TrainState) -> None:
@@ -35,12 +38,12 @@ def save_checkpoint(directory: Path, state: TrainState) -> None:
     directory.parent.mkdir(parents=True, exist_ok=True)
     temporary = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}-"))
     try:
-        save_weights(state.model, temporary / "model.safetensors")
+        save_weights(state.model, temporary / WEIGHTS_FILE)
         tensors: dict[str, torch.Tensor] = {}
         document = to_json_and_tensors(training_state_dict(state), tensors)
-        save_file(tensors, str(temporary / "state.safetensors"))
-        (temporary / "state.json").write_text(json.dumps(document))
-        for written in (temporary, temporary / "model.safetensors", temporary / "state.safetensors"):
+        save_file(tensors, str(temporary / STATE_TENSORS_FILE))
+        (temporary / STATE_FILE).write_text(json.dumps(document))
+        for written in (temporary, temporary / WEIGHTS_FILE, temporary / STATE_TENSORS_FILE):
             give_default_mode(written)
         _replace_directory(temporary, directory)
     except BaseException:
@@ -95,7 +98,7 @@ def _replace_directory(new: Path, target: Path) -> None:
 def checkpoint_path(directory: Path) -> Path | None:
     """The usable checkpoint at `directory` (or the one a kill left beside it), else None."""
     for candidate in (Path(directory), Path(str(directory) + ".old")):
-        if (candidate / "state.json").is_file():
+        if (candidate / STATE_FILE).is_file():
             return candidate
     return None
 
@@ -126,7 +129,12 @@ def load_weights(model: torch.nn.Module, directory: Path) -> None:
     found = checkpoint_path(directory)
     if found is None:
         raise TrainlabError(f"no checkpoint in '{directory}'")
-    read_weights(model, found / "model.safetensors")
+    read_weights(model, found / WEIGHTS_FILE)
+
+
+def saved_epoch(directory: Path) -> int:
+    """The epoch the checkpoint at `directory` (a usable one, see `checkpoint_path`) was saved after."""
+    return json.loads((Path(directory) / STATE_FILE).read_text())["epoch"]
 
 
 def restore_checkpoint(directory: Path, state: TrainState) -> dict[str, Any]:
@@ -139,11 +147,11 @@ def restore_checkpoint(directory: Path, state: TrainState) -> dict[str, Any]:
     if found is None:
         raise TrainlabError(f"no checkpoint in '{directory}'")
     load_weights(state.model, found)
-    document = json.loads((found / "state.json").read_text())
+    document = json.loads((found / STATE_FILE).read_text())
     if document.get("format") != FORMAT_VERSION:
         raise TrainlabError(f"checkpoint '{found}' has format {document.get('format')}, "
                             f"this trainlab reads format {FORMAT_VERSION}")
-    saved = from_json_and_tensors(document, load_file(str(found / "state.safetensors")))
+    saved = from_json_and_tensors(document, load_file(str(found / STATE_TENSORS_FILE)))
     state.epoch, state.step, state.history = saved["epoch"], saved["step"], saved["history"]
     state.should_stop, state.stop_reason = saved["should_stop"], saved["stop_reason"]
     state.optimizer.load_state_dict(saved["optimizer"])
