@@ -30,7 +30,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from trainlab.config import DataConfig
+from trainlab.config import TextDataConfig
 from trainlab.data.sequence_batching import PackedSequences, PaddedBatches
 from trainlab.data.text import TextSplits, load_text_source
 from trainlab.models.rnn import RecurrentClassifier
@@ -143,7 +143,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
 
-    splits = load_text_source(DataConfig(source=str(args.file), max_vocab=20_000, max_length=args.max_length))
+    splits = load_text_source(TextDataConfig(source=str(args.file), max_vocab=20_000, max_length=args.max_length))
     print(splits.summary())
     train = splits.train
     timings = [

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from trainlab.config import DataConfig
+from trainlab.config import TextDataConfig
 from trainlab.data.sequence_batching import PackedSequences, PaddedBatches, padded_positions
 from trainlab.data.text import load_text_source
 from trainlab.data.text_files import read_table
@@ -33,7 +33,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("TRAINLAB_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
-def time_loading(data: DataConfig, repeats: int) -> list[float]:
+def time_loading(data: TextDataConfig, repeats: int) -> list[float]:
     load_text_source(data)  # warm-up: imports, file cache
     seconds = []
     for _ in range(repeats):
@@ -68,7 +68,7 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
 
-    data = DataConfig(source=str(args.file), text_column=args.text_column, label_column=args.label_column)
+    data = TextDataConfig(source=str(args.file), text_column=args.text_column, label_column=args.label_column)
     seconds = time_loading(data, args.repeats)
     splits = load_text_source(data)
     print(f"(1) load + vocabulary, {args.file.name}: median {statistics.median(seconds):.2f} s over "

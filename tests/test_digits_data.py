@@ -7,13 +7,13 @@ import pytest
 import torch
 from sklearn.datasets import load_digits as sklearn_digits
 
-from trainlab.config import DataConfig
+from trainlab.config import ImageDataConfig
 from trainlab.data import TensorBatches, stratified_split
 from trainlab.data.images import digits
 
 
 def test_digits_are_sklearns_scaled_to_unit_range_and_split_by_class():
-    data = digits(DataConfig(source="digits"))
+    data = digits(ImageDataConfig(source="digits"))
     reference = sklearn_digits()
     images = torch.cat([data.train[0], data.val[0], data.test[0]])
     labels = torch.cat([data.train[1], data.val[1], data.test[1]])
@@ -42,8 +42,8 @@ def test_stratified_split_is_disjoint_complete_proportional_and_seeded():
 
 
 def test_limit_keeps_a_random_sample_of_each_split():
-    full = digits(DataConfig(source="digits"))
-    data = digits(DataConfig(source="digits", limit=30))
+    full = digits(ImageDataConfig(source="digits"))
+    data = digits(ImageDataConfig(source="digits", limit=30))
     assert [len(pair[1]) for pair in (data.train, data.val, data.test)] == [30, 30, 30]
     assert torch.equal(data.train[0], full.train[0][:30])
     assert len(set(data.train[1].tolist())) > 5  # shuffled: not the first class or two

@@ -13,7 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
-from trainlab.config import DataConfig
+from trainlab.config import ImageDataConfig
 from trainlab.data import ClassificationSplits
 from trainlab.data.image_folder import read_image_split
 from trainlab.data.images import load_image_folder, load_image_source
@@ -88,7 +88,7 @@ def error_line(path: Path, rest: str) -> str:
 @functools.cache
 def load_mnist_png(shared_data: Path) -> ClassificationSplits:
     """test_png with the default options, loaded once for the tests that only read it."""
-    return load_image_folder(DataConfig(source=str(shared_data / "mnist" / "test_png")))
+    return load_image_folder(ImageDataConfig(source=str(shared_data / "mnist" / "test_png")))
 
 
 def test_mnist_pngs_load_as_one_channel_28x28_in_stratified_splits(shared_data):
@@ -114,15 +114,15 @@ def test_mnist_pngs_each_appear_in_exactly_one_split_with_their_folders_label(sh
 
 def test_mnist_png_splits_are_the_same_for_the_same_split_seed(shared_data):
     first = load_mnist_png(shared_data)
-    again = load_image_folder(DataConfig(source=str(shared_data / "mnist" / "test_png"), split_seed=0))
+    again = load_image_folder(ImageDataConfig(source=str(shared_data / "mnist" / "test_png"), split_seed=0))
     for ours, theirs in zip((first.train, first.val, first.test), (again.train, again.val, again.test)):
         assert torch.equal(ours[0], theirs[0]) and torch.equal(ours[1], theirs[1])
 
 
 def test_split_seed_and_fractions_choose_other_stratified_splits(tmp_path):
     root = make_folder(tmp_path / "digits", {"a": 20, "b": 30, "c": 10})
-    first = load_image_folder(DataConfig(source=str(root)))
-    other = load_image_folder(DataConfig(source=str(root), split_seed=1, val_fraction=0.2, test_fraction=0.3))
+    first = load_image_folder(ImageDataConfig(source=str(root)))
+    other = load_image_folder(ImageDataConfig(source=str(root), split_seed=1, val_fraction=0.2, test_fraction=0.3))
     assert split_fingerprints(other.test) != split_fingerprints(first.test)
     # Per class: round(n * 0.3) test and round(n * 0.2) val.
     assert torch.bincount(other.test[1]).tolist() == [6, 9, 3]
@@ -136,7 +136,7 @@ def test_split_seed_and_fractions_choose_other_stratified_splits(tmp_path):
 @pytest.mark.slow  # decodes 7,000 JPEGs, then 2,000 again: about 3.5 s on two cores
 def test_cifar_folder_with_train_and_test_takes_test_from_its_folder(shared_data):
     root = shared_data / "cifar10_imagefolder"
-    splits = load_image_folder(DataConfig(source=str(root)))
+    splits = load_image_folder(ImageDataConfig(source=str(root)))
     classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
     assert splits.classes == classes
     assert splits.train[0].shape[1:] == (3, 32, 32) and splits.train[0].dtype == torch.uint8
@@ -151,7 +151,7 @@ def test_train_and_test_folders_keep_test_as_it_is_and_split_val_off_train(tmp_p
     root = tmp_path / "pets"
     make_folder(root / "train", {"cat": 10, "dog": 20}, seed=1)
     make_folder(root / "test", {"cat": 3, "dog": 2}, seed=2)
-    splits = load_image_folder(DataConfig(source=str(root), val_fraction=0.2, test_fraction=0.5))
+    splits = load_image_folder(ImageDataConfig(source=str(root), val_fraction=0.2, test_fraction=0.5))
     assert split_fingerprints(splits.test) == folder_fingerprints(root / "test", ["cat", "dog"], gray_chw)
     # test_fraction does not apply; val_fraction is a share of the training images.
     assert torch.bincount(splits.val[1]).tolist() == [2, 4]
@@ -164,7 +164,7 @@ def test_val_and_test_folders_are_used_as_they_are(tmp_path):
     make_folder(root / "train", {"cat": 5, "dog": 5}, seed=1)
     make_folder(root / "val", {"cat": 2, "dog": 1}, seed=2)
     elsewhere = make_folder(tmp_path / "holdout", {"dog": 3}, seed=3)  # a split may lack a class
-    splits = load_image_folder(DataConfig(source=str(root), test=str(elsewhere)))
+    splits = load_image_folder(ImageDataConfig(source=str(root), test=str(elsewhere)))
     assert len(splits.train[1]) == 10
     assert split_fingerprints(splits.val) == folder_fingerprints(root / "val", ["cat", "dog"], gray_chw)
     assert split_fingerprints(splits.test) == folder_fingerprints(elsewhere, ["dog"], gray_chw, labels=[1])
@@ -175,8 +175,8 @@ def test_val_and_test_folders_are_used_as_they_are(tmp_path):
 
 def test_limit_keeps_that_many_examples_of_each_split_in_random_order(tmp_path):
     root = make_folder(tmp_path / "shapes", {"a": 20, "b": 20})
-    full = load_image_folder(DataConfig(source=str(root)))
-    limited = load_image_folder(DataConfig(source=str(root), limit=6))
+    full = load_image_folder(ImageDataConfig(source=str(root)))
+    limited = load_image_folder(ImageDataConfig(source=str(root), limit=6))
     # 20 per class: 28 train, 4 val (fewer than the limit: all kept), 8 test.
     pairs = zip((full.train, full.val, full.test), (limited.train, limited.val, limited.test), (6, 4, 6))
     for whole, part, size in pairs:
@@ -191,7 +191,7 @@ def test_image_size_resizes_every_image_to_height_by_width(tmp_path):
     originals = {"a/0.png": noise((20, 30), 1), "a/1.png": noise((12, 10), 2), "b/0.png": noise((40, 8), 3)}
     for name, pixels in originals.items():
         write_image(root / name, pixels)
-    splits = load_image_folder(DataConfig(source=str(root), image_size=(12, 10), test_fraction=0.5))
+    splits = load_image_folder(ImageDataConfig(source=str(root), image_size=(12, 10), test_fraction=0.5))
     images = all_images(splits)
     assert images.shape == (3, 1, 12, 10)
     # Pillow sizes are (width, height); the image already 12x10 is kept as it is.
@@ -206,7 +206,7 @@ def test_image_size_resizes_every_image_to_height_by_width(tmp_path):
 def test_color_grayscale_turns_rgb_images_into_their_luminance(tmp_path):
     root = make_folder(tmp_path / "colour", {"a": 4, "b": 4}, shape=(5, 5, 3))
     options = {"color": "grayscale", "val_fraction": 0, "test_fraction": 0.25}
-    splits = load_image_folder(DataConfig(source=str(root), **options))
+    splits = load_image_folder(ImageDataConfig(source=str(root), **options))
     assert splits.train[0].shape[1:] == (1, 5, 5)
     # ITU-R 601 luma (299 R + 587 G + 114 B) / 1000; Pillow's integer arithmetic may round 1 apart.
     references = []
@@ -223,7 +223,7 @@ def test_gray_and_colour_images_together_become_rgb_with_gray_repeated(tmp_path)
     colour = {f"b/{i}.png": noise((4, 4, 3), 10 + i) for i in range(3)}
     for name, pixels in {**gray, **colour}.items():
         write_image(root / name, pixels)
-    splits = load_image_folder(DataConfig(source=str(root), val_fraction=0, test_fraction=0.34))
+    splits = load_image_folder(ImageDataConfig(source=str(root), val_fraction=0, test_fraction=0.34))
     images = all_images(splits)
     assert images.shape == (6, 3, 4, 4)
     expected = {fingerprint(np.repeat(pixels[None], 3, axis=0)) for pixels in gray.values()}
@@ -234,7 +234,7 @@ def test_gray_and_colour_images_together_become_rgb_with_gray_repeated(tmp_path)
 @pytest.mark.parametrize(("color", "channels"), [("auto", 1), ("rgb", 3)])
 def test_all_gray_folder_keeps_one_channel_unless_rgb_is_asked_for(tmp_path, color, channels):
     root = make_folder(tmp_path / "gray", {"a": 5, "b": 5})
-    splits = load_image_folder(DataConfig(source=str(root), color=color))
+    splits = load_image_folder(ImageDataConfig(source=str(root), color=color))
     assert splits.train[0].shape[1] == channels
     assert all(torch.equal(image[0], image[-1]) for image in splits.train[0])
 
@@ -247,7 +247,7 @@ def test_sixteen_bit_grayscale_pngs_are_scaled_to_eight_bits(tmp_path):
         # 0..255 spread over 0..65535; Pillow's own convert("L") would clip all but 0 to 255.
         write_image(root / name, pixels.astype(np.uint16) * 257)
     assert Image.open(root / "a" / "0.png").mode == "I;16"
-    splits = load_image_folder(DataConfig(source=str(root), val_fraction=0, test_fraction=0.34))
+    splits = load_image_folder(ImageDataConfig(source=str(root), val_fraction=0, test_fraction=0.34))
     expected = {fingerprint(gray_chw(pixels)) for pixels in eight_bit.values()}
     assert {fingerprint(image) for image in all_images(splits)} == expected
 
@@ -279,7 +279,7 @@ def test_corrupt_images_are_skipped_with_a_warning_and_counted(tmp_path, capsys)
     assert f"warning: skipping {junk}: cannot read the image" in errors
     assert f"warning: skipping {cut}: cannot read the image" in errors
     assert f"warning: skipped 2 unreadable image(s) under {root}" in errors
-    splits = load_image_folder(DataConfig(source=str(root), val_fraction=0, test_fraction=0.25))
+    splits = load_image_folder(ImageDataConfig(source=str(root), val_fraction=0, test_fraction=0.25))
     assert len(splits.train[1]) + len(splits.test[1]) == 8
     assert snapshot(root) == before  # the user's files are left as they were
 
@@ -290,7 +290,7 @@ def test_corrupt_image_under_strict_is_an_error_naming_it(tmp_path, corrupt):
     bad = corrupt(root / "dog" / "bad.png")
     expected = error_line(bad, r": cannot read the image \(.+\); remove it or set data\.strict=false")
     with pytest.raises(TrainlabError, match=expected):
-        load_image_folder(DataConfig(source=str(root), strict=True))
+        load_image_folder(ImageDataConfig(source=str(root), strict=True))
     assert bad.exists()
 
 
@@ -298,7 +298,7 @@ def test_class_with_only_corrupt_images_is_an_error_naming_it(tmp_path):
     root = make_folder(tmp_path / "pets", {"cat": 4, "dog": 0})
     not_an_image(root / "dog" / "a.png")
     with pytest.raises(TrainlabError, match=error_line(root, ": no readable images for class dog")):
-        load_image_folder(DataConfig(source=str(root)))
+        load_image_folder(ImageDataConfig(source=str(root)))
 
 
 def test_class_folder_without_images_is_an_error_naming_it(tmp_path):
@@ -308,7 +308,7 @@ def test_class_folder_without_images_is_an_error_naming_it(tmp_path):
     rest = r": class folder has no images \(.*\); remove the folder or add images"
     expected = error_line(root / "bird", rest)
     with pytest.raises(TrainlabError, match=expected):
-        load_image_folder(DataConfig(source=str(root)))
+        load_image_folder(ImageDataConfig(source=str(root)))
 
 
 def test_images_of_different_sizes_without_image_size_is_an_error(tmp_path):
@@ -316,7 +316,7 @@ def test_images_of_different_sizes_without_image_size_is_an_error(tmp_path):
     write_image(root / "b" / "big.png", noise((7, 5), 1))
     rest = r": images differ in size \(6x5 and 7x5\); set data\.image_size=\[H,W\] to resize them"
     with pytest.raises(TrainlabError, match=error_line(root, rest)):
-        load_image_folder(DataConfig(source=str(root)))
+        load_image_folder(ImageDataConfig(source=str(root)))
 
 
 def test_test_folder_with_a_class_unknown_to_training_is_an_error(tmp_path):
@@ -325,7 +325,7 @@ def test_test_folder_with_a_class_unknown_to_training_is_an_error(tmp_path):
     make_folder(root / "test", {"cat": 2, "dog": 2, "emu": 2})
     rest = r": class folders emu are not among the training classes \(cat, dog\)"
     with pytest.raises(TrainlabError, match=error_line(root / "test", rest)):
-        load_image_folder(DataConfig(source=str(root)))
+        load_image_folder(ImageDataConfig(source=str(root)))
 
 
 def test_folder_without_class_folders_is_an_error_naming_it(tmp_path):
@@ -334,13 +334,13 @@ def test_folder_without_class_folders_is_an_error_naming_it(tmp_path):
     write_image(root / "b.png", noise((4, 4), 1))
     rest = r": no class folders; an image folder holds one subfolder of images per class .*"
     with pytest.raises(TrainlabError, match=error_line(root, rest)):
-        load_image_folder(DataConfig(source=str(root)))
+        load_image_folder(ImageDataConfig(source=str(root)))
 
 
 def test_folder_with_one_class_is_an_error(tmp_path):
     root = make_folder(tmp_path / "solo", {"cat": 6})
     with pytest.raises(TrainlabError, match=r"^solo: the training split has only one class \(cat\)$"):
-        load_image_folder(DataConfig(source=str(root)))
+        load_image_folder(ImageDataConfig(source=str(root)))
 
 
 def test_missing_test_folder_is_an_error_naming_the_option(tmp_path):
@@ -348,7 +348,7 @@ def test_missing_test_folder_is_an_error_naming_the_option(tmp_path):
     missing = tmp_path / "nowhere"
     expected = rf"^data\.test={re.escape(str(missing))}: no such folder; give a folder of class subfolders$"
     with pytest.raises(TrainlabError, match=expected):
-        load_image_folder(DataConfig(source=str(root), test=str(missing)))
+        load_image_folder(ImageDataConfig(source=str(root), test=str(missing)))
 
 
 # Dispatch by source
@@ -356,17 +356,17 @@ def test_missing_test_folder_is_an_error_naming_the_option(tmp_path):
 
 def test_image_source_is_a_builtin_name_or_a_folder(tmp_path):
     root = make_folder(tmp_path / "pets", {"cat": 5, "dog": 5})
-    assert load_image_source(DataConfig(source=str(root))).classes == ["cat", "dog"]
-    assert load_image_source(DataConfig(source="digits")).train[0].shape[1:] == (1, 8, 8)
+    assert load_image_source(ImageDataConfig(source=str(root))).classes == ["cat", "dog"]
+    assert load_image_source(ImageDataConfig(source="digits")).train[0].shape[1:] == (1, 8, 8)
     expected = r"^--data no-such-thing: neither a builtin image dataset \(.*digits.*\) nor a folder"
     with pytest.raises(TrainlabError, match=expected):
-        load_image_source(DataConfig(source="no-such-thing"))
+        load_image_source(ImageDataConfig(source="no-such-thing"))
 
 
 def test_current_folder_as_source_is_named_after_the_folder(tmp_path, monkeypatch):
     root = make_folder(tmp_path / "pets", {"cat": 5, "dog": 5})
     monkeypatch.chdir(root)
-    splits = load_image_folder(DataConfig(source="."))
+    splits = load_image_folder(ImageDataConfig(source="."))
     assert splits.name == "pets"
     assert splits.summary().startswith("pets: ")
 
@@ -375,4 +375,4 @@ def test_file_as_source_is_an_error_saying_a_folder_is_needed(tmp_path):
     image = write_image(tmp_path / "one.png", noise((4, 4), 0))
     expected = rf"^--data {re.escape(str(image))}: images come from a folder of class subfolders, not a file$"
     with pytest.raises(TrainlabError, match=expected):
-        load_image_source(DataConfig(source=str(image)))
+        load_image_source(ImageDataConfig(source=str(image)))

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from trainlab import registry
-from trainlab.config import DataConfig
+from trainlab.config import ImageDataConfig
 from trainlab.data import images as image_datasets
 from trainlab.data.image_formats import read_cifar10_archive, read_idx
 from trainlab.errors import TrainlabError
@@ -357,7 +357,7 @@ def test_idx_builtins_take_test_from_t10k_and_split_validation_off_train(
     train_labels = [0] * 20 + [1] * 30 + [9] * 10
     files = fake_idx_dataset(tmp_path, train_labels, [3, 1, 4, 1, 5, 9, 2, 6])
     serve_locally(monkeypatch, files, tmp_path / "cache")
-    splits = registry.datasets.entry(dataset).builder(DataConfig(source=dataset, val_fraction=0.2))
+    splits = registry.datasets.entry(dataset).builder(ImageDataConfig(source=dataset, val_fraction=0.2))
     assert splits.classes == classes
     assert splits.train[0].shape[1:] == (1, 28, 28) and splits.train[0].dtype == torch.uint8
     assert splits.train[1].dtype == torch.int64
@@ -372,7 +372,7 @@ def test_cifar10_builtin_takes_test_from_test_batch_with_the_archives_class_name
     batches = fake_cifar_batches(seed=2, per_batch=4)
     archive = write_cifar_archive(tmp_path / "cifar-10-python.tar.gz", cifar_members(batches))
     serve_locally(monkeypatch, {"cifar-10-python.tar.gz": archive}, tmp_path / "cache")
-    splits = registry.datasets.entry("cifar10").builder(DataConfig(source="cifar10", val_fraction=0.0))
+    splits = registry.datasets.entry("cifar10").builder(ImageDataConfig(source="cifar10", val_fraction=0.0))
     assert splits.classes == CLASS_NAMES and splits.val is None
     test = batches["test_batch"]
     assert examples(*splits.test) == examples(channel_major(test[b"data"]), test[b"labels"])

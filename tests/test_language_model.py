@@ -21,7 +21,6 @@ from trainlab.metrics.language import (
 )
 from trainlab.models import build_model
 from trainlab.models.language_model import LanguageModelSpec, RecurrentLanguageModel
-from trainlab.pipelines.language_model import resolve_language_model_defaults
 from trainlab.training.tasks import LanguageModelTask
 from trainlab.training.trainer import Trainer
 
@@ -155,10 +154,12 @@ def test_weight_tying_shares_the_embedding_and_projects_when_widths_differ():
 
 
 def test_language_model_defaults_apply_only_where_the_config_is_silent():
+    # The language model's own data section holds its defaults (characters, 5% + 5% held out),
+    # which differ from a text classifier's; nothing rewrites the config afterwards.
     config = build_config({"task": "language-model"})
-    resolve_language_model_defaults(config)
     assert (config.data.tokenizer, config.data.val_fraction, config.data.test_fraction) == ("char", 0.05, 0.05)
     config = build_config({"task": "language-model",
                            "data": {"tokenizer": "word", "test_fraction": 0.1, "val_fraction": 0.1}})
-    resolve_language_model_defaults(config)
     assert (config.data.tokenizer, config.data.val_fraction, config.data.test_fraction) == ("word", 0.1, 0.1)
+    texts = build_config({"task": "text-classification"}).data
+    assert (texts.tokenizer, texts.val_fraction, texts.test_fraction, texts.max_length) == ("word", 0.1, 0.2, 512)

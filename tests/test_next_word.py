@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from trainlab import rundir
-from trainlab.config import DataConfig, build_config
+from trainlab.config import TextDataConfig, build_config
 from trainlab.data.next_word import NextWordSplits, context_windows, next_word_from_text
 from trainlab.data.tokenizers import UNK
 from trainlab.errors import TrainlabError
@@ -35,7 +35,7 @@ def test_context_windows_by_hand():
 
 def test_labels_are_vocabulary_ids_of_the_next_word():
     text = "the cat sat on the mat . the dog sat on the cat . " * 20
-    splits = next_word_from_text("cats", text, DataConfig(sequence_length=3, val_fraction=0.1, test_fraction=0.2))
+    splits = next_word_from_text("cats", text, TextDataConfig(context_length=3, val_fraction=0.1, test_fraction=0.2))
     assert isinstance(splits, NextWordSplits)
     assert splits.classes == splits.vocab.tokens
     words = text.split()
@@ -49,7 +49,7 @@ def test_windows_never_cross_a_split_boundary():
     # 100 distinct words: the vocabulary is built on the first 70 (train), so every validation and
     # test word is <unk>; a window reading across a boundary would mix known words and <unk>.
     text = " ".join(f"w{index}" for index in range(100))
-    data = DataConfig(sequence_length=3, val_fraction=0.1, test_fraction=0.2, max_vocab=None)
+    data = TextDataConfig(context_length=3, val_fraction=0.1, test_fraction=0.2, max_vocab=None)
     splits = next_word_from_text("words", text, data)
     assert (len(splits.train), len(splits.val), len(splits.test)) == (70 - 3, 10 - 3, 20 - 3)
     for index in range(len(splits.train)):
@@ -64,7 +64,7 @@ def test_windows_never_cross_a_split_boundary():
 
 def test_stride_applies_to_training_windows_and_limit_counts_windows():
     text = " ".join(f"w{index % 7}" for index in range(200))
-    data = DataConfig(sequence_length=4, val_fraction=0.1, test_fraction=0.2, stride=3)
+    data = TextDataConfig(context_length=4, val_fraction=0.1, test_fraction=0.2, stride=3)
     splits = next_word_from_text("cycle", text, data)
     assert len(splits.train) == (140 - 4 - 1) // 3 + 1
     assert (len(splits.val), len(splits.test)) == (20 - 4, 40 - 4)  # every word scored once
@@ -77,8 +77,8 @@ def test_stride_applies_to_training_windows_and_limit_counts_windows():
 def test_a_part_too_short_for_one_window_is_one_clear_error():
     text = " ".join(f"w{index}" for index in range(30))
     with pytest.raises(TrainlabError, match=r"words: the val part has 3 words, too few for one window of "
-                                            r"data.sequence_length=5 words"):
-        next_word_from_text("words", text, DataConfig(sequence_length=5, val_fraction=0.1, test_fraction=0.2))
+                                            r"data.context_length=5 words"):
+        next_word_from_text("words", text, TextDataConfig(context_length=5, val_fraction=0.1, test_fraction=0.2))
 
 
 def test_a_next_word_run_reports_perplexity_and_skips_per_class_files(tmp_path):

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import trainlab
-from trainlab.config import DataConfig
+from trainlab.config import SeriesDataConfig
 from trainlab.data.series import SeriesSplits, TimeSeries, chronological_split
 from trainlab.data.series_csv import load_series_csv
 from trainlab.data.series_sources import load_series_source
@@ -87,7 +87,7 @@ def test_etth1_with_several_targets_and_covariates(shared_data):
 
 def test_airline_summary_line(shared_data):
     source = shared_data / "airline_passengers" / "airline-passengers.csv"
-    splits = load_series_source(DataConfig(source=str(source)))
+    splits = load_series_source(SeriesDataConfig(source=str(source)))
     assert splits.summary() == (
         "airline-passengers.csv: train 101, val 14, test 29 monthly steps (MS) 1949-01..1960-12; "
         "target Passengers"
@@ -138,7 +138,7 @@ def monthly_csv(folder: Path, name: str, start: str, values: list[float]) -> Pat
 def test_a_separate_test_file_follows_the_training_file(tmp_path):
     train = monthly_csv(tmp_path, "train.csv", "2000-01", list(range(40)))
     test = monthly_csv(tmp_path, "test.csv", "2003-05", list(range(40, 52)))
-    splits = load_series_source(DataConfig(source=str(train), test=str(test), val_fraction=0.1))
+    splits = load_series_source(SeriesDataConfig(source=str(train), test=str(test), val_fraction=0.1))
     assert (len(splits.train), len(splits.val), len(splits.test)) == (36, 4, 12)
     assert splits.test.values[:, 0].tolist() == list(range(40, 52))
     np.testing.assert_array_equal(splits.test_history.values[:, 0], np.arange(40))
@@ -149,7 +149,7 @@ def test_a_test_file_that_overlaps_the_training_file_is_refused(tmp_path):
     train = monthly_csv(tmp_path, "train.csv", "2000-01", list(range(40)))
     test = monthly_csv(tmp_path, "test.csv", "2003-01", list(range(12)))
     with pytest.raises(TrainlabError) as error:
-        load_series_source(DataConfig(source=str(train), test=str(test)))
+        load_series_source(SeriesDataConfig(source=str(train), test=str(test)))
     assert str(error.value) == (
         "data.test (test.csv) starts at 2003-01-01 00:00:00, before the data it should follow ends "
         "(2003-04-01 00:00:00); the splits must follow each other in time (train, val, test)"
@@ -160,7 +160,7 @@ def test_a_validation_file_needs_a_test_file(tmp_path):
     train = monthly_csv(tmp_path, "train.csv", "2000-01", list(range(40)))
     val = monthly_csv(tmp_path, "val.csv", "2003-05", list(range(6)))
     with pytest.raises(TrainlabError, match="data.val needs data.test too"):
-        load_series_source(DataConfig(source=str(train), val=str(val)))
+        load_series_source(SeriesDataConfig(source=str(train), val=str(val)))
 
 
 # Bad input: one line naming the file and what to do.
@@ -311,7 +311,7 @@ def gappy_ramp(tmp_path, value_at=lambda step: float(step * step)) -> Path:
 
 
 def split_gappy(path: Path, policy: str) -> SeriesSplits:
-    config = DataConfig(source=str(path), missing=policy, val_fraction=0.15, test_fraction=0.15)
+    config = SeriesDataConfig(source=str(path), missing=policy, val_fraction=0.15, test_fraction=0.15)
     return load_series_source(config)
 
 
@@ -347,7 +347,7 @@ def test_sunspots_and_nile_builtins_match_statsmodels():
 
     for name, dataset, column in (("sunspots", sunspots, "SUNACTIVITY"), ("nile", nile, "volume")):
         reference = dataset.load_pandas().data
-        splits = load_series_source(DataConfig(source=name, val_fraction=0.0, test_fraction=0.25))
+        splits = load_series_source(SeriesDataConfig(source=name, val_fraction=0.0, test_fraction=0.25))
         values = np.concatenate([splits.train.values, splits.test.values])[:, 0]
         np.testing.assert_array_equal(values, reference[column].to_numpy(np.float32))
         assert splits.train.frequency == "YS-JAN" and splits.train.target_names == [column]
@@ -361,20 +361,20 @@ def test_co2_builtin_is_monthly_means_with_empty_months_interpolated(capsys):
     monthly = weekly.resample("MS").mean()
     assert monthly.isna().sum() == 5
 
-    splits = load_series_source(DataConfig(source="co2", val_fraction=0.0, test_fraction=0.1))
+    splits = load_series_source(SeriesDataConfig(source="co2", val_fraction=0.0, test_fraction=0.1))
     assert splits.train.frequency == "MS" and splits.train.missing_filled == 5
     assert "co2: filled 5 missing values by time interpolation" in capsys.readouterr().err
     values = np.concatenate([splits.train.values, splits.test.values])[:, 0]
     np.testing.assert_allclose(values, monthly.interpolate(method="time").to_numpy(), rtol=1e-6)
 
-    carried = load_series_source(DataConfig(source="co2", missing="ffill", test_fraction=0.1))
+    carried = load_series_source(SeriesDataConfig(source="co2", missing="ffill", test_fraction=0.1))
     june_1958 = carried.train.times.get_loc(pd.Timestamp("1958-06-01"))
     assert carried.train.values[june_1958, 0] == np.float32(monthly["1958-05-01"])
 
 
 def test_a_builtin_of_another_task_is_refused():
     with pytest.raises(TrainlabError) as error:
-        load_series_source(DataConfig(source="digits"))
+        load_series_source(SeriesDataConfig(source="digits"))
     assert str(error.value) == "--data digits is a image-classification dataset, not a forecast one"
 
 
@@ -387,7 +387,7 @@ def test_airline_builtin_reads_the_cached_download(shared_data, tmp_path, monkey
     original = shared_data / "airline_passengers" / "airline-passengers.csv"
     (tmp_path / "airline-passengers").mkdir()
     shutil.copy(original, tmp_path / "airline-passengers" / "airline-passengers.csv")
-    splits = load_series_source(DataConfig(source="airline-passengers", limit=10))
+    splits = load_series_source(SeriesDataConfig(source="airline-passengers", limit=10))
     assert isinstance(splits, SeriesSplits) and splits.name == "airline-passengers"
     passengers = pd.read_csv(original)["Passengers"].to_numpy(np.float32)
     np.testing.assert_array_equal(splits.train.values[:, 0], passengers[:10])

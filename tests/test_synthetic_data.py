@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from trainlab import registry
-from trainlab.config import DataConfig
+from trainlab.config import SyntheticDataConfig
 from trainlab.data.synthetic import load_synthetic_source
 from trainlab.data.synthetic_memory import (
     adding_memoryless_mse,
@@ -27,7 +27,7 @@ NAMES = ["copy", "adding", "adding-uniform", "polynomial", "trend-sine-walk"]
 
 def build(name: str, **options) -> object:
     settings = {"num_examples": 300, "sequence_length": 30, **options}
-    return registry.datasets.get(name)(DataConfig(source=name, **settings))
+    return registry.datasets.get(name)(SyntheticDataConfig(source=name, **settings))
 
 
 def splits_of(data) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -254,10 +254,10 @@ def test_summary_and_errors_speak_in_config_keys():
 
 
 def test_sequence_classification_source_is_a_synthetic_task_not_a_file(tmp_path):
-    data = load_synthetic_source(DataConfig(source="trend-sine-walk", num_examples=30))
+    data = load_synthetic_source(SyntheticDataConfig(source="trend-sine-walk", num_examples=30))
     assert data.name == "trend-sine-walk" and data.classes == ["trend", "sine", "walk"]
     with pytest.raises(TrainlabError) as error:
-        load_synthetic_source(DataConfig(source=str(tmp_path)))
+        load_synthetic_source(SyntheticDataConfig(source=str(tmp_path)))
     assert str(error.value) == (
         f"--data {tmp_path}: sequence-classification reads no files; choose a synthetic task: "
         "adding, adding-uniform, copy, trend-sine-walk"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from trainlab.config import DataConfig
+from trainlab.config import TextDataConfig
 from trainlab.data.corpus import STDLIB_CORPUS_CHARACTERS, load_corpus_source
 from trainlab.data.text import EncodedTexts, TextSplits, load_text_source
 from trainlab.data.tokenizers import UNK, TextEncoder, WordTokenizer
@@ -36,7 +36,7 @@ def read_csv_rows(path: Path) -> list[dict[str, str]]:
 def test_imdb_csv_split_labels_summary_and_no_vocabulary_leakage(shared_data):
     # test.csv: 5,000 reviews, 2,500 per class (PROVENANCE.md); half the tokenizing of train.csv.
     source = shared_data / "imdb" / "test.csv"
-    splits = load_text_source(DataConfig(source=str(source), max_vocab=None, max_length=300))
+    splits = load_text_source(TextDataConfig(source=str(source), max_vocab=None, max_length=300))
     assert splits.classes == ["0", "1"]
     # Stratified 70/10/20.
     assert (len(splits.train), len(splits.val), len(splits.test)) == (3500, 500, 1000)
@@ -75,7 +75,7 @@ def test_imdb_csv_split_labels_summary_and_no_vocabulary_leakage(shared_data):
 
 
 def test_sst2_tsv_reads_every_row(shared_data):
-    data = DataConfig(source=str(shared_data / "sst2" / "train.tsv"), text_column="sentence",
+    data = TextDataConfig(source=str(shared_data / "sst2" / "train.tsv"), text_column="sentence",
                       test=str(shared_data / "sst2" / "test.tsv"), min_freq=2)
     splits = load_text_source(data)
     parts = (splits.train, splits.val, splits.test)
@@ -90,7 +90,7 @@ def test_sst2_tsv_reads_every_row(shared_data):
 def test_sst2_tsv_exact_tokens(shared_data):
     """dev.tsv as training data and test.tsv as test data, against the csv module and the tokenizer."""
     source, test = shared_data / "sst2" / "dev.tsv", shared_data / "sst2" / "test.tsv"
-    splits = load_text_source(DataConfig(source=str(source), test=str(test), text_column="sentence",
+    splits = load_text_source(TextDataConfig(source=str(source), test=str(test), text_column="sentence",
                                          max_vocab=None, val_fraction=0.0))
 
     def reference(path: Path) -> Counter:
@@ -131,7 +131,7 @@ def test_jsonl_with_natural_class_order_and_separate_val(tmp_path):
     train = write(tmp_path / "train.jsonl", "\n".join(json.dumps({"review": text, "stars": int(label)})
                                                        for text, label in rows) + "\n\n")
     val = write(tmp_path / "val.jsonl", json.dumps({"review": "good fun", "stars": 10}) + "\n")
-    splits = load_text_source(DataConfig(source=str(train), val=str(val), text_column="review",
+    splits = load_text_source(TextDataConfig(source=str(train), val=str(val), text_column="review",
                                          label_column="stars", test_fraction=0.25))
     assert splits.classes == ["1", "2", "10"]  # integers in numeric order, not "1", "10", "2"
     assert len(splits.val) == 1 and splits.val.labels.tolist() == [2]
@@ -141,7 +141,7 @@ def test_jsonl_with_natural_class_order_and_separate_val(tmp_path):
 
 def test_string_labels_sorted_and_encoder_reads_new_text_the_same_way(tmp_path):
     path = write_csv(tmp_path / "reviews.csv", table_rows(30, ["pos", "neg"]))
-    splits = load_text_source(DataConfig(source=str(path), val_fraction=0.0, max_length=3))
+    splits = load_text_source(TextDataConfig(source=str(path), val_fraction=0.0, max_length=3))
     assert splits.classes == ["neg", "pos"]
     encoder = splits.encoder()
     encoder.save(tmp_path / "encoder.json")
@@ -153,7 +153,7 @@ def test_string_labels_sorted_and_encoder_reads_new_text_the_same_way(tmp_path):
 
 def test_limited_keeps_the_first_texts(tmp_path):
     path = write_csv(tmp_path / "reviews.csv", table_rows(50, ["a", "b"]))
-    splits = load_text_source(DataConfig(source=str(path)))
+    splits = load_text_source(TextDataConfig(source=str(path)))
     small = splits.limited(4)
     assert [len(part) for part in (small.train, small.val, small.test)] == [4, 4, 4]
     assert decoded(small, small.train) == decoded(splits, splits.train)[:4]
@@ -172,7 +172,7 @@ def test_aclimdb_layout_ignores_unsup(tmp_path, capsys):
     make_folder(tmp_path / "aclImdb", {"train/pos": 10, "train/neg": 10, "train/unsup": 7,
                                        "test/pos": 4, "test/neg": 4})
     write(tmp_path / "aclImdb" / "train" / "urls_pos.txt", "not a review")
-    splits = load_text_source(DataConfig(source=str(tmp_path / "aclImdb"), val_fraction=0.2))
+    splits = load_text_source(TextDataConfig(source=str(tmp_path / "aclImdb"), val_fraction=0.2))
     assert splits.classes == ["neg", "pos"]
     assert (len(splits.train), len(splits.val), len(splits.test)) == (16, 4, 8)
     assert "left out: 'unsup' is not one of the classes (neg, pos)" in capsys.readouterr().err
@@ -182,13 +182,13 @@ def test_aclimdb_layout_ignores_unsup(tmp_path, capsys):
 
 def test_flat_class_folders_are_split(tmp_path):
     make_folder(tmp_path / "texts", {"spam": 10, "ham": 20, "eggs": 5})
-    splits = load_text_source(DataConfig(source=str(tmp_path / "texts"), val_fraction=0.2, test_fraction=0.2))
+    splits = load_text_source(TextDataConfig(source=str(tmp_path / "texts"), val_fraction=0.2, test_fraction=0.2))
     assert splits.classes == ["eggs", "ham", "spam"]
     assert len(splits.train) + len(splits.val) + len(splits.test) == 35
     assert np.bincount(splits.test.labels.numpy()).tolist() == [1, 4, 2]
 
 
-def message_of(data: DataConfig, loader=load_text_source) -> str:
+def message_of(data: TextDataConfig, loader=load_text_source) -> str:
     with pytest.raises(TrainlabError) as error:
         loader(data)
     return str(error.value)
@@ -196,58 +196,58 @@ def message_of(data: DataConfig, loader=load_text_source) -> str:
 
 def test_bad_inputs_are_one_line_naming_the_file(tmp_path):
     empty = write(tmp_path / "empty.csv", "")
-    assert message_of(DataConfig(source=str(empty))) == (
+    assert message_of(TextDataConfig(source=str(empty))) == (
         f"{empty}: the file is empty; give a file with a header and one text per row")
     header_only = write(tmp_path / "header.csv", "text,label\n")
-    assert message_of(DataConfig(source=str(header_only))) == (
+    assert message_of(TextDataConfig(source=str(header_only))) == (
         f"{header_only}: no rows after the header; give one text per row")
     columns = write(tmp_path / "columns.csv", "id,rating,label,text\n1,9,1,great\n2,1,0,awful\n")
-    assert message_of(DataConfig(source=str(columns), text_column="txt")) == (
+    assert message_of(TextDataConfig(source=str(columns), text_column="txt")) == (
         f"{columns}: no column 'txt'; columns are id, rating, label, text (set data.text_column=)")
-    assert message_of(DataConfig(source=str(columns), label_column="stars")) == (
+    assert message_of(TextDataConfig(source=str(columns), label_column="stars")) == (
         f"{columns}: no column 'stars'; columns are id, rating, label, text (set data.label_column=)")
     one_class = write(tmp_path / "one.csv", "text,label\na,pos\nb,pos\nc,pos\n")
-    assert message_of(DataConfig(source=str(one_class))) == (
+    assert message_of(TextDataConfig(source=str(one_class))) == (
         f"{one_class}: only one class ('pos') in column 'label'; a classifier needs two or more")
     latin = write(tmp_path / "latin.csv", "text,label\ncaf\xe9 ok,1\n".encode("latin-1"))
     # "text,label\n" is 11 bytes, "caf" 3 more: the é (0xe9) sits at offset 14 on line 2.
-    assert message_of(DataConfig(source=str(latin))) == (
+    assert message_of(TextDataConfig(source=str(latin))) == (
         f"{latin}: byte 0xe9 at offset 14 (line 2) is not valid utf-8; set data.encoding= to the file's "
         "encoding, e.g. data.encoding=latin-1")
     ragged = write(tmp_path / "ragged.csv", "text,label\ngood,1\nbad,0,extra\n")
-    assert message_of(DataConfig(source=str(ragged))) == (
+    assert message_of(TextDataConfig(source=str(ragged))) == (
         f"{ragged}: line 3 has 3 fields but the header has 2 (text, label); "
         "check the quoting and the delimiter")
     no_label = write(tmp_path / "nolabel.csv", "text,label\ngood,1\nbad,\n")
-    assert message_of(DataConfig(source=str(no_label))) == (
+    assert message_of(TextDataConfig(source=str(no_label))) == (
         f"{no_label}: line 3 has no 'label'; fill it or remove the row")
     broken = write(tmp_path / "broken.jsonl", '{"text": "a", "label": 1}\n{"text": "b", label: 0}\n')
-    assert message_of(DataConfig(source=str(broken))) == (
+    assert message_of(TextDataConfig(source=str(broken))) == (
         f"{broken}: line 2 is not valid JSON (Expecting property name enclosed in double quotes)")
 
 
 def test_bad_splits_and_folders(tmp_path):
     train = write_csv(tmp_path / "train.csv", table_rows(20, ["a", "b"]))
     test = write(tmp_path / "test.csv", "text,label\ngood,a\nbad,c\n")
-    assert message_of(DataConfig(source=str(train), test=str(test))) == (
+    assert message_of(TextDataConfig(source=str(train), test=str(test))) == (
         f"{test}: label 'c' is not a class of the training data (a, b)")
     make_folder(tmp_path / "folder", {"pos": 3})
     (tmp_path / "folder" / "neg").mkdir()
-    assert message_of(DataConfig(source=str(tmp_path / "folder"))) == (
+    assert message_of(TextDataConfig(source=str(tmp_path / "folder"))) == (
         f"{tmp_path / 'folder' / 'neg'}: no .txt files in class folder 'neg'; put one text per .txt file")
     make_folder(tmp_path / "single", {"pos": 3})
-    assert message_of(DataConfig(source=str(tmp_path / "single"))) == (
+    assert message_of(TextDataConfig(source=str(tmp_path / "single"))) == (
         f"{tmp_path / 'single'}: only one class ('pos') in class folders; a classifier needs two or more")
     make_folder(tmp_path / "nested", {"train/pos": 3, "test/pos": 2, "test/neg": 2})
-    assert message_of(DataConfig(source=str(tmp_path / "nested"))) == (
+    assert message_of(TextDataConfig(source=str(tmp_path / "nested"))) == (
         f"{tmp_path / 'nested' / 'train'}: no folder for class 'neg'; every class needs one")
     make_folder(tmp_path / "badbytes", {"pos": 2, "neg": 2})
     bad = write(tmp_path / "badbytes" / "neg" / "9_1.txt", b"ok \xff")
-    assert message_of(DataConfig(source=str(tmp_path / "badbytes"))) == (
+    assert message_of(TextDataConfig(source=str(tmp_path / "badbytes"))) == (
         f"{bad}: byte 0xff at offset 3 (line 1) is not valid utf-8; set data.encoding= to the file's "
         "encoding, e.g. data.encoding=latin-1")
     corpus = write(tmp_path / "book.txt", "once upon a time")
-    assert message_of(DataConfig(source=str(corpus))) == (
+    assert message_of(TextDataConfig(source=str(corpus))) == (
         f"{corpus}: a text-classification file must end in .csv, .tsv, .jsonl (got '.txt'); "
         "a .txt file is a language-model corpus")
 
@@ -255,7 +255,7 @@ def test_bad_splits_and_folders(tmp_path):
 def test_empty_texts_become_one_unknown_token(tmp_path, capsys):
     train = write(tmp_path / "texts.csv", "text,label\n" + "good,a\nbad,b\n" * 4)
     test = write(tmp_path / "test.csv", 'text,label\n"",a\ngood,b\n')
-    splits = load_text_source(DataConfig(source=str(train), test=str(test), val_fraction=0.0))
+    splits = load_text_source(TextDataConfig(source=str(train), test=str(test), val_fraction=0.0))
     assert decoded(splits, splits.test) == [((UNK,), "a"), (("good",), "b")]
     assert splits.test.lengths.tolist() == [1, 1]
     note = "note: texts.csv test: 1 text(s) have no tokens; each is encoded as one <unk>"
@@ -264,7 +264,7 @@ def test_empty_texts_become_one_unknown_token(tmp_path, capsys):
 
 def test_char_level_text_classification(tmp_path):
     path = write_csv(tmp_path / "names.csv", table_rows(20, ["x", "y"]))
-    splits = load_text_source(DataConfig(source=str(path), tokenizer="char", lowercase=False))
+    splits = load_text_source(TextDataConfig(source=str(path), tokenizer="char", lowercase=False))
     assert all(len(token) == 1 for token in splits.vocab.tokens[2:])
     text, _ = table_rows(20, ["x", "y"])[0]
     assert splits.encoder().decode(splits.encoder().encode(text)) == text
@@ -276,7 +276,7 @@ def test_char_level_text_classification(tmp_path):
 def test_tiny_shakespeare_char_corpus_is_split_in_order(shared_data):
     path = shared_data / "tiny_shakespeare" / "input.txt"
     text = path.read_text(encoding="utf-8")
-    corpus = load_corpus_source(DataConfig(source=str(path), tokenizer="char", lowercase=False))
+    corpus = load_corpus_source(TextDataConfig(source=str(path), tokenizer="char", lowercase=False))
     # PROVENANCE: 1,115,394 characters; 20% test and 10% validation, rounded, from the end.
     assert len(text) == 1_115_394
     assert (len(corpus.train), len(corpus.val), len(corpus.test)) == (780_776, 111_539, 223_079)
@@ -292,7 +292,7 @@ def test_tiny_shakespeare_char_corpus_is_split_in_order(shared_data):
 
 def test_corpus_limit_and_no_validation_part(shared_data):
     path = shared_data / "tiny_shakespeare" / "input.txt"
-    corpus = load_corpus_source(DataConfig(source=str(path), tokenizer="char", val_fraction=0.0, limit=1000))
+    corpus = load_corpus_source(TextDataConfig(source=str(path), tokenizer="char", val_fraction=0.0, limit=1000))
     text = path.read_text(encoding="utf-8")  # characters keep their case by default
     assert corpus.val is None and len(corpus.train) == len(corpus.test) == 1000
     assert corpus.encoder().decode(corpus.train.tolist()) == text[:1000]
@@ -301,14 +301,14 @@ def test_corpus_limit_and_no_validation_part(shared_data):
 
 def test_word_corpus_vocabulary_from_the_training_part_only(tmp_path):
     path = write(tmp_path / "story.txt", "the cat sat . " * 40 + "a zebra appeared .")
-    corpus = load_corpus_source(DataConfig(source=str(path), test_fraction=0.1, val_fraction=0.0))
+    corpus = load_corpus_source(TextDataConfig(source=str(path), test_fraction=0.1, val_fraction=0.0))
     assert "zebra" not in corpus.vocab
     assert corpus.encoder().decode(corpus.test.tolist()).endswith("the cat sat . <unk> <unk> <unk> .")
     assert corpus.vocab.tokens == ["<pad>", "<unk>", "the", "cat", "sat", "."]
 
 
 def test_python_stdlib_corpus_is_offline_and_deterministic():
-    data = DataConfig(source="python-stdlib", tokenizer="char", lowercase=False)
+    data = TextDataConfig(source="python-stdlib", tokenizer="char", lowercase=False)
     first, second = load_corpus_source(data), load_corpus_source(data)
     assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(
         (first.train, first.val, first.test), (second.train, second.val, second.test)))
@@ -324,11 +324,11 @@ def test_python_stdlib_corpus_is_offline_and_deterministic():
 
 def test_corpus_bad_inputs(tmp_path):
     empty = write(tmp_path / "empty.txt", " \n")
-    assert message_of(DataConfig(source=str(empty)), load_corpus_source) == (
+    assert message_of(TextDataConfig(source=str(empty)), load_corpus_source) == (
         f"{empty}: the file is empty; a language model needs a text to learn from")
     short = write(tmp_path / "short.txt", "hello there")
-    assert message_of(DataConfig(source=str(short)), load_corpus_source) == (
+    assert message_of(TextDataConfig(source=str(short)), load_corpus_source) == (
         "short.txt: the test part has 0 token(s) of 2; give a longer text or change data.val_fraction / "
         "data.test_fraction")
-    assert message_of(DataConfig(source="imdb-missing.txt"), load_corpus_source).startswith(
+    assert message_of(TextDataConfig(source="imdb-missing.txt"), load_corpus_source).startswith(
         "--data imdb-missing.txt: neither a builtin language-model corpus (")

@@ -245,7 +245,7 @@ def unigram_perplexity(splits) -> float:
 
 @pytest.mark.slow
 def test_rnn_vs_lstm_vs_gru_quick_scale(tmp_path):
-    from trainlab.config import DataConfig
+    from trainlab.config import TextDataConfig
     from trainlab.data.next_word import next_word_python
     from trainlab.studies.rnn_vs_lstm_vs_gru import quick_settings
 
@@ -255,7 +255,7 @@ def test_rnn_vs_lstm_vs_gru_quick_scale(tmp_path):
     for arm, row in rows.items():
         shown = {metric: round(row[metric]["mean"], 4) for metric in summary["metrics"] if row.get(metric)}
         print(arm, row["params"], shown)
-    reference = unigram_perplexity(next_word_python(DataConfig(**quick_settings()[0]["lm"]["data"])))
+    reference = unigram_perplexity(next_word_python(TextDataConfig(**quick_settings()[0]["lm"]["data"])))
     naive = rundir.read_json(study_dir / "series-rnn" / "seed-0" / "metrics.json")["baseline_naive_mase"]
     print(f"unigram perplexity {reference:.1f}, naive MASE {naive:.3f}")
     for cell in CELLS:

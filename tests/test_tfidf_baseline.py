@@ -16,7 +16,7 @@ from sklearn.metrics import (
 )
 from sklearn.pipeline import make_pipeline
 
-from trainlab.config import DataConfig
+from trainlab.config import TextDataConfig
 from trainlab.data.sequence_batching import PackedSequences
 from trainlab.data.text import TextSplits, load_text_source
 from trainlab.metrics.classification import classification_report
@@ -47,7 +47,7 @@ def word_signal_texts(tmp_path, count: int = 300) -> TextSplits:
     path = tmp_path / "topics.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
     # No vocabulary cap: every training word keeps its own id, so ids and words are interchangeable.
-    return load_text_source(DataConfig(source=str(path), val_fraction=0.0, test_fraction=0.3, max_vocab=None))
+    return load_text_source(TextDataConfig(source=str(path), val_fraction=0.0, test_fraction=0.3, max_vocab=None))
 
 
 def as_word_strings(splits: TextSplits, sequences: PackedSequences) -> list[str]:

@@ -8,7 +8,7 @@ from collections import Counter
 
 import pytest
 
-from trainlab.config import DataConfig
+from trainlab.config import TextDataConfig
 from trainlab.data.tokenizers import (
     PAD,
     UNK,
@@ -64,9 +64,9 @@ def test_tokenizer_settings_round_trip_and_config():
     for tokenizer in (WordTokenizer(lowercase=False, strip_html=True), CharTokenizer(lowercase=True)):
         again = tokenizer_from_settings(tokenizer.settings())
         assert type(again) is type(tokenizer) and again.settings() == tokenizer.settings()
-    assert tokenizer_for(DataConfig(tokenizer="char", lowercase=False)).settings() == {
+    assert tokenizer_for(TextDataConfig(tokenizer="char", lowercase=False)).settings() == {
         "kind": "char", "lowercase": False}
-    assert tokenizer_for(DataConfig(strip_html=False)).settings() == {
+    assert tokenizer_for(TextDataConfig(strip_html=False)).settings() == {
         "kind": "word", "lowercase": True, "strip_html": False}
 
 
@@ -147,7 +147,7 @@ def test_vocabulary_limits_are_checked():
     with pytest.raises(ValueError, match="min_freq must be >= 1"):
         Vocabulary.build(TOKEN_LISTS, min_freq=0)
     with pytest.raises(TrainlabError) as error:
-        build_vocabulary(TOKEN_LISTS, DataConfig(max_vocab=2))
+        build_vocabulary(TOKEN_LISTS, TextDataConfig(max_vocab=2))
     assert str(error.value) == (
         "data.max_vocab=2 leaves no room for tokens besides <pad> and <unk>; "
         "use 3 or more (or null for no cap)"

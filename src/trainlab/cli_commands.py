@@ -310,7 +310,7 @@ def command_data(args: argparse.Namespace) -> int:
     for key, _ in overrides:
         if not key.startswith("data."):
             raise TrainlabError(f"'{key}': data show takes data options only (data.{key}=...)")
-    data = build_data_config(apply_overrides({}, overrides)["data"])
+    data = build_data_config(apply_overrides({}, overrides)["data"], task)
     print(sources.load_source(task, data).summary())
     return 0
 

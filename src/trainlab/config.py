@@ -17,10 +17,8 @@ import numpy as np
 import yaml
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     NonNegativeFloat,
-    NonNegativeInt,
     PositiveFloat,
     PositiveInt,
     SerializeAsAny,
@@ -30,122 +28,23 @@ from pydantic import (
 )
 
 from trainlab import registry
+from trainlab.data_options import (  # re-exported: the data sections are part of a config
+    AugmentConfig,
+    CorpusDataConfig,
+    DataConfig,
+    ImageDataConfig,
+    SeriesDataConfig,
+    SyntheticDataConfig,
+    TextDataConfig,
+)
 from trainlab.errors import TrainlabError
+from trainlab.sections import NamedSection, Section
 
-
-class Section(BaseModel):
-    """A config section: unknown keys are errors, assignments are validated too."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, protected_namespaces=())
-
-
-class NamedSection(Section):
-    """A section chosen by name; a bare string is shorthand for `{name: ...}` (`optim=sgd`)."""
-
-    name: str
-
-    @model_validator(mode="before")
-    @classmethod
-    def _name_shorthand(cls, data: Any) -> Any:
-        return {"name": data} if isinstance(data, str) else data
-
-
-class AugmentConfig(Section):
-    """Training-time image augmentation (never applied to validation or test images)."""
-
-    crop_padding: NonNegativeInt = 0  # random crop of the original size after zero padding
-    flip: bool = False  # random horizontal flip
-    rotate_degrees: float = Field(0.0, ge=0, le=180)  # random rotation in [-d, d]
-    translate: float = Field(0.0, ge=0, lt=1)  # random shift, a fraction of height/width
-    scale: float = Field(0.0, ge=0, lt=1)  # random zoom in [1 - s, 1 + s]
-    brightness: float = Field(0.0, ge=0, lt=1)  # colour jitter: random factors in [1 - b, 1 + b]
-    contrast: float = Field(0.0, ge=0, lt=1)
-    saturation: float = Field(0.0, ge=0, lt=1)
-
-
-class DataConfig(Section):
-    source: str = "digits"  # builtin dataset name or a path
-    test: str | None = None  # a separate file or folder for the test split (else split off)
-    val: str | None = None  # a separate file or folder for the validation split (else split off)
-    limit: PositiveInt | None = None  # keep the first N examples of each split
-    train_examples: PositiveInt | None = None  # keep N training examples only (learning curves)
-    classes: list[str] | None = None  # images: keep only these classes, in this order
-    val_fraction: float = Field(0.1, ge=0, lt=1)
-    test_fraction: float = Field(0.2, gt=0, lt=1)
-    # The split is fixed by its own seed so that runs with different `run.seed` see the same data.
-    split_seed: int = 0
-    batch_size: PositiveInt = 64
-    strict: bool = False  # a corrupt file is an error instead of skipped with a warning
-    encoding: str = "utf-8"  # of text and CSV files
-
-    # Images
-    image_size: tuple[PositiveInt, PositiveInt] | None = None  # (height, width) to resize folders to
-    color: Literal["auto", "grayscale", "rgb"] = "auto"  # auto: RGB if any image has colour
-    augment: AugmentConfig = AugmentConfig()
-
-    # Text (CSV/TSV/JSONL columns, tokenizer, vocabulary, length cap)
-    text_column: str = "text"
-    label_column: str = "label"
-    tokenizer: Literal["word", "char"] = "word"
-    lowercase: bool | None = None  # None: lowercase words, keep the case of characters
-    strip_html: bool = True  # drop tags such as IMDB's <br /> (word tokenizer)
-    min_freq: PositiveInt = 1  # rarer tokens become <unk>
-    max_vocab: PositiveInt | None = 20_000  # most frequent tokens kept, <pad> and <unk> included
-    max_length: PositiveInt | None = None  # truncate longer texts (the share truncated is reported)
-    bucket: bool = True  # training batches of similar lengths (less padding)
-    embeddings: str | None = None  # GloVe-format vectors aligned to the vocabulary (coverage reported)
-
-    # Time series (CSV: a time column, target column(s), optional covariates)
-    time_column: str | None = None  # None: the first column
-    target: str | list[str] | None = None  # None: the only numeric column
-    covariates: list[str] = []
-    missing: Literal["error", "interpolate", "ffill"] = "error"
-    scaler: Literal["standard", "minmax", "none"] = "standard"  # fitted on the training part only
-    window: PositiveInt = 24  # input length
-    horizon: PositiveInt = 1  # steps predicted
-    stride: PositiveInt = 1  # between consecutive training windows
-    period: PositiveInt | None = None  # seasonal period (seasonal naive, MASE); None: detected
-    backtest_stride: PositiveInt | None = None  # steps between test forecast origins; None: horizon
-
-    # Language models (data.sequence_length is the chunk length: the steps of truncated BPTT)
-    stateful: bool = True  # contiguous chunks, state carried across (detached); false: independent windows
-
-    # Synthetic diagnostic tasks
-    sequence_length: PositiveInt = 50
-    num_examples: PositiveInt = 10_000
-    alphabet_size: PositiveInt = 8  # copy task
-    noise: NonNegativeFloat = 0.1  # polynomial regression, trend-sine-walk
-
-    @field_validator("text_column", "label_column", "time_column", "target", "covariates", mode="before")
-    @classmethod
-    def _column_names_as_text(cls, value: Any) -> Any:
-        # A column may be named with digits ("0", "2017"), which YAML reads as a number. Floats are
-        # left alone: 12.50 -> "12.5" would name another column, so they stay an error to quote.
-        if isinstance(value, list):
-            return [_integer_as_text(item) for item in value]
-        return _integer_as_text(value)
-
-    @field_validator("classes", mode="before")
-    @classmethod
-    def _class_names_as_text(cls, value: Any) -> Any:
-        # `data.classes=[0,1,2]` reads as numbers; class names are text ("0" for digits).
-        if isinstance(value, list):
-            return [str(item) if isinstance(item, int | float) and not isinstance(item, bool) else item
-                    for item in value]
-        return value
-
-    @model_validator(mode="after")
-    def _fractions_leave_training_data(self) -> DataConfig:
-        if self.val_fraction + self.test_fraction >= 1:
-            raise ValueError(
-                f"data.val_fraction + data.test_fraction must be < 1 "
-                f"(got {self.val_fraction} + {self.test_fraction})"
-            )
-        return self
-
-
-def _integer_as_text(value: Any) -> Any:
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+__all__ = [
+    "AugmentConfig", "Config", "CorpusDataConfig", "DataConfig", "ImageDataConfig", "NamedSection", "Section",
+    "SeriesDataConfig", "SyntheticDataConfig", "TextDataConfig", "apply_overrides", "build_config",
+    "build_data_config", "load_yaml", "parse_overrides", "to_yaml",
+]
 
 
 class ModelConfig(NamedSection):
@@ -160,7 +59,7 @@ class ScheduleConfig(NamedSection):
     name: Literal["constant", "step", "multistep", "cosine", "onecycle", "plateau"] = "constant"
     warmup_epochs: NonNegativeFloat = 0.0  # linear warm-up from 0 (constant, step, multistep, cosine)
     step_size: PositiveInt = 30  # step: multiply by gamma every step_size epochs
-    milestones: list[PositiveInt] = []  # multistep: multiply by gamma at these epochs
+    milestones: list[PositiveInt] = Field(default_factory=list)  # multistep: multiply by gamma at these epochs
     gamma: float = Field(0.1, gt=0, le=1)
     min_lr: NonNegativeFloat = 0.0  # cosine: the floor it anneals to
     pct_start: float = Field(0.3, gt=0, lt=1)  # onecycle: share of steps spent rising
@@ -279,7 +178,7 @@ class RunConfig(Section):
 
 class Config(Section):
     task: str
-    data: DataConfig = DataConfig()
+    data: SerializeAsAny[DataConfig] = ImageDataConfig()  # the task's kind of data (data_options.py)
     model: SerializeAsAny[ModelConfig] = ModelConfig()
     optim: OptimConfig = OptimConfig()
     train: TrainConfig = TrainConfig()
@@ -290,7 +189,8 @@ class Config(Section):
 
 
 def build_config(raw: dict[str, Any]) -> Config:
-    """Validate plain data into a Config; the model section is checked against its model's options."""
+    """Validate plain data into a Config; the model section is checked against its model's options,
+    the data section against the options of the task's kind of data."""
     raw = copy.deepcopy(raw)
     if not isinstance(raw.get("task"), str):
         raise TrainlabError("no task given: name one, e.g. `trainlab train image-classification`")
@@ -303,15 +203,18 @@ def build_config(raw: dict[str, Any]) -> Config:
     model_raw = {**model_raw, "name": model_raw.get("name", task.default_model)}
     model_class = registry.models.entry(model_raw["name"], raw["task"]).config_class
     model = _validate(model_class or ModelConfig, model_raw, prefix="model.")
-    config = _validate(Config, {**raw, "model": model}, prefix="")
-    # Fields of the chosen model class must survive the round trip to YAML and back.
-    assert isinstance(config.model, model_class or ModelConfig)
+    data = build_data_config(raw.pop("data", {}), raw["task"])
+    config = _validate(Config, {**raw, "model": model, "data": data}, prefix="")
+    # Fields of the chosen classes must survive the round trip to YAML and back.
+    assert isinstance(config.model, model_class or ModelConfig) and isinstance(config.data, type(data))
     return config
 
 
-def build_data_config(raw: dict[str, Any]) -> DataConfig:
-    """Validate a data section alone (`trainlab data show`), with the same one-line errors."""
-    return _validate(DataConfig, raw, prefix="data.")
+def build_data_config(raw: dict[str, Any], task: str) -> DataConfig:
+    """Validate the data section of `task` (alone for `trainlab data show`), with the same one-line
+    errors; a key in its old place or of another kind of data is mapped (data_options.py)."""
+    section = registry.tasks.get(task).data_section
+    return _validate(section, section.from_raw(raw), prefix="data.")
 
 
 def validate_section(section: type[BaseModel], raw: Any, prefix: str) -> Any:

@@ -267,7 +267,7 @@ def score_text_file(trained: TrainedRun, source: str) -> dict[str, Any]:
         )
     ids = torch.from_numpy(encoder.vocab.encode_many([tokens]))
     mode = "stateful" if data.stateful else "windows"
-    batches = LanguageModelBatches(ids, data.batch_size, data.sequence_length, mode, training=False,
+    batches = LanguageModelBatches(ids, data.batch_size, data.chunk_length, mode, training=False,
                                    seed=trained.config.run.seed)
     scores = _scores(trained, LanguageModelTask(), batches)
     return {**scores, "data": str(path), "examples": batches.num_examples,

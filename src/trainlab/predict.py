@@ -16,10 +16,10 @@ import numpy as np
 import torch
 from PIL import UnidentifiedImageError
 
+from trainlab import registry
 from trainlab.data.image_folder import decode_image
 from trainlab.data.sequence_batching import PackedSequences
 from trainlab.data.tokenizers import TextEncoder
-from trainlab import registry
 from trainlab.errors import TrainlabError
 from trainlab.rundir import TrainedRun, eval_transform, load_run_config, load_trained
 

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from trainlab import registry
@@ -50,6 +49,9 @@ GRAD_NORMS_FILE = "grad_norms.npz"
 TIMESTEP_GRADS_FILE = "timestep_grads.npz"
 SPECTRAL_FILE = "spectral.npz"
 ACTIVATIONS_FILE = "activations.npz"  # hidden states and gate means (pipelines/sequence.py)
+SEQUENCE_TASK_FILE = "sequence_task.json"  # synthetic tasks: the memoryless baseline and whether solved
+# The tour's directory: one study directory per study beside this record.
+TOUR_FILE = "tour.json"  # what ran, how long each study took, and what failed
 
 # ----------------------------------------------------------------------------- the directory
 

@@ -1,4 +1,4 @@
-"""Next-word prediction as text classification: `data.sequence_length` words of context -> the next word.
+"""Next-word prediction as text classification: `data.context_length` words of context -> the next word.
 
 Word-level language modelling in the form every text classifier already trains on: each example is
 a window of a corpus (the context) and its label is the word that follows, one class per word of
@@ -79,7 +79,7 @@ def context_windows(ids: torch.Tensor, sequence_length: int, stride: int = 1) ->
 
 def next_word_splits(corpus: TextCorpus, data: DataConfig) -> NextWordSplits:
     """The windows of each part of `corpus` (already split in order) as classification splits."""
-    length = data.sequence_length
+    length = data.context_length
     parts = {"train": corpus.train, "val": corpus.val, "test": corpus.test}
     encoded: dict[str, EncodedTexts | None] = {}
     for split, ids in parts.items():
@@ -90,7 +90,7 @@ def next_word_splits(corpus: TextCorpus, data: DataConfig) -> NextWordSplits:
         if not len(windows):
             raise TrainlabError(
                 f"{corpus.name}: the {split} part has {len(ids)} words, too few for one window of "
-                f"data.sequence_length={length} words and the next; lower data.sequence_length or give "
+                f"data.context_length={length} words and the next; lower data.context_length or give "
                 "a longer text"
             )
         encoded[split] = windows.head(data.limit) if data.limit is not None else windows

@@ -8,11 +8,18 @@ from pathlib import Path
 from typing import Any
 
 from trainlab import registry
-from trainlab.config import DataConfig
+from trainlab.config import DataConfig, build_data_config
 from trainlab.errors import TrainlabError
 
+
 def load_source(task: str, data: DataConfig) -> Any:
-    """The splits of `data.source` for `task`; an unknown source gets one line with the choices."""
+    """The splits of `data.source` for `task`; an unknown source gets one line with the choices.
+
+    `data` may be any data section (a plain `DataConfig(source=...)` in a notebook): it is read as
+    the options of the task's kind of data, with their defaults where it sets none."""
+    section = registry.tasks.get(task).data_section
+    if not isinstance(data, section):
+        data = build_data_config(data.model_dump(exclude_unset=True), task)
     # The task names its loader as "module:function", imported only now (pandas, Pillow cost time).
     loader = registry.tasks.get(task).loader
     source = data.source

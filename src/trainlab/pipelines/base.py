@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from torch import nn
 
 from trainlab import registry
-from trainlab.config import Config
+from trainlab.config import Config, DataConfig
 from trainlab.training.callbacks import Callback
 from trainlab.training.tasks import Task
 
@@ -40,6 +40,7 @@ class Pipeline:
     # -- what the task declares (read without building a run) --
     name: ClassVar[str]  # set by `register_task`
     default_model: ClassVar[str]  # the model a config that names none trains
+    data_section: ClassVar[type[DataConfig]]  # the options of its kind of data (data_options.py)
     loader: ClassVar[str]  # "module:function" reading `--data` into splits (imported when a run reads data)
     reference_spec: ClassVar[Any] = None  # the data `trainlab list models` counts parameters for
     predicts: ClassVar[bool] = False  # `trainlab predict` takes its inputs (texts or image files)

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from trainlab import rundir, runs
-from trainlab.config import Config
+from trainlab.config import Config, SeriesDataConfig
 from trainlab.data.batching import TensorBatches
 from trainlab.data.series import SeriesSplits, TimeSeries
 from trainlab.data.sources import load_source
@@ -46,6 +46,7 @@ class EpochForModel(Callback):
 @register_task("forecast", "forecast a time series (a builtin series or a CSV)")
 class Forecast(Pipeline):
     default_model = "lstm"
+    data_section = SeriesDataConfig
     loader = "trainlab.data.series_sources:load_series_source"
     reference_spec = SeriesSpec(1, 1, 24, 1)  # one series, 24-step windows
 

@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from trainlab import rundir
-from trainlab.config import Config
+from trainlab.config import Config, ImageDataConfig
 from trainlab.data.batching import TensorBatches, TransformedBatches
 from trainlab.data.sources import load_source
 from trainlab.data.splits import ClassificationSplits
@@ -25,8 +25,8 @@ from trainlab.data.transforms import EvalTransform, image_transforms
 from trainlab.models import ImageSpec
 from trainlab.models.flops import count_multiply_adds
 from trainlab.models.modes import evaluating
-from trainlab.pipelines.classification import ClassificationPipeline
 from trainlab.pipelines.base import register_task
+from trainlab.pipelines.classification import ClassificationPipeline
 from trainlab.training.tasks import ClassificationTask
 
 SAMPLES_KEPT = 8  # the first test images, as the data gave them: inputs for feature-map figures
@@ -36,6 +36,7 @@ MISCLASSIFIED_KEPT = 32  # the most confident mistakes
 @register_task("image-classification", "classify images (a builtin dataset or a folder)")
 class ImageClassification(ClassificationPipeline):
     default_model = "simple_cnn"
+    data_section = ImageDataConfig
     loader = "trainlab.data.images:load_image_source"
     reference_spec = ImageSpec(3, 32, 32, 10)  # CIFAR-sized images, 10 classes
     predicts = True

@@ -5,7 +5,7 @@ the training text. Unless the config says otherwise, a language model reads char
 (`data.tokenizer=char`) and holds out the last 10% of the text, half for validation and half for
 test (`data.val_fraction=0.05`, `data.test_fraction=0.05`), as char-rnn and nanoGPT do; these
 resolved values are what config.yaml records. Training reads contiguous chunks of
-`data.sequence_length` tokens with the state carried across them (`data.stateful`, the default)
+`data.chunk_length` tokens with the state carried across them (`data.stateful`, the default)
 or independent windows.
 
 When a run ends, metrics.json gets the unigram and add-one bigram baselines on the same test
@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from trainlab import rundir, runs
-from trainlab.config import Config
+from trainlab.config import Config, CorpusDataConfig
 from trainlab.data.corpus import LanguageModelBatches, TextCorpus, load_corpus_source
 from trainlab.generation import samples_by_temperature
 from trainlab.metrics.language import baseline_scores
@@ -30,31 +30,17 @@ from trainlab.models.language_model import LanguageModelSpec
 from trainlab.pipelines.base import Pipeline, register_task
 from trainlab.training.tasks import LanguageModelTask
 
-# The held-out share of the text when the config names neither fraction: the last 10%.
-DEFAULT_HELD_OUT_FRACTION = 0.05  # validation, then the same again for test
-
-
-def resolve_language_model_defaults(config: Config) -> None:
-    """Set in `config` the data defaults of a language model that differ from other tasks' (only
-    those the config did not set itself), so config.yaml records what the run used."""
-    data = config.data
-    if "tokenizer" not in data.model_fields_set:
-        data.tokenizer = "char"
-    if not {"val_fraction", "test_fraction"} & data.model_fields_set:
-        data.test_fraction = DEFAULT_HELD_OUT_FRACTION
-        data.val_fraction = DEFAULT_HELD_OUT_FRACTION
-
 
 @register_task("language-model", "model a text one token at a time (characters or words)")
 class LanguageModel(Pipeline):
     default_model = "lstm"
+    data_section = CorpusDataConfig
     loader = "trainlab.data.corpus:load_corpus_source"
     reference_spec = LanguageModelSpec(67)  # the characters of Tiny Shakespeare and <unk>
     saves_encoder = True
 
     def __init__(self, config: Config):
         super().__init__(config)
-        resolve_language_model_defaults(config)
         data = config.data
         self.data: TextCorpus = load_corpus_source(data)
         self.spec = LanguageModelSpec(len(self.data.vocab))
@@ -62,7 +48,7 @@ class LanguageModel(Pipeline):
         mode = "stateful" if data.stateful else "windows"
 
         def batches(ids, training: bool) -> LanguageModelBatches:
-            return LanguageModelBatches(ids, data.batch_size, data.sequence_length, mode, training,
+            return LanguageModelBatches(ids, data.batch_size, data.chunk_length, mode, training,
                                         seed=config.run.seed)
 
         self.train_batches = batches(self.data.train, training=True)

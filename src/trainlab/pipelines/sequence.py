@@ -1,6 +1,6 @@
 """Task `sequence-classification`: the synthetic memory tasks (copy, adding, trend-sine-walk).
 
-The data are `SequenceSplits` (data/synthetic.py); the models are pipelines/sequence_models.py.
+The data are `SequenceSplits` (data/synthetic_splits.py); the models are pipelines/sequence_models.py.
 The loss is the cross-entropy per step for the copy task (every step of every sequence weighs the
 same, as in its memoryless baseline), the cross-entropy per sequence for classification, and the
 mean squared error for the adding problem.
@@ -24,10 +24,10 @@ import torch
 from torch import nn
 
 from trainlab import runs
-from trainlab.config import Config
+from trainlab.config import Config, SyntheticDataConfig
 from trainlab.data.batching import TensorBatches
 from trainlab.data.sources import load_source
-from trainlab.data.synthetic import SequenceSplits
+from trainlab.data.synthetic_splits import SequenceSplits
 from trainlab.diagnostics.activations import (
     gate_activations,
     gate_means_over_time,
@@ -44,6 +44,7 @@ from trainlab.rundir import (
     ACTIVATIONS_FILE,
     DIAGNOSTICS_DIR,
     GRAD_NORMS_FILE,
+    SEQUENCE_TASK_FILE,
     SPECTRAL_FILE,
     TIMESTEP_GRADS_FILE,
 )
@@ -80,6 +81,7 @@ def check_diagnostics_fit_the_cell(config: Config) -> None:
 @register_task(TASK, "synthetic memory tasks: copy, adding problem, trend-sine-walk")
 class SequenceClassification(Pipeline):
     default_model = "lstm"
+    data_section = SyntheticDataConfig
     loader = "trainlab.data.synthetic:load_synthetic_source"
 
     def __init__(self, config: Config):
@@ -130,7 +132,7 @@ class SequenceClassification(Pipeline):
         if self.config.diagnostics.activations:
             save_activations(model, self.data.test[0][:64], directory)
         extra.update(diagnostics_metrics(directory))
-        runs.write_json(run_dir / "sequence_task.json", {"solved_fraction": SOLVED_FRACTION, **extra})
+        runs.write_json(run_dir / SEQUENCE_TASK_FILE, {"solved_fraction": SOLVED_FRACTION, **extra})
         return extra
 
 

@@ -22,7 +22,7 @@ import torch
 from torch import nn
 
 from trainlab import rundir, runs
-from trainlab.config import Config
+from trainlab.config import Config, TextDataConfig
 from trainlab.data.next_word import NextWordSplits
 from trainlab.data.sequence_batching import PaddedBatches
 from trainlab.data.sources import load_source
@@ -31,8 +31,8 @@ from trainlab.data.tokenizers import PAD_ID
 from trainlab.models import TextSpec
 from trainlab.models.modes import evaluating
 from trainlab.models.tfidf import TfidfLogisticRegression
-from trainlab.pipelines.classification import ClassificationPipeline
 from trainlab.pipelines.base import register_task
+from trainlab.pipelines.classification import ClassificationPipeline
 from trainlab.training.tasks import ClassificationTask
 
 MISTAKES_KEPT = 20
@@ -41,23 +41,10 @@ MISTAKES_KEPT = 20
 CONFUSION_FILE_MAX_CLASSES = 100
 
 
-# Training a recurrent network on a batch holds every step's activations, so memory grows with the
-# batch's longest text: IMDB's longest reviews (~1,600 words) took a BiLSTM's training to 2.6 GB of
-# RSS. 512 tokens keep 89% of IMDB's reviews whole (words and punctuation); the share cut is
-# reported with the data.
-DEFAULT_MAX_LENGTH = 512
-
-
-def resolve_text_defaults(config: Config) -> None:
-    """Cut texts at DEFAULT_MAX_LENGTH tokens unless the config sets `data.max_length` itself
-    (`data.max_length=null` keeps every text whole); config.yaml records what the run used."""
-    if "max_length" not in config.data.model_fields_set:
-        config.data.max_length = DEFAULT_MAX_LENGTH
-
-
 @register_task("text-classification", "classify texts (a builtin dataset, a CSV/TSV/JSONL, a folder)")
 class TextClassification(ClassificationPipeline):
     default_model = "lstm"
+    data_section = TextDataConfig
     loader = "trainlab.data.text:load_text_source"
     reference_spec = TextSpec(20_000, 2)  # a 20,000-word vocabulary, 2 classes
     predicts = True
@@ -65,7 +52,6 @@ class TextClassification(ClassificationPipeline):
 
     def __init__(self, config: Config):
         super().__init__(config)
-        resolve_text_defaults(config)
         self.data = load_source(config.task, config.data)
         self.classes = self.data.classes
         embeddings = self.data.embeddings

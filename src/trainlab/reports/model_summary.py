@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -19,7 +18,7 @@ from torch import nn
 from trainlab import registry, rundir
 from trainlab.errors import TrainlabError
 from trainlab.models.modes import evaluating
-from trainlab.models.recurrent_cells import UnrolledRecurrent
+from trainlab.models.unrolled_recurrent import UnrolledRecurrent
 
 # Tokens in the example sequence of text and language models: the summary's shapes and recurrent
 # multiply-adds are for a sequence this long.

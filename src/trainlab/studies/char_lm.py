@@ -39,7 +39,7 @@ def settings(scale: str) -> tuple[dict[str, Any], str]:
         config = {
             "task": "language-model",
             "data": {"source": "python-stdlib", "tokenizer": "char", "val_fraction": 0.05, "test_fraction": 0.05,
-                     "limit": 200_000, "sequence_length": 64, "batch_size": 16},
+                     "limit": 200_000, "chunk_length": 64, "batch_size": 16},
             "model": {"name": "lstm", "hidden_size": 128, "layers": 2},
             "optim": {"name": "adam", "lr": 0.006, "schedule": {"name": "cosine", "min_lr": 1e-4}},
             "train": {"epochs": 3, "grad_clip_norm": 5.0},
@@ -51,7 +51,7 @@ def settings(scale: str) -> tuple[dict[str, Any], str]:
     config = {
         "task": "language-model",
         "data": {"source": shakespeare_source(), "tokenizer": "char", "val_fraction": 0.05,
-                 "test_fraction": 0.05, "sequence_length": 128, "batch_size": 32},
+                 "test_fraction": 0.05, "chunk_length": 128, "batch_size": 32},
         "model": {"name": "lstm", "hidden_size": 256, "layers": 2},
         "optim": {"name": "adam", "lr": 0.003, "schedule": {"name": "cosine", "min_lr": 1e-4}},
         "train": {"epochs": 6, "grad_clip_norm": 5.0},

@@ -55,7 +55,7 @@ def settings(scale: str) -> tuple[dict[str, dict[str, Any]], dict[str, str], str
     lm = {
         "task": "language-model",
         "data": {"source": "python-stdlib", "tokenizer": "char", "val_fraction": 0.05, "test_fraction": 0.05,
-                 "limit": 20_000 if quick else 400_000, "sequence_length": 32 if quick else 64,
+                 "limit": 20_000 if quick else 400_000, "chunk_length": 32 if quick else 64,
                  "batch_size": 32},
         "model": {"name": "lstm", "hidden_size": 64 if quick else 128, "layers": 1},
         "optim": {"name": "adam", "lr": 0.01 if quick else 0.003},

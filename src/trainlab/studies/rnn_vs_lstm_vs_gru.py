@@ -53,7 +53,7 @@ def quick_settings() -> tuple[dict[str, dict[str, Any]], str]:
         },
         "lm": {
             "task": "text-classification",
-            "data": {"source": "next-word-python", "sequence_length": 20, "max_vocab": 1000, "stride": 3,
+            "data": {"source": "next-word-python", "context_length": 20, "max_vocab": 1000, "stride": 3,
                      "limit": 4000, "batch_size": 64},
             "model": {"embedding_dim": 64, "hidden_size": 64, "pooling": "last"},
             "optim": {"name": "adam", "lr": 0.005},
@@ -88,7 +88,7 @@ def full_settings() -> tuple[dict[str, dict[str, Any]], str]:
             "task": "text-classification",
             # Every evaluation counts a classes x classes confusion matrix (training/tasks.py): a
             # vocabulary of 2,000 words keeps that at 4M counts.
-            "data": {"source": "next-word-python", "sequence_length": 35, "max_vocab": 2000, "stride": 1,
+            "data": {"source": "next-word-python", "context_length": 35, "max_vocab": 2000, "stride": 1,
                      "batch_size": 128},
             "model": {"embedding_dim": 200, "hidden_size": 200, "pooling": "last"},
             "optim": {"name": "adam", "lr": 0.002},
