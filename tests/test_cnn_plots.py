@@ -20,7 +20,7 @@ from trainlab.models import ImageSpec, build_model
 from trainlab.pipelines import build_pipeline
 from trainlab.pipelines.image_classification import MISCLASSIFIED_KEPT
 from trainlab.reports import cnn_plots
-from trainlab.reports.cnn_plots import plot_cnn_run, trained_model
+from trainlab.reports.cnn_plots import plot_cnn_run
 from trainlab.training.checkpoint import load_weights
 
 # Small enough to leave mistakes on the test split after one epoch.
@@ -55,7 +55,7 @@ def test_saved_mistakes_are_the_models_most_confident_wrong_test_predictions(cnn
     config = build_config(TINY_CNN)
     pipeline = build_pipeline(config)
     images, labels = pipeline.data.test
-    model = trained_model(run_dir)  # the scored checkpoint, rebuilt from the run directory
+    model = rundir.load_trained(run_dir).model  # the scored checkpoint, rebuilt from the run directory
     with torch.no_grad():
         probabilities = model(pipeline.eval_transform(images)).softmax(dim=1)
     confidence, predictions = probabilities.max(dim=1)
@@ -86,7 +86,7 @@ def test_plot_cnn_run_writes_the_three_figures(cnn_run):
 
 def test_feature_maps_come_from_the_named_layer_and_an_unknown_name_lists_the_choices(cnn_run):
     run_dir, _ = cnn_run
-    model = trained_model(run_dir)
+    model = rundir.load_trained(run_dir).model
     assert cnn_plots.default_layer(model) == "features.0"
     images = torch.rand(3, 1, 8, 8)
     maps = cnn_plots.feature_maps(model, images, "features.0")
@@ -114,7 +114,7 @@ def test_a_fine_tuned_run_plots_after_its_pretrained_source_is_gone(tmp_path):
     train_run(build_config(tuned), tmp_path / "tuned", quiet=True)
     shutil.rmtree(tmp_path / "source")
 
-    model = trained_model(tmp_path / "tuned")
+    model = rundir.load_trained(tmp_path / "tuned").model
     # The same architecture without the pretrained file, given the tuned run's best checkpoint.
     expected = build_model(build_config(base).model, ImageSpec(1, 8, 8, 10), "image-classification")
     load_weights(expected, tmp_path / "tuned" / "checkpoints" / "best")

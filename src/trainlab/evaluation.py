@@ -44,7 +44,6 @@ from trainlab.data.tokenizers import UNK_ID
 from trainlab.errors import TrainlabError
 from trainlab.forecasting.backtest import SCALAR_METRICS, backtest
 from trainlab.forecasting.future import trained_forecaster
-from trainlab.pipelines.base import task_hook, tasks_with
 from trainlab.predict import stacked_images
 from trainlab.rundir import TrainedRun, eval_transform, load_run_config, load_trained
 from trainlab.training.denormals import flush_denormals_to_zero
@@ -58,13 +57,14 @@ def evaluate_on_data(run_dir: str | os.PathLike, source: str | os.PathLike) -> d
     """The test metrics of the run's scored checkpoint on `source` (see the module docstring)."""
     run_dir, source = Path(run_dir), str(source)
     config = load_run_config(run_dir)
-    scorer = task_hook(config.task, "score_new_data")  # the task says what its runs take
+    scorer = registry.tasks.get(config.task).new_data_scorer  # the task says what its runs take
     if scorer is None:
+        scoring = [entry.name for entry in registry.tasks.entries() if entry.builder.new_data_scorer]
         raise TrainlabError(
-            f"'{run_dir}' is a {config.task} run; evaluate --data takes {', '.join(tasks_with('score_new_data'))} runs "
+            f"'{run_dir}' is a {config.task} run; evaluate --data takes {', '.join(scoring)} runs "
             "(without --data, evaluate scores the run's own test split)"
         )
-    return scorer(load_trained(run_dir, config), source)
+    return registry.imported(scorer)(load_trained(run_dir, config), source)
 
 
 def _scores(trained: TrainedRun, task: Any, batches: Any) -> dict[str, Any]:

@@ -96,6 +96,13 @@ def unknown_name_message(kind: str, name: str, choices: list[str]) -> str:
     return f"unknown {kind} '{name}'{hint}; choices: {', '.join(choices) or 'none yet'}"
 
 
+def imported(target: str) -> Callable[..., Any]:
+    """The function `target` names as "module:function", imported now: a task names its loader
+    this way so that listing tasks imports no pandas or Pillow."""
+    module, function = target.split(":")
+    return getattr(importlib.import_module(module), function)
+
+
 def load_builtins() -> None:
     for module in _BUILTIN_MODULES:
         importlib.import_module(module)

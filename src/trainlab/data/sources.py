@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import difflib
-import importlib
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +34,7 @@ def load_source(task: str, data: DataConfig) -> Any:
             f"--data {source}: neither a builtin {task} dataset{hint} nor an existing path; "
             f"builtin: {', '.join(builtin) or 'none'}"
         )
-    module, function = loader.split(":")
-    return getattr(importlib.import_module(module), function)(data)
+    return registry.imported(loader)(data)
 
 
 def guess_task(source: str) -> str:

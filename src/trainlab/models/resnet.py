@@ -58,42 +58,6 @@ class CifarResNetConfig(ResNetConfig):
         return depth
 
 
-class ResNet18Config(ResNetConfig):
-    name: str = "resnet18"
-
-
-class ResNet20Config(ResNetConfig):
-    name: str = "resnet20"
-
-
-class ResNet32Config(ResNetConfig):
-    name: str = "resnet32"
-
-
-class ResNet44Config(ResNetConfig):
-    name: str = "resnet44"
-
-
-class ResNet56Config(ResNetConfig):
-    name: str = "resnet56"
-
-
-class ResNet110Config(ResNetConfig):
-    name: str = "resnet110"
-
-
-class ResNet34Config(ResNetConfig):
-    name: str = "resnet34"
-
-
-class ResNet50Config(BottleneckResNetConfig):
-    name: str = "resnet50"
-
-
-class ResNet101Config(BottleneckResNetConfig):
-    name: str = "resnet101"
-
-
 class ResNeXt50Config(BottleneckResNetConfig):
     name: str = "resnext50_32x4d"
     groups: PositiveInt = 32
@@ -165,55 +129,55 @@ def resnet_cifar(config: CifarResNetConfig, spec) -> ResNet:
     return cifar_resnet(config, spec, config.depth)
 
 
-@registry.models.register("resnet20", config_class=ResNet20Config, task="image-classification")
+@registry.models.register("resnet20", config_class=ResNetConfig, task="image-classification")
 def resnet20(config: ResNetConfig, spec) -> ResNet:
     """ResNet-20 for 32x32 images (He et al. 2016): 3 stages of 3 basic blocks, 0.27M parameters."""
     return cifar_resnet(config, spec, 20)
 
 
-@registry.models.register("resnet32", config_class=ResNet32Config, task="image-classification")
+@registry.models.register("resnet32", config_class=ResNetConfig, task="image-classification")
 def resnet32(config: ResNetConfig, spec) -> ResNet:
     """ResNet-32 for 32x32 images (He et al. 2016): 3 stages of 5 basic blocks, 0.46M parameters."""
     return cifar_resnet(config, spec, 32)
 
 
-@registry.models.register("resnet44", config_class=ResNet44Config, task="image-classification")
+@registry.models.register("resnet44", config_class=ResNetConfig, task="image-classification")
 def resnet44(config: ResNetConfig, spec) -> ResNet:
     """ResNet-44 for 32x32 images (He et al. 2016): 3 stages of 7 basic blocks, 0.66M parameters."""
     return cifar_resnet(config, spec, 44)
 
 
-@registry.models.register("resnet56", config_class=ResNet56Config, task="image-classification")
+@registry.models.register("resnet56", config_class=ResNetConfig, task="image-classification")
 def resnet56(config: ResNetConfig, spec) -> ResNet:
     """ResNet-56 for 32x32 images (He et al. 2016): 3 stages of 9 basic blocks, 0.85M parameters."""
     return cifar_resnet(config, spec, 56)
 
 
-@registry.models.register("resnet110", config_class=ResNet110Config, task="image-classification")
+@registry.models.register("resnet110", config_class=ResNetConfig, task="image-classification")
 def resnet110(config: ResNetConfig, spec) -> ResNet:
     """ResNet-110 for 32x32 images (He et al. 2016): 3 stages of 18 basic blocks, 1.7M parameters."""
     return cifar_resnet(config, spec, 110)
 
 
-@registry.models.register("resnet18", config_class=ResNet18Config, task="image-classification")
+@registry.models.register("resnet18", config_class=ResNetConfig, task="image-classification")
 def resnet18(config: ResNetConfig, spec) -> ResNet:
     """ResNet-18 (torchvision layout and keys): basic blocks [2, 2, 2, 2], 11.7M parameters."""
     return build_resnet(config, spec, BasicBlock, [2, 2, 2, 2], "imagenet")
 
 
-@registry.models.register("resnet34", config_class=ResNet34Config, task="image-classification")
+@registry.models.register("resnet34", config_class=ResNetConfig, task="image-classification")
 def resnet34(config: ResNetConfig, spec) -> ResNet:
     """ResNet-34 (torchvision layout and keys): basic blocks [3, 4, 6, 3], 21.8M parameters."""
     return build_resnet(config, spec, BasicBlock, [3, 4, 6, 3], "imagenet")
 
 
-@registry.models.register("resnet50", config_class=ResNet50Config, task="image-classification")
+@registry.models.register("resnet50", config_class=BottleneckResNetConfig, task="image-classification")
 def resnet50(config: BottleneckResNetConfig, spec) -> ResNet:
     """ResNet-50 (torchvision layout and keys): bottleneck blocks [3, 4, 6, 3], 25.6M parameters."""
     return build_resnet(config, spec, Bottleneck, [3, 4, 6, 3], "imagenet")
 
 
-@registry.models.register("resnet101", config_class=ResNet101Config, task="image-classification")
+@registry.models.register("resnet101", config_class=BottleneckResNetConfig, task="image-classification")
 def resnet101(config: BottleneckResNetConfig, spec) -> ResNet:
     """ResNet-101 (torchvision layout and keys): bottleneck blocks [3, 4, 23, 3], 44.5M parameters."""
     return build_resnet(config, spec, Bottleneck, [3, 4, 23, 3], "imagenet")

@@ -113,38 +113,6 @@ class VGGConfig(ModelConfig):
     load_pretrained: str | None = None  # a safetensors or weights-only torch file (torchvision keys)
 
 
-class VGG11Config(VGGConfig):
-    name: str = "vgg11"
-
-
-class VGG11BNConfig(VGGConfig):
-    name: str = "vgg11_bn"
-
-
-class VGG13Config(VGGConfig):
-    name: str = "vgg13"
-
-
-class VGG13BNConfig(VGGConfig):
-    name: str = "vgg13_bn"
-
-
-class VGG16Config(VGGConfig):
-    name: str = "vgg16"
-
-
-class VGG16BNConfig(VGGConfig):
-    name: str = "vgg16_bn"
-
-
-class VGG19Config(VGGConfig):
-    name: str = "vgg19"
-
-
-class VGG19BNConfig(VGGConfig):
-    name: str = "vgg19_bn"
-
-
 def build_vgg(config: VGGConfig, spec, depth_name: str, batch_norm: bool) -> VGG:
     model = VGG(
         LAYOUTS[depth_name],
@@ -160,49 +128,49 @@ def build_vgg(config: VGGConfig, spec, depth_name: str, batch_norm: bool) -> VGG
     return model
 
 
-@registry.models.register("vgg11", config_class=VGG11Config, task="image-classification")
+@registry.models.register("vgg11", config_class=VGGConfig, task="image-classification")
 def vgg11(config: VGGConfig, spec) -> VGG:
     """VGG-11 (configuration A): 8 convolutions, 133M parameters at 224x224 (9.2M on 32x32)."""
     return build_vgg(config, spec, "vgg11", batch_norm=False)
 
 
-@registry.models.register("vgg11_bn", config_class=VGG11BNConfig, task="image-classification")
+@registry.models.register("vgg11_bn", config_class=VGGConfig, task="image-classification")
 def vgg11_bn(config: VGGConfig, spec) -> VGG:
     """VGG-11 with BatchNorm after every convolution."""
     return build_vgg(config, spec, "vgg11", batch_norm=True)
 
 
-@registry.models.register("vgg13", config_class=VGG13Config, task="image-classification")
+@registry.models.register("vgg13", config_class=VGGConfig, task="image-classification")
 def vgg13(config: VGGConfig, spec) -> VGG:
     """VGG-13 (configuration B): 10 convolutions, 133M parameters at 224x224 (9.4M on 32x32)."""
     return build_vgg(config, spec, "vgg13", batch_norm=False)
 
 
-@registry.models.register("vgg13_bn", config_class=VGG13BNConfig, task="image-classification")
+@registry.models.register("vgg13_bn", config_class=VGGConfig, task="image-classification")
 def vgg13_bn(config: VGGConfig, spec) -> VGG:
     """VGG-13 with BatchNorm after every convolution."""
     return build_vgg(config, spec, "vgg13", batch_norm=True)
 
 
-@registry.models.register("vgg16", config_class=VGG16Config, task="image-classification")
+@registry.models.register("vgg16", config_class=VGGConfig, task="image-classification")
 def vgg16(config: VGGConfig, spec) -> VGG:
     """VGG-16 (configuration D): 13 convolutions, 138M parameters at 224x224 (14.7M on 32x32)."""
     return build_vgg(config, spec, "vgg16", batch_norm=False)
 
 
-@registry.models.register("vgg16_bn", config_class=VGG16BNConfig, task="image-classification")
+@registry.models.register("vgg16_bn", config_class=VGGConfig, task="image-classification")
 def vgg16_bn(config: VGGConfig, spec) -> VGG:
     """VGG-16 with BatchNorm after every convolution."""
     return build_vgg(config, spec, "vgg16", batch_norm=True)
 
 
-@registry.models.register("vgg19", config_class=VGG19Config, task="image-classification")
+@registry.models.register("vgg19", config_class=VGGConfig, task="image-classification")
 def vgg19(config: VGGConfig, spec) -> VGG:
     """VGG-19 (configuration E): 16 convolutions, 144M parameters at 224x224 (20.0M on 32x32)."""
     return build_vgg(config, spec, "vgg19", batch_norm=False)
 
 
-@registry.models.register("vgg19_bn", config_class=VGG19BNConfig, task="image-classification")
+@registry.models.register("vgg19_bn", config_class=VGGConfig, task="image-classification")
 def vgg19_bn(config: VGGConfig, spec) -> VGG:
     """VGG-19 with BatchNorm after every convolution."""
     return build_vgg(config, spec, "vgg19", batch_norm=True)

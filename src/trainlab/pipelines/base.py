@@ -8,7 +8,7 @@ sizes models for, how a finished run's model is rebuilt and summarised, what `pr
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -16,6 +16,7 @@ from torch import nn
 
 from trainlab import registry
 from trainlab.config import Config, DataConfig
+from trainlab.data.batching import TensorBatches, TransformedBatches
 from trainlab.training.callbacks import Callback
 from trainlab.training.tasks import Task
 
@@ -23,7 +24,9 @@ if TYPE_CHECKING:
     import torch
 
     from trainlab.data.tokenizers import TextEncoder
-    from trainlab.rundir import TrainedRun
+
+Pair = tuple["torch.Tensor", "torch.Tensor"]  # (inputs, targets) of one split
+Transform = Callable[["torch.Tensor"], "torch.Tensor"]
 
 
 class Pipeline:
@@ -42,6 +45,8 @@ class Pipeline:
     default_model: ClassVar[str]  # the model a config that names none trains
     data_section: ClassVar[type[DataConfig]]  # the options of its kind of data (data_options.py)
     loader: ClassVar[str]  # "module:function" reading `--data` into splits (imported when a run reads data)
+    # "module:function" scoring a finished run on other data (`trainlab evaluate RUN --data SOURCE`)
+    new_data_scorer: ClassVar[str | None] = None
     reference_spec: ClassVar[Any] = None  # the data `trainlab list models` counts parameters for
     predicts: ClassVar[bool] = False  # `trainlab predict` takes its inputs (texts or image files)
     saves_encoder: ClassVar[bool] = False  # a run writes its tokenizer (rundir.ENCODER_FILE)
@@ -59,6 +64,20 @@ class Pipeline:
 
     def summary(self) -> str:
         return self.data.summary()
+
+    def use_tensor_batches(self, train: Pair, val: Pair | None, test: Pair, train_transform: Transform | None = None,
+                           eval_transform: Transform | None = None) -> None:
+        """Batches of each split's (inputs, targets) tensors in the run's batch size, the training
+        ones shuffled by the run's seed; a transform applies to each batch of its splits."""
+        batch_size, seed = self.config.data.batch_size, self.config.run.seed
+
+        def batches(pair: Pair, transform: Transform | None, shuffle: bool = False) -> Iterable:
+            plain = TensorBatches(*pair, batch_size=batch_size, shuffle=shuffle, seed=seed)
+            return plain if transform is None else TransformedBatches(plain, transform, seed)
+
+        self.train_batches = batches(train, train_transform, shuffle=True)
+        self.val_batches = None if val is None else batches(val, eval_transform)
+        self.test_batches = batches(test, eval_transform)
 
     def callbacks(self) -> list[Callback]:
         """Callbacks the task needs besides the default ones (e.g. a teacher-forcing schedule)."""
@@ -96,11 +115,6 @@ class Pipeline:
         and its description ("one 3x32x32 image")."""
         raise NotImplementedError
 
-    @staticmethod
-    def score_new_data(trained: TrainedRun, source: str) -> dict[str, Any]:
-        """The run's test metrics on `source` (`trainlab evaluate RUN --data SOURCE`)."""
-        raise NotImplementedError
-
 
 def register_task(name: str, summary: str):
     """Class decorator: `name` is the task `trainlab train NAME` trains with this pipeline."""
@@ -114,18 +128,6 @@ def register_task(name: str, summary: str):
 def task_named(name: str) -> type[Pipeline]:
     """The registered task `name`; an unknown name is one line listing the tasks."""
     return registry.tasks.get(name)
-
-
-def tasks_with(hook: str) -> list[str]:
-    """The tasks that define `hook` (e.g. "score_new_data"), for messages that list them."""
-    return [name for name in registry.tasks.names()
-            if getattr(task_named(name), hook) is not getattr(Pipeline, hook)]
-
-
-def task_hook(task: str, hook: str) -> Any | None:
-    """Task `task`'s `hook` (e.g. "score_new_data"), or None when the task does not define it."""
-    method = getattr(task_named(task), hook)
-    return None if method is getattr(Pipeline, hook) else method
 
 
 def build_pipeline(config: Config) -> Pipeline:

@@ -18,7 +18,6 @@ from torch import nn
 
 from trainlab import rundir, runs
 from trainlab.config import Config, SeriesDataConfig
-from trainlab.data.batching import TensorBatches
 from trainlab.data.series import SeriesSplits, TimeSeries
 from trainlab.data.sources import load_source
 from trainlab.data.windows import ForecastWindows, window_splits
@@ -48,6 +47,7 @@ class Forecast(Pipeline):
     default_model = "lstm"
     data_section = SeriesDataConfig
     loader = "trainlab.data.series_sources:load_series_source"
+    new_data_scorer = "trainlab.evaluation:score_series"
     reference_spec = SeriesSpec(1, 1, 24, 1)  # one series, 24-step windows
 
     def __init__(self, config: Config):
@@ -67,12 +67,7 @@ class Forecast(Pipeline):
         self.spec = SeriesSpec(inputs.shape[2], targets.shape[2], data.window, data.horizon)
         self.task = ForecastTask(self.windows.target_scaler.inverse_transform, scale)
 
-        def batches(pair, shuffle: bool = False) -> TensorBatches:
-            return TensorBatches(*pair, batch_size=data.batch_size, shuffle=shuffle, seed=config.run.seed)
-
-        self.train_batches = batches(self.windows.train, shuffle=True)
-        self.val_batches = batches(self.windows.val) if self.windows.val is not None else None
-        self.test_batches = batches(self.windows.test)
+        self.use_tensor_batches(self.windows.train, self.windows.val, self.windows.test)
         self.info = {
             "summary": self.data.summary(),
             "targets": train.target_names,
@@ -175,12 +170,6 @@ class Forecast(Pipeline):
     @staticmethod
     def example_input(spec: SeriesSpec, tokens: int) -> tuple[tuple[torch.Tensor, ...], str]:
         return (torch.zeros(1, spec.window, spec.input_features),), f"one window of {spec.window} steps"
-
-    @staticmethod
-    def score_new_data(trained: Any, source: str) -> dict[str, Any]:
-        from trainlab.evaluation import score_series
-
-        return score_series(trained, source)
 
 
 def window_forecasts(

@@ -18,7 +18,6 @@ from torch import nn
 
 from trainlab import rundir
 from trainlab.config import Config, ImageDataConfig
-from trainlab.data.batching import TensorBatches, TransformedBatches
 from trainlab.data.sources import load_source
 from trainlab.data.splits import ClassificationSplits
 from trainlab.data.transforms import EvalTransform, image_transforms
@@ -38,6 +37,7 @@ class ImageClassification(ClassificationPipeline):
     default_model = "simple_cnn"
     data_section = ImageDataConfig
     loader = "trainlab.data.images:load_image_source"
+    new_data_scorer = "trainlab.evaluation:score_images"
     reference_spec = ImageSpec(3, 32, 32, 10)  # CIFAR-sized images, 10 classes
     predicts = True
 
@@ -55,15 +55,7 @@ class ImageClassification(ClassificationPipeline):
         normalisation is fitted on its training images, which alone are augmented."""
         self.data = data
         train_transform, self.eval_transform = image_transforms(data.train[0], self.config.data.augment)
-        batch_size, seed = self.config.data.batch_size, self.config.run.seed
-
-        def batches(pair, transform, shuffle: bool = False) -> TransformedBatches:
-            plain = TensorBatches(*pair, batch_size=batch_size, shuffle=shuffle, seed=seed)
-            return TransformedBatches(plain, transform, seed)
-
-        self.train_batches = batches(data.train, train_transform, shuffle=True)
-        self.val_batches = batches(data.val, self.eval_transform) if data.val is not None else None
-        self.test_batches = batches(data.test, self.eval_transform)
+        self.use_tensor_batches(data.train, data.val, data.test, train_transform, self.eval_transform)
         self.info = {
             "summary": data.summary(),
             "classes": self.classes,
@@ -96,12 +88,6 @@ class ImageClassification(ClassificationPipeline):
     def example_input(spec: ImageSpec, tokens: int) -> tuple[tuple[torch.Tensor, ...], str]:
         shape = (spec.in_channels, spec.height, spec.width)
         return (torch.zeros(1, *shape),), "one {}x{}x{} image".format(*shape)
-
-    @staticmethod
-    def score_new_data(trained: Any, source: str) -> dict[str, Any]:
-        from trainlab.evaluation import score_images
-
-        return score_images(trained, source)
 
 
 def first_epoch_train_loss(run_dir: Path) -> float | None:

@@ -36,6 +36,7 @@ class LanguageModel(Pipeline):
     default_model = "lstm"
     data_section = CorpusDataConfig
     loader = "trainlab.data.corpus:load_corpus_source"
+    new_data_scorer = "trainlab.evaluation:score_text_file"
     reference_spec = LanguageModelSpec(67)  # the characters of Tiny Shakespeare and <unk>
     saves_encoder = True
 
@@ -85,9 +86,3 @@ class LanguageModel(Pipeline):
     @staticmethod
     def example_input(spec: LanguageModelSpec, tokens: int) -> tuple[tuple[torch.Tensor, ...], str]:
         return (torch.ones(1, tokens, dtype=torch.long),), f"{tokens} tokens (vocabulary {spec.vocab_size:,})"
-
-    @staticmethod
-    def score_new_data(trained: Any, source: str) -> dict[str, Any]:
-        from trainlab.evaluation import score_text_file
-
-        return score_text_file(trained, source)

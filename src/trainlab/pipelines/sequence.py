@@ -25,7 +25,6 @@ from torch import nn
 
 from trainlab import runs
 from trainlab.config import Config, SyntheticDataConfig
-from trainlab.data.batching import TensorBatches
 from trainlab.data.sources import load_source
 from trainlab.data.synthetic_splits import SequenceSplits
 from trainlab.diagnostics.activations import (
@@ -93,12 +92,7 @@ class SequenceClassification(Pipeline):
         self.spec = SequenceSpec(data.input_size, data.output_size, data.kind, tokens, data.train[0].shape[1])
         self.task = SequenceTask(data.kind, data.output_size)
 
-        def batches(pair, shuffle: bool = False) -> TensorBatches:
-            return TensorBatches(*pair, batch_size=config.data.batch_size, shuffle=shuffle, seed=config.run.seed)
-
-        self.train_batches = batches(data.train, shuffle=True)
-        self.val_batches = batches(data.val) if data.val is not None else None
-        self.test_batches = batches(data.test)
+        self.use_tensor_batches(data.train, data.val, data.test)
         self.info = {"summary": data.summary(), "kind": data.kind, "classes": data.classes,
                      "memoryless_baseline": data.memoryless_baseline, "baseline_metric": data.baseline_metric,
                      "sequence_length": self.spec.length}

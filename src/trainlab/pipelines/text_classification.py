@@ -46,6 +46,7 @@ class TextClassification(ClassificationPipeline):
     default_model = "lstm"
     data_section = TextDataConfig
     loader = "trainlab.data.text:load_text_source"
+    new_data_scorer = "trainlab.evaluation:score_texts"
     reference_spec = TextSpec(20_000, 2)  # a 20,000-word vocabulary, 2 classes
     predicts = True
     saves_encoder = True
@@ -137,12 +138,6 @@ class TextClassification(ClassificationPipeline):
         # Token 1 is a real token in every vocabulary (0 is padding), so no step is masked out.
         inputs = (torch.ones(1, tokens, dtype=torch.long), torch.tensor([tokens]))
         return inputs, f"one text of {tokens} tokens (vocabulary {spec.vocab_size:,})"
-
-    @staticmethod
-    def score_new_data(trained: Any, source: str) -> dict[str, Any]:
-        from trainlab.evaluation import score_texts
-
-        return score_texts(trained, source)
 
 
 def tfidf_baseline_scores(train: EncodedTexts, test: EncodedTexts) -> dict[str, float]:

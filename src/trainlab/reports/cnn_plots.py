@@ -62,11 +62,6 @@ def plot_cnn_run(
     return written
 
 
-def trained_model(run_dir: str | os.PathLike) -> nn.Module:
-    """The run's network with the weights it was scored with, in eval mode, on the CPU."""
-    return rundir.load_trained(run_dir).model
-
-
 def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d]:
     """The name and module of the first convolution the model holds."""
     found = next(((name, module) for name, module in model.named_modules() if isinstance(module, nn.Conv2d)),
