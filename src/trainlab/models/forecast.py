@@ -23,6 +23,7 @@ standard deviation, then a learnable affine map per target.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
@@ -294,22 +295,14 @@ def _build(cell: str, config: RecurrentForecastConfig, spec) -> RecurrentForecas
     )
 
 
-@registry.models.register("rnn", config_class=RNNForecastConfig, task="forecast")
-def rnn_forecaster(config: RNNForecastConfig, spec) -> RecurrentForecaster:
-    """Elman RNN (tanh) forecaster: direct, recursive or seq2seq over sliding windows."""
-    return _build("rnn", config, spec)
-
-
-@registry.models.register("lstm", config_class=LSTMForecastConfig, task="forecast")
-def lstm_forecaster(config: LSTMForecastConfig, spec) -> RecurrentForecaster:
-    """LSTM forecaster: direct, recursive or seq2seq over sliding windows."""
-    return _build("lstm", config, spec)
-
-
-@registry.models.register("gru", config_class=GRUForecastConfig, task="forecast")
-def gru_forecaster(config: GRUForecastConfig, spec) -> RecurrentForecaster:
-    """GRU forecaster: direct, recursive or seq2seq over sliding windows."""
-    return _build("gru", config, spec)
+# cell -> (its config, what `trainlab list models` says of it)
+CELLS = {
+    "rnn": (RNNForecastConfig, "Elman RNN (tanh) forecaster: direct, recursive or seq2seq over sliding windows."),
+    "lstm": (LSTMForecastConfig, "LSTM forecaster: direct, recursive or seq2seq over sliding windows."),
+    "gru": (GRUForecastConfig, "GRU forecaster: direct, recursive or seq2seq over sliding windows."),
+}
+for _cell, (_config, _summary) in CELLS.items():
+    registry.models.register(_cell, _summary, config_class=_config, task="forecast")(partial(_build, _cell))
 
 
 def window_forecaster(

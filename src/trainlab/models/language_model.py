@@ -15,6 +15,7 @@ linear projection from `hidden_size` to `embedding_dim` is put in between when t
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import torch
@@ -123,7 +124,7 @@ class GRULanguageModelConfig(LanguageModelConfig):
     name: str = "gru"
 
 
-def build_language_model(cell: Cell, config: LanguageModelConfig, spec, nonlinearity: str = "tanh"):
+def build_language_model(cell: Cell, config: LanguageModelConfig, spec):
     """The model of `config` for a `LanguageModelSpec` (its vocabulary size)."""
     return RecurrentLanguageModel(
         spec.vocab_size,
@@ -133,24 +134,17 @@ def build_language_model(cell: Cell, config: LanguageModelConfig, spec, nonlinea
         layers=config.layers,
         dropout=config.dropout,
         tie_weights=config.tie_weights,
-        nonlinearity=nonlinearity,
+        nonlinearity=getattr(config, "nonlinearity", "tanh"),  # an RNN's option
         cell_options=config.cell_options(),
     )
 
 
-@registry.models.register("rnn", config_class=RNNLanguageModelConfig, task="language-model")
-def rnn_language_model(config: RNNLanguageModelConfig, spec) -> RecurrentLanguageModel:
-    """Elman RNN (tanh or relu) language model: embeddings, stacked RNN, next-token softmax."""
-    return build_language_model("rnn", config, spec, config.nonlinearity)
-
-
-@registry.models.register("lstm", config_class=LSTMLanguageModelConfig, task="language-model")
-def lstm_language_model(config: LSTMLanguageModelConfig, spec) -> RecurrentLanguageModel:
-    """LSTM language model: embeddings, stacked LSTM, next-token softmax (optionally tied)."""
-    return build_language_model("lstm", config, spec)
-
-
-@registry.models.register("gru", config_class=GRULanguageModelConfig, task="language-model")
-def gru_language_model(config: GRULanguageModelConfig, spec) -> RecurrentLanguageModel:
-    """GRU language model: embeddings, stacked GRU, next-token softmax (optionally tied)."""
-    return build_language_model("gru", config, spec)
+# cell -> (its config, what `trainlab list models` says of it)
+CELLS = {
+    "rnn": (RNNLanguageModelConfig, "Elman RNN (tanh or relu) language model: embeddings, stacked RNN, next-token softmax."),
+    "lstm": (LSTMLanguageModelConfig, "LSTM language model: embeddings, stacked LSTM, next-token softmax (optionally tied)."),
+    "gru": (GRULanguageModelConfig, "GRU language model: embeddings, stacked GRU, next-token softmax (optionally tied)."),
+}
+for _cell, (_config, _summary) in CELLS.items():
+    registry.models.register(_cell, _summary, config_class=_config, task="language-model")(
+        partial(build_language_model, _cell))

@@ -14,6 +14,7 @@ shortcuts, and not at all for the CIFAR ResNets, whose shortcuts have no paramet
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from pydantic import PositiveInt, field_validator
 
@@ -119,83 +120,39 @@ def build_resnet(
     return model
 
 
-def cifar_resnet(config: ResNetConfig, spec, depth: int) -> ResNet:
-    return build_resnet(config, spec, BasicBlock, [(depth - 2) // 6] * 3, "cifar")
-
-
 @registry.models.register("resnet_cifar", config_class=CifarResNetConfig, task="image-classification")
 def resnet_cifar(config: CifarResNetConfig, spec) -> ResNet:
     """CIFAR ResNet of depth model.depth = 6n + 2 (He et al. 2016, section 4.2)."""
-    return cifar_resnet(config, spec, config.depth)
+    return build_resnet(config, spec, BasicBlock, [(config.depth - 2) // 6] * 3, "cifar")
 
 
-@registry.models.register("resnet20", config_class=ResNetConfig, task="image-classification")
-def resnet20(config: ResNetConfig, spec) -> ResNet:
-    """ResNet-20 for 32x32 images (He et al. 2016): 3 stages of 3 basic blocks, 0.27M parameters."""
-    return cifar_resnet(config, spec, 20)
-
-
-@registry.models.register("resnet32", config_class=ResNetConfig, task="image-classification")
-def resnet32(config: ResNetConfig, spec) -> ResNet:
-    """ResNet-32 for 32x32 images (He et al. 2016): 3 stages of 5 basic blocks, 0.46M parameters."""
-    return cifar_resnet(config, spec, 32)
-
-
-@registry.models.register("resnet44", config_class=ResNetConfig, task="image-classification")
-def resnet44(config: ResNetConfig, spec) -> ResNet:
-    """ResNet-44 for 32x32 images (He et al. 2016): 3 stages of 7 basic blocks, 0.66M parameters."""
-    return cifar_resnet(config, spec, 44)
-
-
-@registry.models.register("resnet56", config_class=ResNetConfig, task="image-classification")
-def resnet56(config: ResNetConfig, spec) -> ResNet:
-    """ResNet-56 for 32x32 images (He et al. 2016): 3 stages of 9 basic blocks, 0.85M parameters."""
-    return cifar_resnet(config, spec, 56)
-
-
-@registry.models.register("resnet110", config_class=ResNetConfig, task="image-classification")
-def resnet110(config: ResNetConfig, spec) -> ResNet:
-    """ResNet-110 for 32x32 images (He et al. 2016): 3 stages of 18 basic blocks, 1.7M parameters."""
-    return cifar_resnet(config, spec, 110)
-
-
-@registry.models.register("resnet18", config_class=ResNetConfig, task="image-classification")
-def resnet18(config: ResNetConfig, spec) -> ResNet:
-    """ResNet-18 (torchvision layout and keys): basic blocks [2, 2, 2, 2], 11.7M parameters."""
-    return build_resnet(config, spec, BasicBlock, [2, 2, 2, 2], "imagenet")
-
-
-@registry.models.register("resnet34", config_class=ResNetConfig, task="image-classification")
-def resnet34(config: ResNetConfig, spec) -> ResNet:
-    """ResNet-34 (torchvision layout and keys): basic blocks [3, 4, 6, 3], 21.8M parameters."""
-    return build_resnet(config, spec, BasicBlock, [3, 4, 6, 3], "imagenet")
-
-
-@registry.models.register("resnet50", config_class=BottleneckResNetConfig, task="image-classification")
-def resnet50(config: BottleneckResNetConfig, spec) -> ResNet:
-    """ResNet-50 (torchvision layout and keys): bottleneck blocks [3, 4, 6, 3], 25.6M parameters."""
-    return build_resnet(config, spec, Bottleneck, [3, 4, 6, 3], "imagenet")
-
-
-@registry.models.register("resnet101", config_class=BottleneckResNetConfig, task="image-classification")
-def resnet101(config: BottleneckResNetConfig, spec) -> ResNet:
-    """ResNet-101 (torchvision layout and keys): bottleneck blocks [3, 4, 23, 3], 44.5M parameters."""
-    return build_resnet(config, spec, Bottleneck, [3, 4, 23, 3], "imagenet")
-
-
-@registry.models.register("resnext50_32x4d", config_class=ResNeXt50Config, task="image-classification")
-def resnext50_32x4d(config: BottleneckResNetConfig, spec) -> ResNet:
-    """ResNeXt-50 32x4d (Xie et al. 2017; torchvision layout and keys): 25.0M parameters."""
-    return build_resnet(config, spec, Bottleneck, [3, 4, 6, 3], "imagenet")
-
-
-@registry.models.register("resnext29_8x64d", config_class=ResNeXt29x8x64Config, task="image-classification")
-def resnext29_8x64d(config: BottleneckResNetConfig, spec) -> ResNet:
-    """ResNeXt-29 8x64d for 32x32 images (Xie et al. 2017): 3 stages of 3 bottlenecks, 34.4M parameters."""
-    return build_resnet(config, spec, Bottleneck, [3, 3, 3], "cifar-resnext")
-
-
-@registry.models.register("resnext29_4x16d", config_class=ResNeXt29x4x16Config, task="image-classification")
-def resnext29_4x16d(config: BottleneckResNetConfig, spec) -> ResNet:
-    """ResNeXt-29 4x16d for 32x32 images: the 8x64d layout, narrow enough to train on a CPU."""
-    return build_resnet(config, spec, Bottleneck, [3, 3, 3], "cifar-resnext")
+# name -> (config, block, blocks per stage, style of STYLES, what `trainlab list models` says of it)
+VARIANTS = {
+    "resnet20": (ResNetConfig, BasicBlock, [3, 3, 3], "cifar",
+                 "ResNet-20 for 32x32 images (He et al. 2016): 3 stages of 3 basic blocks, 0.27M parameters."),
+    "resnet32": (ResNetConfig, BasicBlock, [5, 5, 5], "cifar",
+                 "ResNet-32 for 32x32 images (He et al. 2016): 3 stages of 5 basic blocks, 0.46M parameters."),
+    "resnet44": (ResNetConfig, BasicBlock, [7, 7, 7], "cifar",
+                 "ResNet-44 for 32x32 images (He et al. 2016): 3 stages of 7 basic blocks, 0.66M parameters."),
+    "resnet56": (ResNetConfig, BasicBlock, [9, 9, 9], "cifar",
+                 "ResNet-56 for 32x32 images (He et al. 2016): 3 stages of 9 basic blocks, 0.85M parameters."),
+    "resnet110": (ResNetConfig, BasicBlock, [18, 18, 18], "cifar",
+                  "ResNet-110 for 32x32 images (He et al. 2016): 3 stages of 18 basic blocks, 1.7M parameters."),
+    "resnet18": (ResNetConfig, BasicBlock, [2, 2, 2, 2], "imagenet",
+                 "ResNet-18 (torchvision layout and keys): basic blocks [2, 2, 2, 2], 11.7M parameters."),
+    "resnet34": (ResNetConfig, BasicBlock, [3, 4, 6, 3], "imagenet",
+                 "ResNet-34 (torchvision layout and keys): basic blocks [3, 4, 6, 3], 21.8M parameters."),
+    "resnet50": (BottleneckResNetConfig, Bottleneck, [3, 4, 6, 3], "imagenet",
+                 "ResNet-50 (torchvision layout and keys): bottleneck blocks [3, 4, 6, 3], 25.6M parameters."),
+    "resnet101": (BottleneckResNetConfig, Bottleneck, [3, 4, 23, 3], "imagenet",
+                  "ResNet-101 (torchvision layout and keys): bottleneck blocks [3, 4, 23, 3], 44.5M parameters."),
+    "resnext50_32x4d": (ResNeXt50Config, Bottleneck, [3, 4, 6, 3], "imagenet",
+                        "ResNeXt-50 32x4d (Xie et al. 2017; torchvision layout and keys): 25.0M parameters."),
+    "resnext29_8x64d": (ResNeXt29x8x64Config, Bottleneck, [3, 3, 3], "cifar-resnext",
+                        "ResNeXt-29 8x64d for 32x32 images (Xie et al. 2017): 3 stages of 3 bottlenecks, 34.4M parameters."),
+    "resnext29_4x16d": (ResNeXt29x4x16Config, Bottleneck, [3, 3, 3], "cifar-resnext",
+                        "ResNeXt-29 4x16d for 32x32 images: the 8x64d layout, narrow enough to train on a CPU."),
+}
+for _name, (_config, _block, _blocks, _style, _summary) in VARIANTS.items():
+    registry.models.register(_name, _summary, config_class=_config, task="image-classification")(
+        partial(build_resnet, block=_block, blocks_per_stage=_blocks, style=_style))

@@ -24,6 +24,7 @@ Each layer holds one unidirectional torch RNN per direction (`layers.0.forward_r
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Literal
 
 import torch
@@ -276,9 +277,7 @@ class GRUClassifierConfig(RecurrentClassifierConfig):
     name: str = "gru"
 
 
-def build_recurrent_classifier(
-    cell: Cell, config: RecurrentClassifierConfig, spec, nonlinearity: str = "tanh"
-) -> RecurrentClassifier:
+def build_recurrent_classifier(cell: Cell, config: RecurrentClassifierConfig, spec) -> RecurrentClassifier:
     """The classifier of `config` for a `TextSpec`, with the spec's pretrained vectors if any."""
     embedding_dim = config.embedding_dim
     if spec.embeddings is not None:
@@ -301,7 +300,7 @@ def build_recurrent_classifier(
         embedding_dropout=config.embedding_dropout,
         head_dropout=config.head_dropout,
         pooling=config.pooling,
-        nonlinearity=nonlinearity,
+        nonlinearity=getattr(config, "nonlinearity", "tanh"),  # an RNN's option
         attention_size=config.attention_size,
         padding_idx=spec.padding_idx,
         embeddings=spec.embeddings,
@@ -310,20 +309,14 @@ def build_recurrent_classifier(
     )
 
 
-@registry.models.register("rnn", config_class=RNNClassifierConfig, task="text-classification")
-def rnn(config: RNNClassifierConfig, spec) -> RecurrentClassifier:
-    """Elman RNN (tanh or relu) text classifier: embeddings, (bi)RNN layers, pooling, linear head."""
-    return build_recurrent_classifier("rnn", config, spec, config.nonlinearity)
-
-
-@registry.models.register("lstm", config_class=LSTMClassifierConfig, task="text-classification")
-def lstm(config: LSTMClassifierConfig, spec) -> RecurrentClassifier:
-    """LSTM text classifier: embeddings, (bi)LSTM layers, pooling, linear head."""
-    return build_recurrent_classifier("lstm", config, spec)
-
-
-@registry.models.register("gru", config_class=GRUClassifierConfig, task="text-classification")
-def gru(config: GRUClassifierConfig, spec) -> RecurrentClassifier:
-    """GRU text classifier: embeddings, (bi)GRU layers, pooling, linear head."""
-    return build_recurrent_classifier("gru", config, spec)
+# cell -> (its config, what `trainlab list models` says of it)
+CELLS = {
+    "rnn": (RNNClassifierConfig,
+            "Elman RNN (tanh or relu) text classifier: embeddings, (bi)RNN layers, pooling, linear head."),
+    "lstm": (LSTMClassifierConfig, "LSTM text classifier: embeddings, (bi)LSTM layers, pooling, linear head."),
+    "gru": (GRUClassifierConfig, "GRU text classifier: embeddings, (bi)GRU layers, pooling, linear head."),
+}
+for _cell, (_config, _summary) in CELLS.items():
+    registry.models.register(_cell, _summary, config_class=_config, task="text-classification")(
+        partial(build_recurrent_classifier, _cell))
 

@@ -11,6 +11,8 @@ Two heads, chosen by the input size:
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 from pydantic import Field
 from torch import nn
@@ -128,49 +130,17 @@ def build_vgg(config: VGGConfig, spec, depth_name: str, batch_norm: bool) -> VGG
     return model
 
 
-@registry.models.register("vgg11", config_class=VGGConfig, task="image-classification")
-def vgg11(config: VGGConfig, spec) -> VGG:
-    """VGG-11 (configuration A): 8 convolutions, 133M parameters at 224x224 (9.2M on 32x32)."""
-    return build_vgg(config, spec, "vgg11", batch_norm=False)
-
-
-@registry.models.register("vgg11_bn", config_class=VGGConfig, task="image-classification")
-def vgg11_bn(config: VGGConfig, spec) -> VGG:
-    """VGG-11 with BatchNorm after every convolution."""
-    return build_vgg(config, spec, "vgg11", batch_norm=True)
-
-
-@registry.models.register("vgg13", config_class=VGGConfig, task="image-classification")
-def vgg13(config: VGGConfig, spec) -> VGG:
-    """VGG-13 (configuration B): 10 convolutions, 133M parameters at 224x224 (9.4M on 32x32)."""
-    return build_vgg(config, spec, "vgg13", batch_norm=False)
-
-
-@registry.models.register("vgg13_bn", config_class=VGGConfig, task="image-classification")
-def vgg13_bn(config: VGGConfig, spec) -> VGG:
-    """VGG-13 with BatchNorm after every convolution."""
-    return build_vgg(config, spec, "vgg13", batch_norm=True)
-
-
-@registry.models.register("vgg16", config_class=VGGConfig, task="image-classification")
-def vgg16(config: VGGConfig, spec) -> VGG:
-    """VGG-16 (configuration D): 13 convolutions, 138M parameters at 224x224 (14.7M on 32x32)."""
-    return build_vgg(config, spec, "vgg16", batch_norm=False)
-
-
-@registry.models.register("vgg16_bn", config_class=VGGConfig, task="image-classification")
-def vgg16_bn(config: VGGConfig, spec) -> VGG:
-    """VGG-16 with BatchNorm after every convolution."""
-    return build_vgg(config, spec, "vgg16", batch_norm=True)
-
-
-@registry.models.register("vgg19", config_class=VGGConfig, task="image-classification")
-def vgg19(config: VGGConfig, spec) -> VGG:
-    """VGG-19 (configuration E): 16 convolutions, 144M parameters at 224x224 (20.0M on 32x32)."""
-    return build_vgg(config, spec, "vgg19", batch_norm=False)
-
-
-@registry.models.register("vgg19_bn", config_class=VGGConfig, task="image-classification")
-def vgg19_bn(config: VGGConfig, spec) -> VGG:
-    """VGG-19 with BatchNorm after every convolution."""
-    return build_vgg(config, spec, "vgg19", batch_norm=True)
+# name -> (layout, BatchNorm after every convolution, what `trainlab list models` says of it)
+VARIANTS = {
+    "vgg11": ("vgg11", False, "VGG-11 (configuration A): 8 convolutions, 133M parameters at 224x224 (9.2M on 32x32)."),
+    "vgg11_bn": ("vgg11", True, "VGG-11 with BatchNorm after every convolution."),
+    "vgg13": ("vgg13", False, "VGG-13 (configuration B): 10 convolutions, 133M parameters at 224x224 (9.4M on 32x32)."),
+    "vgg13_bn": ("vgg13", True, "VGG-13 with BatchNorm after every convolution."),
+    "vgg16": ("vgg16", False, "VGG-16 (configuration D): 13 convolutions, 138M parameters at 224x224 (14.7M on 32x32)."),
+    "vgg16_bn": ("vgg16", True, "VGG-16 with BatchNorm after every convolution."),
+    "vgg19": ("vgg19", False, "VGG-19 (configuration E): 16 convolutions, 144M parameters at 224x224 (20.0M on 32x32)."),
+    "vgg19_bn": ("vgg19", True, "VGG-19 with BatchNorm after every convolution."),
+}
+for _name, (_layout, _batch_norm, _summary) in VARIANTS.items():
+    registry.models.register(_name, _summary, config_class=VGGConfig, task="image-classification")(
+        partial(build_vgg, depth_name=_layout, batch_norm=_batch_norm))

@@ -12,7 +12,7 @@ from trainlab.pipelines import (  # registers the tasks
     sequence,
     text_classification,
 )
-from trainlab.pipelines.base import Pipeline, build_pipeline, task_named
+from trainlab.pipelines.base import Pipeline, build_pipeline
 
 __all__ = ["Pipeline", "build_pipeline", "forecast", "image_classification", "language_model",
-           "sequence", "task_named", "text_classification"]
+           "sequence", "text_classification"]

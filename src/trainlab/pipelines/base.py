@@ -125,11 +125,6 @@ def register_task(name: str, summary: str):
     return register
 
 
-def task_named(name: str) -> type[Pipeline]:
-    """The registered task `name`; an unknown name is one line listing the tasks."""
-    return registry.tasks.get(name)
-
-
 def build_pipeline(config: Config) -> Pipeline:
     """The pipeline of `config.task`, with its data loaded."""
-    return task_named(config.task)(config)
+    return registry.tasks.get(config.task)(config)

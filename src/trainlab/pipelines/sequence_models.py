@@ -21,6 +21,7 @@ negative (Tallec & Ollivier 2018), so that forgetting time scales span the seque
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import partial
 from typing import Literal
 
 import torch
@@ -167,19 +168,11 @@ def build_sequence_model(cell: str, config: SequenceModelConfig, spec: SequenceS
     return initialise(model, config.init, config.spectral_radius, config.forget_bias, config.chrono)
 
 
-@registry.models.register("rnn", config_class=SequenceRNNConfig, task=TASK)
-def rnn(config: SequenceRNNConfig, spec: SequenceSpec) -> SequenceModel:
-    """Elman RNN (tanh or relu) for synthetic sequence tasks, W_hh initialisation as an option."""
-    return build_sequence_model("rnn", config, spec)
-
-
-@registry.models.register("lstm", config_class=SequenceLSTMConfig, task=TASK)
-def lstm(config: SequenceLSTMConfig, spec: SequenceSpec) -> SequenceModel:
-    """LSTM for synthetic sequence tasks; forget-gate bias or chrono initialisation as options."""
-    return build_sequence_model("lstm", config, spec)
-
-
-@registry.models.register("gru", config_class=SequenceGRUConfig, task=TASK)
-def gru(config: SequenceGRUConfig, spec: SequenceSpec) -> SequenceModel:
-    """GRU for synthetic sequence tasks."""
-    return build_sequence_model("gru", config, spec)
+# cell -> (its config, what `trainlab list models` says of it)
+CELLS = {
+    "rnn": (SequenceRNNConfig, "Elman RNN (tanh or relu) for synthetic sequence tasks, W_hh initialisation as an option."),
+    "lstm": (SequenceLSTMConfig, "LSTM for synthetic sequence tasks; forget-gate bias or chrono initialisation as options."),
+    "gru": (SequenceGRUConfig, "GRU for synthetic sequence tasks."),
+}
+for _cell, (_config, _summary) in CELLS.items():
+    registry.models.register(_cell, _summary, config_class=_config, task=TASK)(partial(build_sequence_model, _cell))
