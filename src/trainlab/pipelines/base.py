@@ -96,7 +96,7 @@ class Pipeline:
         `results` (`trainlab evaluate`): the same unless `finish` scores the test split otherwise."""
         return results
 
-    # -- a finished run of the task (rundir.load_trained, trainlab summary, evaluate --data) --
+    # -- a finished run of the task (rundir.load_trained, trainlab summary) --
 
     @staticmethod
     def spec_from_info(info: dict[str, Any], encoder: TextEncoder | None) -> Any:
