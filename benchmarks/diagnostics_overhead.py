@@ -29,8 +29,8 @@ from trainlab.data.synthetic_memory import adding_problem
 from trainlab.diagnostics.callbacks import GradientNorms, TimestepGradientProbe
 from trainlab.diagnostics.gradients import LayerGroups
 from trainlab.models import ImageSpec, build_model
+from trainlab.models.sequence import SequenceModel, SequenceSpec
 from trainlab.pipelines.sequence import probe_timestep_gradients
-from trainlab.pipelines.sequence_models import SequenceModel, SequenceSpec
 from trainlab.training import ClassificationTask, Trainer
 from trainlab.training.callbacks import GradientClipping
 from trainlab.training.denormals import flush_denormals_to_zero

@@ -83,7 +83,7 @@ def test_every_recurrent_model_takes_the_cell_options(task):
 
 def _spec(task: str):
     """What each task's builder reads of its data spec."""
-    from trainlab.pipelines.sequence_models import SequenceSpec
+    from trainlab.models.sequence import SequenceSpec
 
     if task == "sequence-classification":
         return SequenceSpec(input_size=2, output_size=1, kind="regression", tokens=False, length=8)

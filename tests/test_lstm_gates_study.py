@@ -31,7 +31,7 @@ def test_every_variant_runs_on_both_tasks_with_the_same_budget():
 
 
 def test_the_variant_reaches_the_model():
-    from trainlab.pipelines.sequence_models import SequenceSpec
+    from trainlab.models.sequence import SequenceSpec
 
     plan = registry.studies.get("lstm-gates")("quick")
     arm = next(arm for arm in plan.arms if arm.name == "adding-cifg")

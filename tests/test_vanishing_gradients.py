@@ -17,7 +17,7 @@ from trainlab.data.synthetic_memory import copy_memoryless_cross_entropy
 from trainlab.diagnostics.gradients import fit_decay, timestep_gradients
 from trainlab.diagnostics.spectral import recurrent_matrices, spectral_radius
 from trainlab.errors import TrainlabError
-from trainlab.pipelines.sequence_models import SequenceModel, SequenceSpec, initialise
+from trainlab.models.sequence import SequenceModel, SequenceSpec, initialise
 from trainlab.reports.diagnostics_plots import plot_diagnostics_run
 from trainlab.reports.study_report import write_study_report
 from trainlab.studies.runner import run_study

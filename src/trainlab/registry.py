@@ -1,7 +1,8 @@
 """Name -> builder tables for models, datasets, tasks and studies.
 
-Builders register themselves with a decorator where they are defined; `load_builtins` imports those
-modules so that every table is full before anyone looks a name up.
+Builders register themselves with a decorator where they are defined; before a table is first read,
+the package whose import registers its builtin entries is imported (models, datasets, tasks or
+studies: only that one, so listing models imports no study and predicting loads no dataset).
 """
 
 from __future__ import annotations
@@ -16,8 +17,6 @@ from trainlab.errors import TrainlabError
 
 Builder = TypeVar("Builder", bound=Callable[..., Any])
 
-# Modules whose import registers the builtin entries.
-_BUILTIN_MODULES = ("trainlab.models", "trainlab.data", "trainlab.pipelines", "trainlab.studies")
 
 
 @dataclass(frozen=True)
@@ -36,8 +35,9 @@ class Registry(Generic[Builder]):
     lookup with a task picks that task's entry.
     """
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, builtins: str | None = None):
         self.kind = kind
+        self.builtins = builtins  # the module whose import registers the builtin entries, if any
         self._entries: dict[tuple[str, str | None], Entry[Builder]] = {}
 
     def register(
@@ -54,7 +54,7 @@ class Registry(Generic[Builder]):
         return decorate
 
     def entry(self, name: str, task: str | None = None) -> Entry[Builder]:
-        load_builtins()
+        self._load_builtins()
         candidates = [entry for (known, _), entry in self._entries.items() if known == name]
         if not candidates:
             raise TrainlabError(unknown_name_message(self.kind, name, self.names(task)))
@@ -79,12 +79,16 @@ class Registry(Generic[Builder]):
     def __contains__(self, name: str) -> bool:
         return name in self.names()
 
+    def _load_builtins(self) -> None:
+        if self.builtins is not None:
+            importlib.import_module(self.builtins)
+
     def names(self, task: str | None = None) -> list[str]:
         """Every registered name, or those usable for `task`."""
         return sorted({entry.name for entry in self.entries(task)})
 
     def entries(self, task: str | None = None) -> list[Entry[Builder]]:
-        load_builtins()
+        self._load_builtins()
         chosen = [entry for entry in self._entries.values() if task is None or entry.task in (task, None)]
         return sorted(chosen, key=lambda entry: (entry.name, entry.task or ""))
 
@@ -104,11 +108,12 @@ def imported(target: str) -> Callable[..., Any]:
 
 
 def load_builtins() -> None:
-    for module in _BUILTIN_MODULES:
-        importlib.import_module(module)
+    """Fill every table (a listing of everything)."""
+    for table in (models, datasets, tasks, studies):
+        table._load_builtins()
 
 
-models: Registry = Registry("model")
-datasets: Registry = Registry("dataset")
-tasks: Registry = Registry("task")
-studies: Registry = Registry("study")
+models: Registry = Registry("model", "trainlab.models")
+datasets: Registry = Registry("dataset", "trainlab.data.builtins")
+tasks: Registry = Registry("task", "trainlab.pipelines")
+studies: Registry = Registry("study", "trainlab.studies")

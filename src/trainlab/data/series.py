@@ -13,13 +13,15 @@ from __future__ import annotations
 import dataclasses
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-from pandas.tseries.frequencies import to_offset
 
 from trainlab.config import DataConfig
 from trainlab.errors import TrainlabError
+
+if TYPE_CHECKING:
+    import pandas as pd
 from trainlab.runs import say
 
 
@@ -58,6 +60,8 @@ class TimeSeries:
         its last value, under either policy."""
         if self.missing is None:
             return self
+        import pandas as pd  # imported when a series is read or filled, not with the forecast task
+
         own = _as_table(self)
         table = own if before is None else pd.concat([_as_table(before), own])
         table = fill_gaps(table, self.missing).iloc[len(table) - len(own):]
@@ -144,6 +148,8 @@ class SeriesSplits:
 
 def _as_table(series: TimeSeries) -> pd.DataFrame:
     """Targets then covariates as one frame over the series' times."""
+    import pandas as pd
+
     columns = [series.values] if series.covariates is None else [series.values, series.covariates]
     return pd.DataFrame(np.concatenate(columns, axis=1).astype(np.float64), index=series.times)
 
@@ -280,5 +286,7 @@ def _check_follows(earlier: TimeSeries, later: TimeSeries, option: str) -> None:
             f"{option} ({later.name}) has {later.frequency} steps but {earlier.name} has "
             f"{earlier.frequency} steps"
         )
+    from pandas.tseries.frequencies import to_offset
+
     if earlier.frequency and start != end + to_offset(earlier.frequency):
         say(f"note: {option} ({later.name}) starts at {start}, not one step after {end}")

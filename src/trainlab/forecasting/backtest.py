@@ -15,13 +15,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from trainlab.forecasting.baselines import Baseline, as_history
 from trainlab.metrics.regression import forecast_metrics
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Forecaster = Baseline | Callable[..., Any]
 SCALAR_METRICS = ("mae", "rmse", "mape", "smape", "mase")
@@ -67,11 +69,15 @@ class BacktestResult:
 
     def table(self, metrics: tuple[str, ...] = SCALAR_METRICS) -> pd.DataFrame:
         """One row per forecaster, one column per metric (pooled over origins)."""
+        import pandas as pd  # a table for notebooks; the backtest itself needs no pandas
+
         rows = {name: {metric: scores[metric] for metric in metrics} for name, scores in self.summary.items()}
         return pd.DataFrame.from_dict(rows, orient="index")
 
     def per_origin_table(self) -> pd.DataFrame:
         """Long format: forecaster, origin, then the metrics of that forecast."""
+        import pandas as pd
+
         rows = [
             {"forecaster": name, **scores}
             for name, per_origin in self.per_origin.items()

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from scipy.signal import find_peaks
 
 # A peak must clear the white-noise band at 3 standard errors (1.96 lets noise through: a long
 # autocorrelation function has hundreds of local maxima) and rise at least MIN_PROMINENCE above the
@@ -57,6 +56,10 @@ def detect_period(series: Any, max_period: int | None = None) -> int:
     # Lags beyond max_period let a peak near max_period see the trough after it.
     correlation = autocorrelation(detrended, min(2 * max_period, steps - 1))
     band = SIGNIFICANCE_Z / np.sqrt(steps)
+    from scipy.signal import (
+        find_peaks,  # scipy.signal takes ~0.5 s to import: only when a season is sought
+    )
+
     peaks, properties = find_peaks(correlation, prominence=0)
     best_lag, best_prominence = 1, MIN_PROMINENCE
     for lag, prominence in zip(peaks, properties["prominences"]):

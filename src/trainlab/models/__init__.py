@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from trainlab import registry
 
@@ -49,6 +50,23 @@ def count_parameters(model: nn.Module) -> int:
     return sum(parameter.numel() for parameter in model.parameters())
 
 
+class _ShapesOnly(TorchFunctionMode):
+    """Skips the random initialisation of weights (torch.nn.init): counting needs shapes only, and
+    on the meta device torch runs its random fills through a compiled reference that imports
+    torch._dynamo (3 s of `trainlab list models` for nothing)."""
+
+    initialisers = frozenset(
+        [getattr(nn.init, name) for name in dir(nn.init) if name.endswith("_") and not name.startswith("_")]
+        + [torch.Tensor.normal_, torch.Tensor.uniform_]  # what the initialisers call
+    )
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in self.initialisers:
+            return args[0] if args else kwargs.get("tensor", kwargs.get("self"))
+        return func(*args, **kwargs)
+
+
 def reference_parameter_count(name: str, task: str) -> int | None:
     """Parameters of model `name` with its default options on the task's reference data; built on
     the meta device, so even VGG costs no memory. None when the model does not fit that data."""
@@ -57,15 +75,23 @@ def reference_parameter_count(name: str, task: str) -> int | None:
     if reference is None or entry.config_class is None:
         return None
     try:
-        with torch.device("meta"):
+        with torch.device("meta"), _ShapesOnly():
             return count_parameters(entry.builder(entry.config_class(), reference))
     except (ValueError, RuntimeError, NotImplementedError):
         return None
 
 
-from trainlab.models import cnn, forecast, language_model, resnet, rnn, vgg  # registers the models
+from trainlab.models import (  # registers the models
+    cnn,
+    forecast,
+    language_model,
+    resnet,
+    rnn,
+    sequence,
+    vgg,
+)
 
 __all__ = [
     "ImageSpec", "SeriesSpec", "TextSpec", "build_model", "cnn", "count_parameters", "forecast",
-    "language_model", "reference_parameter_count", "resnet", "rnn", "vgg",
+    "language_model", "reference_parameter_count", "resnet", "rnn", "sequence", "vgg",
 ]

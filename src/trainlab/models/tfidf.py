@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
 
 from trainlab.data.sequence_batching import PackedSequences
 from trainlab.metrics.classification import classification_report
@@ -42,6 +40,10 @@ class TfidfLogisticRegression:
         max_iter: int = 1000,
         num_classes: int | None = None,
     ):
+        # sklearn is imported when a baseline is made, not with the text task (`trainlab predict`).
+        from sklearn.feature_extraction.text import TfidfVectorizer
+        from sklearn.linear_model import LogisticRegression
+
         self.C = C
         self.num_classes = num_classes
         self.vectorizer = TfidfVectorizer(

@@ -1,6 +1,6 @@
 """Task `sequence-classification`: the synthetic memory tasks (copy, adding, trend-sine-walk).
 
-The data are `SequenceSplits` (data/synthetic_splits.py); the models are pipelines/sequence_models.py.
+The data are `SequenceSplits` (data/synthetic_splits.py); the models are models/sequence.py.
 The loss is the cross-entropy per step for the copy task (every step of every sequence weighs the
 same, as in its memoryless baseline), the cross-entropy per sequence for classification, and the
 mean squared error for the adding problem.
@@ -37,8 +37,8 @@ from trainlab.diagnostics.gradients import fit_decay, timestep_gradients
 from trainlab.errors import TrainlabError
 from trainlab.models.cell_options import needs_unrolled
 from trainlab.models.modes import evaluating
+from trainlab.models.sequence import TASK, SequenceSpec
 from trainlab.pipelines.base import Pipeline, register_task
-from trainlab.pipelines.sequence_models import TASK, SequenceSpec
 from trainlab.rundir import (
     ACTIVATIONS_FILE,
     DIAGNOSTICS_DIR,

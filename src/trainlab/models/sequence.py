@@ -30,7 +30,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from trainlab import registry
-from trainlab.diagnostics.spectral import scale_to_spectral_radius
 from trainlab.models.cell_options import (
     CellOptionsConfig,
     build_recurrent,
@@ -107,6 +106,10 @@ def initialise(model: SequenceModel, init: Init, spectral_radius: float | None =
                 elif init == "identity":
                     weight_hh[rows] = torch.eye(hidden)
                 if spectral_radius is not None:
+                    # Imported here: importing the diagnostics package loads the training callbacks,
+                    # which need this package (models) whole.
+                    from trainlab.diagnostics.spectral import scale_to_spectral_radius
+
                     scale_to_spectral_radius(weight_hh[rows], spectral_radius)
             if init == "identity":
                 getattr(rnn, f"bias_ih_l{layer}").zero_()

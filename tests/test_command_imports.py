@@ -1,0 +1,45 @@
+"""Quick commands load only what they use: listing models or predicting with a run imports no
+study, dataset module, pandas, scipy, scikit-learn, matplotlib or torch._dynamo (each costs from
+tenths of a second to seconds, paid on every call of a shell loop)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+HEAVY = ("torch._dynamo", "pandas", "scipy", "sklearn", "matplotlib", "statsmodels", "trainlab.studies",
+         "trainlab.data.builtins")
+
+RUN = """
+import contextlib, io, sys
+from trainlab.cli import main
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main(sys.argv[1:])
+assert code == 0, code
+print(" ".join(name for name in {heavy!r} if name in sys.modules) or "none")
+"""
+
+
+def loaded_by(*command: str) -> str:
+    done = subprocess.run([sys.executable, "-c", RUN.format(heavy=HEAVY), *command], capture_output=True,
+                          text=True, timeout=300, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_listing_models_loads_nothing_heavy():
+    # Counting parameters builds every model on the meta device: random initialisation there
+    # would import torch._dynamo (seconds), so it is skipped; the counts are shapes only.
+    assert loaded_by("list", "models") == "none"
+
+
+def test_predicting_loads_nothing_heavy(tmp_path, trainlab):
+    run_dir = tmp_path / "digits"
+    code, _, err = trainlab("train", "image-classification", "--data", "digits", "--out", str(run_dir),
+                            "train.epochs=1", "data.limit=60")
+    assert code == 0, err
+    image = tmp_path / "digit.png"
+    from PIL import Image
+
+    Image.new("L", (8, 8), 128).save(image)
+    assert loaded_by("predict", str(run_dir), str(image), str(image)) == "none"
