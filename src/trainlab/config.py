@@ -101,7 +101,7 @@ class EarlyStoppingConfig(Section):
 class TrainConfig(Section):
     epochs: PositiveInt = 20
     device: str = Field("auto", pattern=r"^(auto|cpu|cuda(:\d+)?|mps)$")
-    precision: Literal["32", "bf16", "fp16"] = "32"  # mixed precision on CUDA
+    precision: Literal["32", "bf16", "fp16"] = "32"  # mixed: bf16 on CUDA or a bf16 CPU, fp16 on CUDA
     grad_clip_norm: PositiveFloat | None = None
     grad_clip_value: PositiveFloat | None = None
     accumulate_grad_batches: PositiveInt = 1

@@ -38,6 +38,7 @@ from trainlab.training.denormals import flush_denormals_to_zero
 from trainlab.training.distributed import Distributed
 from trainlab.training.finetune import FineTuning, lr_scales
 from trainlab.training.optim import build_optimizer
+from trainlab.training.precision import unsupported_reason
 from trainlab.training.tasks import Task
 from trainlab.training.trainer import Trainer, resolve_device
 
@@ -111,11 +112,9 @@ def _checked_device(config: Config) -> torch.device:
     device = resolve_device(config.train.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise TrainlabError(f"train.device={config.train.device} but no CUDA GPU is available")
-    if config.train.precision != "32" and device.type != "cuda":
-        raise TrainlabError(
-            f"train.precision={config.train.precision} needs a CUDA GPU (device is {device}); "
-            "use train.precision=32"
-        )
+    unsupported = unsupported_reason(config.train.precision, device)
+    if unsupported is not None:
+        raise TrainlabError(f"train.precision={config.train.precision}: {unsupported}; use train.precision=32")
     return device
 
 

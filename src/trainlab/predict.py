@@ -22,6 +22,7 @@ from trainlab.data.sequence_batching import PackedSequences
 from trainlab.data.tokenizers import TextEncoder
 from trainlab.errors import TrainlabError
 from trainlab.rundir import TrainedRun, eval_transform, load_run_config, load_trained
+from trainlab.training.precision import autocast, unsupported_reason
 
 __all__ = ["Prediction", "TrainedRun", "eval_transform", "load_trained", "predict",
            "stacked_images"]
@@ -52,10 +53,14 @@ def predict(run_dir: str | os.PathLike, inputs: list[str], batch_size: int = 64)
         batches = _text_batches(trained.encoder, inputs, batch_size)
     else:
         batches = _image_batches(info, inputs, batch_size)
+    # In the run's precision where this CPU has it (a bf16 run on a CPU with bf16 arithmetic), as
+    # the run evaluated; float32 otherwise.
+    cpu, precision = torch.device("cpu"), config.train.precision
+    precision = precision if unsupported_reason(precision, cpu) is None else "32"
     probabilities = []
-    with torch.no_grad():
+    with torch.no_grad(), autocast(precision, cpu):
         for batch in batches:
-            probabilities.append(model(*batch).softmax(dim=1))
+            probabilities.append(model(*batch).float().softmax(dim=1))
     table = torch.cat(probabilities).tolist()
     return [
         Prediction(text, classes[int(np.argmax(row))], dict(zip(classes, row)))

@@ -16,6 +16,7 @@ from torch import nn
 from trainlab.models.modes import evaluating
 from trainlab.training.callbacks.base import Callback
 from trainlab.training.checkpoint import load_callback_states, restore_checkpoint
+from trainlab.training.precision import autocast, unsupported_reason
 from trainlab.training.state import TrainState
 from trainlab.training.tasks import Meter, Task
 
@@ -26,9 +27,6 @@ HOOKS = (
     "on_fit_start", "on_epoch_start", "on_batch_start", "after_backward", "on_batch_end",
     "on_validation_end", "on_epoch_end", "on_fit_end",
 )
-AUTOCAST_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
 def resolve_device(name: str) -> torch.device:
     """'auto' is CUDA when there is a GPU, else the CPU."""
     if name == "auto":
@@ -42,7 +40,8 @@ class Trainer:
     Args:
         max_epochs: epochs to train, counting those of a run being resumed.
         callbacks: run in ascending `order`, then in the order given.
-        precision: '32', or mixed precision 'bf16'/'fp16' (CUDA only; fp16 with loss scaling).
+        precision: '32', or mixed precision: 'bf16' (CUDA, or a CPU with bfloat16 arithmetic) or
+            'fp16' (CUDA, with loss scaling); training/precision.py.
         accumulate_grad_batches: sum the gradients of this many batches per optimizer step.
         channels_last: keep the model and 4-D image batches in NHWC memory order, which oneDNN
             and cuDNN convolutions prefer (the results are the same up to rounding).
@@ -74,8 +73,9 @@ class Trainer:
         if accumulate_grad_batches < 1:
             raise ValueError(f"accumulate_grad_batches must be >= 1, got {accumulate_grad_batches}")
         self.device = torch.device(device)
-        if precision != "32" and self.device.type != "cuda":
-            raise ValueError(f"precision '{precision}' needs a CUDA device (device is {self.device})")
+        unsupported = unsupported_reason(precision, self.device)
+        if unsupported is not None:
+            raise ValueError(f"precision '{precision}': {unsupported}")
         self.memory_format = torch.channels_last if channels_last else torch.contiguous_format
         self.model = model.to(self.device, memory_format=self.memory_format)
         self.task = task
@@ -238,9 +238,7 @@ class Trainer:
         )
 
     def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.precision == "32":
-            return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=AUTOCAST_DTYPES[self.precision])
+        return autocast(self.precision, self.device)
 
     def _emit(self, hook: str) -> None:
         for method in self._hooks[hook]:
