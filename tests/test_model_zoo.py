@@ -101,3 +101,12 @@ def test_registry_lists_builtins_and_suggests_close_names():
     table.register("one")(lambda: 1)
     with pytest.raises(ValueError, match="thing 'one' is registered twice"):
         table.register("one")(lambda: 2)
+
+
+def test_every_models_own_config_names_it():
+    # build_model picks the model by config.name: a config made from a model's registered class
+    # with no arguments (benchmarks, notebooks, `trainlab summary`) must build that model, not
+    # its family's default (a ResNet-20 built as ResNet-18 went unnoticed once).
+    for entry in registry.models.entries():
+        if entry.config_class is not None:
+            assert entry.config_class().name == entry.name, (entry.name, entry.task)

@@ -276,7 +276,7 @@ def test_basic_blocks_refuse_groups_and_configs_reject_bad_options():
     with pytest.raises(ValueError, match=r"depth must be 6n \+ 2 with n >= 1, e.g. 8, 20, 56"):
         resnets.CifarResNetConfig(depth=21)
     with pytest.raises(ValueError, match="groups"):  # basic-block networks have no cardinality option
-        resnets.ResNetConfig(groups=2)
+        resnets.ResNet18Config(groups=2)
 
 
 def test_model_options_come_through_the_config_layer():

@@ -107,12 +107,6 @@ def imported(target: str) -> Callable[..., Any]:
     return getattr(importlib.import_module(module), function)
 
 
-def load_builtins() -> None:
-    """Fill every table (a listing of everything)."""
-    for table in (models, datasets, tasks, studies):
-        table._load_builtins()
-
-
 models: Registry = Registry("model", "trainlab.models")
 datasets: Registry = Registry("dataset", "trainlab.data.builtins")
 tasks: Registry = Registry("task", "trainlab.pipelines")

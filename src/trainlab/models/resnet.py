@@ -59,6 +59,42 @@ class CifarResNetConfig(ResNetConfig):
         return depth
 
 
+class ResNet18Config(ResNetConfig):
+    name: str = "resnet18"
+
+
+class ResNet20Config(ResNetConfig):
+    name: str = "resnet20"
+
+
+class ResNet32Config(ResNetConfig):
+    name: str = "resnet32"
+
+
+class ResNet44Config(ResNetConfig):
+    name: str = "resnet44"
+
+
+class ResNet56Config(ResNetConfig):
+    name: str = "resnet56"
+
+
+class ResNet110Config(ResNetConfig):
+    name: str = "resnet110"
+
+
+class ResNet34Config(ResNetConfig):
+    name: str = "resnet34"
+
+
+class ResNet50Config(BottleneckResNetConfig):
+    name: str = "resnet50"
+
+
+class ResNet101Config(BottleneckResNetConfig):
+    name: str = "resnet101"
+
+
 class ResNeXt50Config(BottleneckResNetConfig):
     name: str = "resnext50_32x4d"
     groups: PositiveInt = 32
@@ -128,23 +164,23 @@ def resnet_cifar(config: CifarResNetConfig, spec) -> ResNet:
 
 # name -> (config, block, blocks per stage, style of STYLES, what `trainlab list models` says of it)
 VARIANTS = {
-    "resnet20": (ResNetConfig, BasicBlock, [3, 3, 3], "cifar",
+    "resnet20": (ResNet20Config, BasicBlock, [3, 3, 3], "cifar",
                  "ResNet-20 for 32x32 images (He et al. 2016): 3 stages of 3 basic blocks, 0.27M parameters."),
-    "resnet32": (ResNetConfig, BasicBlock, [5, 5, 5], "cifar",
+    "resnet32": (ResNet32Config, BasicBlock, [5, 5, 5], "cifar",
                  "ResNet-32 for 32x32 images (He et al. 2016): 3 stages of 5 basic blocks, 0.46M parameters."),
-    "resnet44": (ResNetConfig, BasicBlock, [7, 7, 7], "cifar",
+    "resnet44": (ResNet44Config, BasicBlock, [7, 7, 7], "cifar",
                  "ResNet-44 for 32x32 images (He et al. 2016): 3 stages of 7 basic blocks, 0.66M parameters."),
-    "resnet56": (ResNetConfig, BasicBlock, [9, 9, 9], "cifar",
+    "resnet56": (ResNet56Config, BasicBlock, [9, 9, 9], "cifar",
                  "ResNet-56 for 32x32 images (He et al. 2016): 3 stages of 9 basic blocks, 0.85M parameters."),
-    "resnet110": (ResNetConfig, BasicBlock, [18, 18, 18], "cifar",
+    "resnet110": (ResNet110Config, BasicBlock, [18, 18, 18], "cifar",
                   "ResNet-110 for 32x32 images (He et al. 2016): 3 stages of 18 basic blocks, 1.7M parameters."),
-    "resnet18": (ResNetConfig, BasicBlock, [2, 2, 2, 2], "imagenet",
+    "resnet18": (ResNet18Config, BasicBlock, [2, 2, 2, 2], "imagenet",
                  "ResNet-18 (torchvision layout and keys): basic blocks [2, 2, 2, 2], 11.7M parameters."),
-    "resnet34": (ResNetConfig, BasicBlock, [3, 4, 6, 3], "imagenet",
+    "resnet34": (ResNet34Config, BasicBlock, [3, 4, 6, 3], "imagenet",
                  "ResNet-34 (torchvision layout and keys): basic blocks [3, 4, 6, 3], 21.8M parameters."),
-    "resnet50": (BottleneckResNetConfig, Bottleneck, [3, 4, 6, 3], "imagenet",
+    "resnet50": (ResNet50Config, Bottleneck, [3, 4, 6, 3], "imagenet",
                  "ResNet-50 (torchvision layout and keys): bottleneck blocks [3, 4, 6, 3], 25.6M parameters."),
-    "resnet101": (BottleneckResNetConfig, Bottleneck, [3, 4, 23, 3], "imagenet",
+    "resnet101": (ResNet101Config, Bottleneck, [3, 4, 23, 3], "imagenet",
                   "ResNet-101 (torchvision layout and keys): bottleneck blocks [3, 4, 23, 3], 44.5M parameters."),
     "resnext50_32x4d": (ResNeXt50Config, Bottleneck, [3, 4, 6, 3], "imagenet",
                         "ResNeXt-50 32x4d (Xie et al. 2017; torchvision layout and keys): 25.0M parameters."),

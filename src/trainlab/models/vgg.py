@@ -115,6 +115,38 @@ class VGGConfig(ModelConfig):
     load_pretrained: str | None = None  # a safetensors or weights-only torch file (torchvision keys)
 
 
+class VGG11Config(VGGConfig):
+    name: str = "vgg11"
+
+
+class VGG11BNConfig(VGGConfig):
+    name: str = "vgg11_bn"
+
+
+class VGG13Config(VGGConfig):
+    name: str = "vgg13"
+
+
+class VGG13BNConfig(VGGConfig):
+    name: str = "vgg13_bn"
+
+
+class VGG16Config(VGGConfig):
+    name: str = "vgg16"
+
+
+class VGG16BNConfig(VGGConfig):
+    name: str = "vgg16_bn"
+
+
+class VGG19Config(VGGConfig):
+    name: str = "vgg19"
+
+
+class VGG19BNConfig(VGGConfig):
+    name: str = "vgg19_bn"
+
+
 def build_vgg(config: VGGConfig, spec, depth_name: str, batch_norm: bool) -> VGG:
     model = VGG(
         LAYOUTS[depth_name],
@@ -130,17 +162,17 @@ def build_vgg(config: VGGConfig, spec, depth_name: str, batch_norm: bool) -> VGG
     return model
 
 
-# name -> (layout, BatchNorm after every convolution, what `trainlab list models` says of it)
+# name -> (its config, layout, BatchNorm after every convolution, what `trainlab list models` says of it)
 VARIANTS = {
-    "vgg11": ("vgg11", False, "VGG-11 (configuration A): 8 convolutions, 133M parameters at 224x224 (9.2M on 32x32)."),
-    "vgg11_bn": ("vgg11", True, "VGG-11 with BatchNorm after every convolution."),
-    "vgg13": ("vgg13", False, "VGG-13 (configuration B): 10 convolutions, 133M parameters at 224x224 (9.4M on 32x32)."),
-    "vgg13_bn": ("vgg13", True, "VGG-13 with BatchNorm after every convolution."),
-    "vgg16": ("vgg16", False, "VGG-16 (configuration D): 13 convolutions, 138M parameters at 224x224 (14.7M on 32x32)."),
-    "vgg16_bn": ("vgg16", True, "VGG-16 with BatchNorm after every convolution."),
-    "vgg19": ("vgg19", False, "VGG-19 (configuration E): 16 convolutions, 144M parameters at 224x224 (20.0M on 32x32)."),
-    "vgg19_bn": ("vgg19", True, "VGG-19 with BatchNorm after every convolution."),
+    "vgg11": (VGG11Config, "vgg11", False, "VGG-11 (configuration A): 8 convolutions, 133M parameters at 224x224 (9.2M on 32x32)."),
+    "vgg11_bn": (VGG11BNConfig, "vgg11", True, "VGG-11 with BatchNorm after every convolution."),
+    "vgg13": (VGG13Config, "vgg13", False, "VGG-13 (configuration B): 10 convolutions, 133M parameters at 224x224 (9.4M on 32x32)."),
+    "vgg13_bn": (VGG13BNConfig, "vgg13", True, "VGG-13 with BatchNorm after every convolution."),
+    "vgg16": (VGG16Config, "vgg16", False, "VGG-16 (configuration D): 13 convolutions, 138M parameters at 224x224 (14.7M on 32x32)."),
+    "vgg16_bn": (VGG16BNConfig, "vgg16", True, "VGG-16 with BatchNorm after every convolution."),
+    "vgg19": (VGG19Config, "vgg19", False, "VGG-19 (configuration E): 16 convolutions, 144M parameters at 224x224 (20.0M on 32x32)."),
+    "vgg19_bn": (VGG19BNConfig, "vgg19", True, "VGG-19 with BatchNorm after every convolution."),
 }
-for _name, (_layout, _batch_norm, _summary) in VARIANTS.items():
-    registry.models.register(_name, _summary, config_class=VGGConfig, task="image-classification")(
+for _name, (_config, _layout, _batch_norm, _summary) in VARIANTS.items():
+    registry.models.register(_name, _summary, config_class=_config, task="image-classification")(
         partial(build_vgg, depth_name=_layout, batch_norm=_batch_norm))
