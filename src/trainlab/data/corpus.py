@@ -17,6 +17,7 @@ import torch
 from trainlab import registry
 from trainlab.config import DataConfig
 from trainlab.data.download import fetch, resources_of
+from trainlab.data.sources import builtin_splits
 from trainlab.data.text import read_text_file
 from trainlab.data.tokenizers import (
     TextEncoder,
@@ -26,7 +27,6 @@ from trainlab.data.tokenizers import (
     tokenizer_for,
 )
 from trainlab.errors import TrainlabError
-from trainlab.runs import say
 
 # The python-stdlib corpus: whole top-level modules, in name order, while they fit in this many
 # characters (about 1.5 MB: a Tiny-Shakespeare-sized corpus that every Python installation has).
@@ -177,13 +177,9 @@ def python_stdlib(data: DataConfig) -> TextCorpus:
 
 def load_corpus_source(data: DataConfig) -> TextCorpus:
     """A builtin language-model corpus by name, or a text file."""
-    if data.source in registry.datasets:
-        entry = registry.datasets.entry(data.source)
-        if entry.task != "language-model":
-            raise TrainlabError(f"--data {data.source} is a {entry.task} dataset, not a language-model one")
-        if data.test is not None or data.val is not None:
-            say(f"note: data.test / data.val apply to text files; {data.source} is split by fraction")
-        return entry.builder(data)
+    builtin = builtin_splits("language-model", data, f"text files; {data.source} is split by fraction")
+    if builtin is not None:
+        return builtin
     if Path(data.source).is_file():
         return load_text_file_corpus(data)
     builtin = [entry.name for entry in registry.datasets.entries() if entry.task == "language-model"]

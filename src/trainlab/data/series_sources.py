@@ -11,23 +11,14 @@ from trainlab.config import DataConfig
 from trainlab.data.download import fetch, resources_of
 from trainlab.data.series import SeriesSplits, TimeSeries, assemble_series_splits
 from trainlab.data.series_csv import MissingPolicy, load_series_csv, series_from_frame
-from trainlab.errors import TrainlabError
-from trainlab.runs import say
+from trainlab.data.sources import builtin_splits
 
 
 def load_series_source(data: DataConfig) -> SeriesSplits:
     """A builtin forecasting dataset by name, or `data.source` as a CSV (with data.val / data.test)."""
-    if data.source in registry.datasets:
-        entry = registry.datasets.entry(data.source)
-        if entry.task != "forecast":
-            raise TrainlabError(
-                f"--data {data.source} is a {entry.task} dataset, not a forecast one"
-            )
-        if data.test is not None or data.val is not None:
-            say(
-                f"note: data.test / data.val apply to CSV files; {data.source} is split in time order"
-            )
-        return entry.builder(data)
+    builtin = builtin_splits("forecast", data, f"CSV files; {data.source} is split in time order")
+    if builtin is not None:
+        return builtin
 
     def read(path: str, target: str | list[str] | None) -> TimeSeries:
         return load_series_csv(

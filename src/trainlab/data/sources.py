@@ -9,6 +9,7 @@ from typing import Any
 from trainlab import registry
 from trainlab.config import DataConfig, build_data_config
 from trainlab.errors import TrainlabError
+from trainlab.runs import say
 
 
 def load_source(task: str, data: DataConfig) -> Any:
@@ -35,6 +36,20 @@ def load_source(task: str, data: DataConfig) -> Any:
             f"builtin: {', '.join(builtin) or 'none'}"
         )
     return registry.imported(loader)(data)
+
+
+def builtin_splits(task: str, data: DataConfig, own_splits: str) -> Any | None:
+    """The splits of the builtin dataset `data.source` (made for `task`), or None when the source
+    is not a builtin name; `own_splits` says how the builtin splits itself, for the note printed
+    when data.test or data.val is given too."""
+    if data.source not in registry.datasets:
+        return None
+    entry = registry.datasets.entry(data.source)
+    if entry.task != task:
+        raise TrainlabError(f"--data {data.source} is a {entry.task} dataset, not a {task} one")
+    if data.test is not None or data.val is not None:
+        say(f"note: data.test / data.val apply to {own_splits}")
+    return entry.builder(data)
 
 
 def guess_task(source: str) -> str:

@@ -22,6 +22,7 @@ from trainlab.data.download import fetch, resources_of
 from trainlab.data.embeddings import EmbeddingCoverage, load_glove
 from trainlab.data.extract import extract
 from trainlab.data.sequence_batching import PackedSequences
+from trainlab.data.sources import builtin_splits
 from trainlab.data.splits import stratified_split
 from trainlab.data.text_files import (
     RawTexts,
@@ -273,15 +274,9 @@ def load_text_source(data: DataConfig) -> TextSplits:
 
 
 def _load_texts(data: DataConfig) -> TextSplits:
-    if data.source in registry.datasets:
-        entry = registry.datasets.entry(data.source)
-        if entry.task != "text-classification":
-            raise TrainlabError(
-                f"--data {data.source} is a {entry.task} dataset, not a text-classification one"
-            )
-        if data.test is not None or data.val is not None:
-            say(f"note: data.test / data.val apply to files and folders; {data.source} has its own splits")
-        return entry.builder(data)
+    builtin = builtin_splits("text-classification", data, f"files and folders; {data.source} has its own splits")
+    if builtin is not None:
+        return builtin
     path = Path(data.source)
     if path.is_dir():
         return load_text_folder(data)

@@ -41,7 +41,6 @@ class Pipeline:
     """
 
     # -- what the task declares (read without building a run) --
-    name: ClassVar[str]  # set by `register_task`
     default_model: ClassVar[str]  # the model a config that names none trains
     data_section: ClassVar[type[DataConfig]]  # the options of its kind of data (data_options.py)
     loader: ClassVar[str]  # "module:function" reading `--data` into splits (imported when a run reads data)
@@ -114,15 +113,6 @@ class Pipeline:
         """One example input for a model built for `spec` (`tokens` long where it takes tokens),
         and its description ("one 3x32x32 image")."""
         raise NotImplementedError
-
-
-def register_task(name: str, summary: str):
-    """Class decorator: `name` is the task `trainlab train NAME` trains with this pipeline."""
-    def register(pipeline: type[Pipeline]) -> type[Pipeline]:
-        pipeline.name = name
-        return registry.tasks.register(name, summary)(pipeline)
-
-    return register
 
 
 def build_pipeline(config: Config) -> Pipeline:

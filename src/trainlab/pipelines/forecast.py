@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainlab import rundir, runs
+from trainlab import registry, rundir, runs
 from trainlab.config import Config, SeriesDataConfig
 from trainlab.data.series import SeriesSplits, TimeSeries
 from trainlab.data.sources import load_source
@@ -29,7 +29,7 @@ from trainlab.metrics.regression import seasonal_naive_scale
 from trainlab.models import SeriesSpec
 from trainlab.models.forecast import window_forecaster
 from trainlab.models.modes import evaluating
-from trainlab.pipelines.base import Pipeline, register_task
+from trainlab.pipelines.base import Pipeline
 from trainlab.training.callbacks import Callback
 from trainlab.training.tasks import ForecastTask
 
@@ -42,7 +42,7 @@ class EpochForModel(Callback):
             state.model.set_epoch(state.epoch)
 
 
-@register_task("forecast", "forecast a time series (a builtin series or a CSV)")
+@registry.tasks.register("forecast", "forecast a time series (a builtin series or a CSV)")
 class Forecast(Pipeline):
     default_model = "lstm"
     data_section = SeriesDataConfig

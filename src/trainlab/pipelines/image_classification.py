@@ -16,7 +16,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainlab import rundir
+from trainlab import registry, rundir
 from trainlab.config import Config, ImageDataConfig
 from trainlab.data.sources import load_source
 from trainlab.data.splits import ClassificationSplits
@@ -24,7 +24,6 @@ from trainlab.data.transforms import EvalTransform, image_transforms
 from trainlab.models import ImageSpec
 from trainlab.models.flops import count_multiply_adds
 from trainlab.models.modes import evaluating
-from trainlab.pipelines.base import register_task
 from trainlab.pipelines.classification import ClassificationPipeline
 from trainlab.training.tasks import ClassificationTask
 
@@ -32,7 +31,7 @@ SAMPLES_KEPT = 8  # the first test images, as the data gave them: inputs for fea
 MISCLASSIFIED_KEPT = 32  # the most confident mistakes
 
 
-@register_task("image-classification", "classify images (a builtin dataset or a folder)")
+@registry.tasks.register("image-classification", "classify images (a builtin dataset or a folder)")
 class ImageClassification(ClassificationPipeline):
     default_model = "simple_cnn"
     data_section = ImageDataConfig

@@ -21,17 +21,18 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainlab import rundir, runs
+from trainlab import registry, rundir, runs
 from trainlab.config import Config, CorpusDataConfig
-from trainlab.data.corpus import LanguageModelBatches, TextCorpus, load_corpus_source
+from trainlab.data.corpus import LanguageModelBatches, TextCorpus
+from trainlab.data.sources import load_source
 from trainlab.generation import samples_by_temperature
 from trainlab.metrics.language import baseline_scores
 from trainlab.models.language_model import LanguageModelSpec
-from trainlab.pipelines.base import Pipeline, register_task
+from trainlab.pipelines.base import Pipeline
 from trainlab.training.tasks import LanguageModelTask
 
 
-@register_task("language-model", "model a text one token at a time (characters or words)")
+@registry.tasks.register("language-model", "model a text one token at a time (characters or words)")
 class LanguageModel(Pipeline):
     default_model = "lstm"
     data_section = CorpusDataConfig
@@ -43,7 +44,7 @@ class LanguageModel(Pipeline):
     def __init__(self, config: Config):
         super().__init__(config)
         data = config.data
-        self.data: TextCorpus = load_corpus_source(data)
+        self.data: TextCorpus = load_source(config.task, data)
         self.spec = LanguageModelSpec(len(self.data.vocab))
         self.task = LanguageModelTask()
         mode = "stateful" if data.stateful else "windows"

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from trainlab import runs
+from trainlab import registry, runs
 from trainlab.config import Config, SyntheticDataConfig
 from trainlab.data.sources import load_source
 from trainlab.data.synthetic_splits import SequenceSplits
@@ -38,7 +38,7 @@ from trainlab.errors import TrainlabError
 from trainlab.models.cell_options import needs_unrolled
 from trainlab.models.modes import evaluating
 from trainlab.models.sequence import TASK, SequenceSpec
-from trainlab.pipelines.base import Pipeline, register_task
+from trainlab.pipelines.base import Pipeline
 from trainlab.rundir import (
     ACTIVATIONS_FILE,
     DIAGNOSTICS_DIR,
@@ -77,7 +77,7 @@ def check_diagnostics_fit_the_cell(config: Config) -> None:
             "model.zoneout, model.variant or model.unrolled asks for the step-by-step cell; switch one of the two off")
 
 
-@register_task(TASK, "synthetic memory tasks: copy, adding problem, trend-sine-walk")
+@registry.tasks.register(TASK, "synthetic memory tasks: copy, adding problem, trend-sine-walk")
 class SequenceClassification(Pipeline):
     default_model = "lstm"
     data_section = SyntheticDataConfig

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from trainlab import rundir, runs
+from trainlab import registry, rundir, runs
 from trainlab.config import Config, TextDataConfig
 from trainlab.data.next_word import NextWordSplits
 from trainlab.data.sequence_batching import PaddedBatches
@@ -31,7 +31,6 @@ from trainlab.data.tokenizers import PAD_ID
 from trainlab.models import TextSpec
 from trainlab.models.modes import evaluating
 from trainlab.models.tfidf import TfidfLogisticRegression
-from trainlab.pipelines.base import register_task
 from trainlab.pipelines.classification import ClassificationPipeline
 from trainlab.training.tasks import ClassificationTask
 
@@ -41,7 +40,7 @@ MISTAKES_KEPT = 20
 CONFUSION_FILE_MAX_CLASSES = 100
 
 
-@register_task("text-classification", "classify texts (a builtin dataset, a CSV/TSV/JSONL, a folder)")
+@registry.tasks.register("text-classification", "classify texts (a builtin dataset, a CSV/TSV/JSONL, a folder)")
 class TextClassification(ClassificationPipeline):
     default_model = "lstm"
     data_section = TextDataConfig

@@ -30,20 +30,27 @@ def _save(figure: Any, path: str | os.PathLike) -> Path:
 
 def plot_polynomial_fits(fits: dict[str, dict[str, Any]], path: str | os.PathLike) -> Path:
     """One panel per degree: the training points, the fitted polynomial and the true function."""
-    figure, axes_row = new_figure(1, len(fits), figsize=(3.6 * len(fits), 3.4), layout="constrained",
-                                    sharey=True, squeeze=False)
-    for axes, (label, fit) in zip(axes_row[0], fits.items()):
+    figure, panels = _fit_panels(fits)
+    for axes, fit in panels:
         axes.plot(fit["grid"], fit["truth"], color="black", linestyle="--", label="true function")
         axes.plot(fit["grid"], fit["fitted"], color="#c0504d", linewidth=2, label="fitted polynomial")
         axes.scatter(fit["x_train"], fit["y_train"], s=18, color="#4a7ab5", zorder=3, label="training points")
+    panels[0][0].legend(fontsize=7, loc="lower right")
+    figure.suptitle("Fitted polynomials against the true function (one training set, seed 0)")
+    return _save(figure, path)
+
+
+def _fit_panels(fits: dict[str, dict[str, Any]]) -> tuple[Any, list[tuple[Any, dict[str, Any]]]]:
+    """One panel per fit, titled by its label, sharing the y axis: (figure, [(axes, fit), ...])."""
+    figure, axes_row = new_figure(1, len(fits), figsize=(3.6 * len(fits), 3.4), layout="constrained",
+                                  sharey=True, squeeze=False)
+    for axes, label in zip(axes_row[0], fits):
         axes.set_ylim(*FIT_Y_LIMITS)
         axes.set_title(label)
         axes.set_xlabel("x")
         axes.grid(alpha=0.3)
     axes_row[0][0].set_ylabel("y")
-    axes_row[0][0].legend(fontsize=7, loc="lower right")
-    figure.suptitle("Fitted polynomials against the true function (one training set, seed 0)")
-    return _save(figure, path)
+    return figure, list(zip(axes_row[0], fits.values()))
 
 
 def plot_train_vs_test_error(summary: dict[str, Any], path: str | os.PathLike) -> Path:
@@ -119,20 +126,14 @@ def plot_bias_variance_curve(
 def plot_resampled_fits(fits: dict[str, dict[str, Any]], path: str | os.PathLike) -> Path:
     """One panel per complexity: fits from several training sets (their spread is the variance),
     the mean of all fits (its gap to the truth is the bias) and the true function."""
-    figure, axes_row = new_figure(1, len(fits), figsize=(3.6 * len(fits), 3.4), layout="constrained",
-                                    sharey=True, squeeze=False)
-    for axes, (label, fit) in zip(axes_row[0], fits.items()):
+    figure, panels = _fit_panels(fits)
+    for axes, fit in panels:
         for index, curve in enumerate(fit["curves"]):
             axes.plot(fit["grid"], curve, color="#c0504d", alpha=0.3, linewidth=0.8,
                       label="fits to separate training sets" if index == 0 else None)
         axes.plot(fit["grid"], fit["mean_curve"], color="#4a7ab5", linewidth=2.2, label="mean of all fits")
         axes.plot(fit["grid"], fit["truth"], color="black", linestyle="--", label="true function")
-        axes.set_ylim(*FIT_Y_LIMITS)
-        axes.set_title(label)
-        axes.set_xlabel("x")
-        axes.grid(alpha=0.3)
-    axes_row[0][0].set_ylabel("y")
-    axes_row[0][0].legend(fontsize=7, loc="lower right")
+    panels[0][0].legend(fontsize=7, loc="lower right")
     figure.suptitle("Spread of fits across training sets (variance) and their mean against the truth (bias)")
     return _save(figure, path)
 
