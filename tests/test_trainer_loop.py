@@ -121,11 +121,16 @@ def test_train_meter_matches_a_direct_computation():
     assert state.history[0]["train_accuracy"] == pytest.approx((logits.argmax(1) == data[1]).float().mean().item())
 
 
-def test_mixed_precision_needs_cuda():
+def test_fp16_needs_cuda_and_bf16_a_cpu_with_bf16_arithmetic(monkeypatch):
+    from trainlab.training import precision
+
     net = model()
-    with pytest.raises(ValueError, match="precision 'bf16' needs a CUDA device"):
-        Trainer(net, ClassificationTask(3), torch.optim.SGD(net.parameters(), lr=0.1), max_epochs=1,
-                precision="bf16")
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    with pytest.raises(ValueError, match=r"precision 'fp16': fp16 needs a CUDA GPU \(device is cpu\)"):
+        Trainer(net, ClassificationTask(3), optimizer, max_epochs=1, precision="fp16")
+    monkeypatch.setattr(precision, "cpu_has_native_bf16", lambda: False)
+    with pytest.raises(ValueError, match="precision 'bf16': this CPU has no bfloat16 arithmetic"):
+        Trainer(net, ClassificationTask(3), optimizer, max_epochs=1, precision="bf16")
 
 
 def test_weight_decay_skips_biases_and_norm_parameters():
