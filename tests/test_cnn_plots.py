@@ -101,8 +101,10 @@ def test_first_layer_filters_of_colour_inputs_and_display_of_uint8_images(tmp_pa
     path = cnn_plots.plot_first_layer_filters(model, tmp_path / "filters.png")
     assert matplotlib.image.imread(path).ndim == 3
     rgb = np.full((3, 2, 2), 255, dtype=np.uint8)
-    picture, colour_map = cnn_plots._image_for_display(rgb)
-    assert picture.shape == (2, 2, 3) and colour_map is None and picture.max() == 1.0
+    picture = cnn_plots._image_panel(rgb)
+    assert picture.shape == (2, 2, 3) and picture.max() == 1.0
+    grey = cnn_plots._image_panel(np.array([[[2.0, 4.0], [6.0, 10.0]]]))  # one channel, scaled to its own range
+    np.testing.assert_allclose(grey[..., 0], [[0.0, 0.25], [0.5, 1.0]], atol=1 / 255)
 
 
 def test_a_fine_tuned_run_plots_after_its_pretrained_source_is_gone(tmp_path):

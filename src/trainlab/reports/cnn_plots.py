@@ -8,7 +8,6 @@ else is read: the figures need neither the dataset nor the network.
 
 from __future__ import annotations
 
-import math
 import os
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from torch import nn
 from trainlab import rundir
 from trainlab.data.transforms import EvalTransform
 from trainlab.errors import TrainlabError
-from trainlab.reports.figures import new_figure
+from trainlab.reports.figures import grey_to_rgb, image_mosaic, new_figure
 
 # The layer whose output `plot_feature_maps` shows by default: the first stage of a ResNet, the
 # first conv block of simple_cnn; any other network shows its first convolution's output.
@@ -71,13 +70,14 @@ def first_conv(model: nn.Module) -> tuple[str, nn.Conv2d]:
     return found
 
 
-def _image_for_display(image: np.ndarray) -> tuple[np.ndarray, str | None]:
-    """(C, H, W) in any range -> what imshow wants: (H, W) with a grey colour map, or (H, W, 3)."""
+def _image_panel(image: np.ndarray) -> np.ndarray:
+    """(C, H, W) in any range -> (H, W, 3) in [0, 1]: colour images clipped to [0, 1] (uint8 divided
+    by 255), anything else averaged to grey and scaled to its own range, as `imshow` would."""
     if image.dtype == np.uint8:
         image = image.astype(np.float32) / 255
     if image.shape[0] == 3:
-        return np.clip(image.transpose(1, 2, 0), 0, 1), None
-    return image.mean(axis=0), "gray"
+        return np.clip(image.transpose(1, 2, 0), 0, 1)
+    return grey_to_rgb(image.mean(axis=0))
 
 
 def plot_first_layer_filters(
@@ -87,25 +87,16 @@ def plot_first_layer_filters(
     scaled to its own range so that its pattern shows whatever its norm."""
     path = Path(path)
     name, conv = first_conv(model)
-    weights = conv.weight.detach().float().cpu()[:max_filters]  # (F, C_in / groups, kh, kw)
-    count = len(weights)
-    columns = min(8, count)
-    rows = math.ceil(count / columns)
-    figure, axes = new_figure(rows, columns, figsize=(1.1 * columns, 1.1 * rows + 0.5), squeeze=False,
-                                layout="constrained")
-    for index, axis in enumerate(axes.flat):
-        axis.axis("off")
-        if index >= count:
-            continue
-        kernel = weights[index]
-        kernel = (kernel - kernel.min()) / (kernel.max() - kernel.min()).clamp_min(1e-12)
-        if kernel.shape[0] == 3:
-            axis.imshow(kernel.permute(1, 2, 0).numpy(), interpolation="nearest")
-        else:
-            axis.imshow(kernel.mean(dim=0).numpy(), cmap="gray", interpolation="nearest")
-        axis.set_title(str(index), fontsize=7)
+    weights = conv.weight.detach().float().cpu()[:max_filters].numpy()  # (F, C_in / groups, kh, kw)
+    panels = []
+    for kernel in weights:
+        kernel = (kernel - kernel.min()) / max(float(kernel.max() - kernel.min()), 1e-12)
+        panels.append(kernel.transpose(1, 2, 0) if kernel.shape[0] == 3 else grey_to_rgb(kernel.mean(axis=0)))
     kernel_size = "x".join(str(size) for size in conv.kernel_size)
-    figure.suptitle(f"first-layer filters ({name}: {count} of {conv.out_channels}, {kernel_size})", fontsize=9)
+    figure = image_mosaic(
+        panels, min(8, len(panels)), [str(index) for index in range(len(panels))],
+        f"first-layer filters ({name}: {len(panels)} of {conv.out_channels}, {kernel_size})", panel_inches=0.9,
+    )
     figure.savefig(path, dpi=100)
     return path
 
@@ -147,23 +138,17 @@ def plot_feature_maps(
     """One row per image: the input, then the first `channels` feature maps of `layer` for it."""
     path = Path(path)
     layer = layer or default_layer(model)
-    maps = feature_maps(model, transform(torch.from_numpy(images)), layer).float()
+    maps = feature_maps(model, transform(torch.from_numpy(images)), layer).float().numpy()
     shown = min(channels, maps.shape[1])
-    figure, axes = new_figure(len(images), shown + 1, figsize=(1.2 * (shown + 1), 1.25 * len(images) + 0.5),
-                                squeeze=False, layout="constrained")
+    panels, titles = [], []
     for row, (image, label) in enumerate(zip(images, labels)):
-        picture, colour_map = _image_for_display(image)
-        axes[row, 0].imshow(picture, cmap=colour_map, interpolation="nearest")
-        axes[row, 0].set_title(f"input: {classes[int(label)]}", fontsize=7)
-        for channel in range(shown):
-            axes[row, channel + 1].imshow(maps[row, channel].numpy(), cmap="viridis", interpolation="nearest")
-            if row == 0:
-                axes[row, channel + 1].set_title(f"channel {channel}", fontsize=7)
-    for axis in axes.flat:
-        axis.axis("off")
+        panels.append(_image_panel(image))
+        titles.append(f"input: {classes[int(label)]}")
+        panels.extend(grey_to_rgb(maps[row, channel], "viridis") for channel in range(shown))
+        titles.extend(f"channel {channel}" if row == 0 else "" for channel in range(shown))
     height, width = maps.shape[2:]
-    figure.suptitle(f"feature maps of {layer} ({maps.shape[1]} channels, {height}x{width}), test images",
-                    fontsize=9)
+    figure = image_mosaic(panels, shown + 1, titles,
+                          f"feature maps of {layer} ({maps.shape[1]} channels, {height}x{width}), test images")
     figure.savefig(path, dpi=100)
     return path
 
@@ -175,22 +160,18 @@ def plot_misclassified(
     path = Path(path)
     images = examples["misclassified_images"]
     count = len(images)
-    columns = min(8, max(count, 1))
-    rows = max(1, math.ceil(count / columns))
-    figure, axes = new_figure(rows, columns, figsize=(1.4 * columns + 0.4, 1.55 * rows + 0.6), squeeze=False,
-                                layout="constrained")
-    for axis in axes.flat:
-        axis.axis("off")
+    suptitle = f"misclassified test images ({count} shown, most confident first)"
     if count == 0:
-        axes[0, 0].text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
-    for index in range(count):
-        axis = axes.flat[index]
-        picture, colour_map = _image_for_display(images[index])
-        axis.imshow(picture, cmap=colour_map, interpolation="nearest")
-        predicted = classes[int(examples["misclassified_predictions"][index])]
-        true = classes[int(examples["misclassified_labels"][index])]
-        confidence = float(examples["misclassified_confidence"][index])
-        axis.set_title(f"pred {predicted} ({confidence:.0%})\ntrue {true}", fontsize=7, color="#b22222")
-    figure.suptitle(f"misclassified test images ({count} shown, most confident first)", fontsize=9)
+        figure, axis = new_figure(figsize=(4, 1.5))
+        axis.axis("off")
+        axis.text(0.5, 0.5, "no misclassified test images", ha="center", va="center")
+        figure.suptitle(suptitle, fontsize=9)
+    else:
+        titles = []
+        for predicted, true, confidence in zip(examples["misclassified_predictions"], examples["misclassified_labels"],
+                                               examples["misclassified_confidence"]):
+            titles.append(f"pred {classes[int(predicted)]} ({float(confidence):.0%})\ntrue {classes[int(true)]}")
+        figure = image_mosaic([_image_panel(image) for image in images], min(8, count), titles, suptitle,
+                              title_colour="#b22222", panel_inches=1.3)
     figure.savefig(path, dpi=100)
     return path
