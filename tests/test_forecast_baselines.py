@@ -112,29 +112,50 @@ def test_ets_is_holt_winters_with_two_seasons_and_holt_without():
     np.testing.assert_allclose(ours, direct, rtol=1e-10)
 
 
-def test_ets_update_keeps_every_estimate_and_only_runs_the_smoothing():
+def _smoothed_from_the_start(values, options, params):
+    """statsmodels smoothing the whole history with the first fit's every estimate (the reference)."""
+    initial = {"initial_level": params["initial_level"]}
+    if options.get("trend"):
+        initial["initial_trend"] = params["initial_trend"]
+    if options.get("seasonal"):
+        initial["initial_seasonal"] = params["initial_seasons"]
+    names = ("smoothing_level", "smoothing_trend", "smoothing_seasonal", "damping_trend")
+    smoothing = {name: params[name] for name in names if params.get(name) is not None and np.isfinite(params[name])}
+    model = ExponentialSmoothing(values, **options, initialization_method="known", **initial)
+    return model.fit(**smoothing, optimized=False)
+
+
+@pytest.mark.parametrize("trend, damped, period", [(None, False, None), ("add", False, None), ("add", True, 12),
+                                                   ("add", False, 12)])
+def test_ets_updates_step_by_step_equal_smoothing_the_whole_history_again(trend, damped, period, monkeypatch):
+    """An expanding backtest updates ETS at every origin; each update smooths only the new steps (and
+    the one before), yet forecasts exactly what smoothing the whole longer history would."""
+    values = seasonal_series(110, 12)
+    ets = ETS(period=period, trend=trend, damped_trend=damped).fit(values[:60])
+    options, params = ets.fitted_options, ets.results[0].params
+    smoothed_lengths = []
+    original = ExponentialSmoothing.__init__
+
+    def recording(self, endog, *args, **kwargs):
+        smoothed_lengths.append(len(endog))
+        original(self, endog, *args, **kwargs)
+
+    monkeypatch.setattr(ExponentialSmoothing, "__init__", recording)
+    end = 60
+    for stride in (1, 1, 5, 1, 12, 2, 1, 27):
+        end += stride
+        forecast = ets.update(values[:end]).predict(6)[:, 0]
+        assert smoothed_lengths[-1] == stride + 1  # the new steps and the one before them, not `end`
+        expected = _smoothed_from_the_start(values[:end], options, params).forecast(6)
+        np.testing.assert_allclose(forecast, expected, rtol=1e-9, err_msg=f"after {end} steps")
+    assert ets.results[0].params["smoothing_level"] == params["smoothing_level"]
+
+
+def test_ets_sliding_window_update_estimates_the_initial_states_again():
     values = seasonal_series(72, 12)
     ets = ETS(period=12).fit(values[:60])
     first_forecast, params = ets.predict(4), ets.results[0].params
     np.testing.assert_allclose(ets.update(values[:60]).predict(4), first_forecast, rtol=1e-12)
-    ets.update(values)
-    direct = ExponentialSmoothing(
-        values,
-        trend="add",
-        seasonal="add",
-        seasonal_periods=12,
-        initialization_method="known",
-        initial_level=params["initial_level"],
-        initial_trend=params["initial_trend"],
-        initial_seasonal=params["initial_seasons"],
-    ).fit(
-        smoothing_level=params["smoothing_level"],
-        smoothing_trend=params["smoothing_trend"],
-        smoothing_seasonal=params["smoothing_seasonal"],
-        optimized=False,
-    )
-    np.testing.assert_allclose(ets.predict(4)[:, 0], direct.forecast(4), rtol=1e-10)
-
     # A sliding window starts elsewhere: the initial states are estimated again, the smoothing
     # parameters stay.
     ets.update(values[12:])
@@ -145,6 +166,18 @@ def test_ets_update_keeps_every_estimate_and_only_runs_the_smoothing():
     )
     assert ets.results[0].params["smoothing_level"] == params["smoothing_level"]
     np.testing.assert_allclose(ets.predict(4)[:, 0], direct.forecast(4), rtol=1e-10)
+
+
+def test_arima_updates_step_by_step_equal_applying_the_coefficients_to_the_whole_history():
+    values = np.cumsum(np.random.default_rng(4).normal(size=120)) + 0.3 * np.arange(120)
+    arima = ARIMA(order=(1, 1, 1)).fit(values[:70])
+    first = arima.results[0]
+    end = 70
+    for stride in (1, 1, 4, 1, 9, 2):
+        end += stride
+        forecast = arima.update(values[:end]).predict(5)[:, 0]
+        np.testing.assert_allclose(forecast, first.apply(values[:end]).forecast(5), rtol=1e-8)
+        assert arima.results[0].nobs == stride  # the filter ran over the new steps only
 
 
 def test_arima_matches_statsmodels_and_update_applies_the_same_coefficients():
