@@ -10,9 +10,11 @@ import torch
 
 from trainlab import rundir
 from trainlab.cli import main
+from trainlab.config import build_config
 from trainlab.data.windows import StandardScaler
 from trainlab.experiment import load_run_config, scored_checkpoint
 from trainlab.models import SeriesSpec, build_model
+from trainlab.pipelines import build_pipeline
 from trainlab.training.checkpoint import load_weights
 from trainlab.training.tasks import ForecastTask
 
@@ -157,3 +159,13 @@ def test_melbourne_temperatures_train_with_defaults(trainlab, shared_data, tmp_p
     backtest = rundir.read_json(tmp_path / "run" / "backtest.json")
     assert backtest["horizon"] == 1 and metrics["backtest_origins"] == len(backtest["origins"])
     assert_scores_recomputed_from_the_forecasts(metrics, backtest)
+
+
+def test_the_summary_says_how_the_test_part_is_backtested(tmp_path):
+    csv = write_monthly_csv(tmp_path)
+    config = build_config({"task": "forecast", "data": {"source": str(csv), "time_column": "month", "horizon": 6}})
+    backtest_line = build_pipeline(config).summary().splitlines()[1]
+    # 120 months: the test part is the last 24, forecast from origins 96, 102, 108 and 114.
+    assert backtest_line == ("backtest: 4 origins 6 steps apart over the test part; ets and arima are fitted once "
+                             "on the 96 steps before the first, then run on over each origin's new steps with "
+                             "their estimates kept")

@@ -22,7 +22,7 @@ from trainlab.data.series import SeriesSplits, TimeSeries
 from trainlab.data.sources import load_source
 from trainlab.data.windows import ForecastWindows, window_splits
 from trainlab.errors import TrainlabError
-from trainlab.forecasting.backtest import SCALAR_METRICS, BacktestResult, backtest
+from trainlab.forecasting.backtest import SCALAR_METRICS, BacktestResult, backtest, origins
 from trainlab.forecasting.baselines import BASELINES, make_baseline
 from trainlab.forecasting.seasonality import detect_period
 from trainlab.metrics.regression import seasonal_naive_scale
@@ -84,6 +84,16 @@ class Forecast(Pipeline):
 
     def callbacks(self) -> list[Callback]:
         return [EpochForModel()]
+
+    def summary(self) -> str:
+        """The data, then how the test part is backtested: what a long series costs is said up front."""
+        horizon, stride = self.config.data.horizon, self.config.data.backtest_stride or self.config.data.horizon
+        history = len(self.data.whole_until_test()) - len(self.data.test)
+        count = len(origins(history + len(self.data.test), history, horizon, stride))
+        return (f"{self.data.summary()}\n"
+                f"backtest: {count} origin{'s' if count > 1 else ''} {stride} step{'s' if stride > 1 else ''} apart "
+                f"over the test part; ets and arima are fitted once on the {history:,} steps before the first, "
+                f"then run on over each origin's new steps with their estimates kept")
 
     def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:
         """Backtest the trained network and every baseline over the test part; the network's
