@@ -113,6 +113,10 @@ class TrainConfig(Section):
     # trained 12x faster on an Intel CPU; results change only below float32's smallest normal.
     flush_denormals: bool = True
     label_smoothing: float = Field(0.0, ge=0, lt=1)
+    # Loss weights for imbalanced classes: "balanced" weighs class c by N / (classes x N_c) of the
+    # training split (scikit-learn's and Keras' rule). Like label smoothing it shapes the training
+    # loss only, so validation and test losses stay comparable across runs.
+    class_weights: Literal["none", "balanced"] = "none"
     monitor: str = "val_loss"  # used by early stopping, the best checkpoint and plateau schedules
     mode: Literal["auto", "min", "max"] = "auto"
     restore_best: bool = True  # evaluate the best epoch's weights at the end, stopped early or not

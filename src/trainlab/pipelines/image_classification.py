@@ -25,7 +25,6 @@ from trainlab.models import ImageSpec
 from trainlab.models.flops import count_multiply_adds
 from trainlab.models.modes import evaluating
 from trainlab.pipelines.classification import ClassificationPipeline
-from trainlab.training.tasks import ClassificationTask
 
 SAMPLES_KEPT = 8  # the first test images, as the data gave them: inputs for feature-map figures
 MISCLASSIFIED_KEPT = 32  # the most confident mistakes
@@ -46,7 +45,7 @@ class ImageClassification(ClassificationPipeline):
         images = data.train[0]  # (N, C, H, W)
         self.classes = data.classes
         self.spec = ImageSpec(images.shape[1], images.shape[2], images.shape[3], len(self.classes))
-        self.task = ClassificationTask(len(self.classes), config.train.label_smoothing)
+        self.task = self.classification_task(data.train[1])
         self.use_splits(data)
 
     def use_splits(self, data: ClassificationSplits) -> None:

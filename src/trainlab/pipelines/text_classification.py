@@ -32,7 +32,6 @@ from trainlab.models import TextSpec
 from trainlab.models.modes import evaluating
 from trainlab.models.tfidf import TfidfLogisticRegression
 from trainlab.pipelines.classification import ClassificationPipeline
-from trainlab.training.tasks import ClassificationTask
 
 MISTAKES_KEPT = 20
 # Above this many classes confusion_matrix.json is not written: for next-word data it would hold
@@ -56,7 +55,7 @@ class TextClassification(ClassificationPipeline):
         self.classes = self.data.classes
         embeddings = self.data.embeddings
         self.spec = TextSpec(len(self.data.vocab), len(self.classes), PAD_ID, embeddings)
-        self.task = ClassificationTask(len(self.classes), config.train.label_smoothing)
+        self.task = self.classification_task(self.data.train.labels)
 
         def batches(texts: EncodedTexts, shuffle: bool = False) -> PaddedBatches:
             return PaddedBatches(

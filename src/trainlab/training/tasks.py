@@ -48,16 +48,19 @@ class ClassificationTask:
     """Batches are (inputs..., class indices); `model(inputs...)` returns logits (B, num_classes):
     images `(images, labels)`, texts `(tokens, lengths, labels)`.
 
-    Label smoothing regularises the training loss only: validation and test losses are the plain
-    cross-entropy, so they stay comparable across runs with and without smoothing.
+    Label smoothing and class weights shape the training loss only: validation and test losses are
+    the plain cross-entropy, so they stay comparable across runs with and without them. With class
+    weights the training loss is PyTorch's weighted mean, sum(w[y] * loss) / sum(w[y]).
     """
 
     metric_names = ("loss", "accuracy", "macro_precision", "macro_recall", "macro_f1")
     train_metric_names = ("loss", "accuracy")  # what TrainMeter tracks during an epoch
 
-    def __init__(self, num_classes: int, label_smoothing: float = 0.0):
+    def __init__(self, num_classes: int, label_smoothing: float = 0.0, class_weights: torch.Tensor | None = None):
         self.num_classes = num_classes
         self.label_smoothing = label_smoothing
+        self.class_weights = class_weights  # (num_classes,) float32, or None
+        self._weights_on: dict[torch.device, torch.Tensor] = {}
 
     def forward(
         self, model: nn.Module, batch: tuple[torch.Tensor, ...], training: bool
@@ -65,8 +68,24 @@ class ClassificationTask:
         """(mean loss, logits (B, num_classes), targets (B,)) for one batch."""
         *inputs, targets = batch
         logits = model(*inputs)
-        smoothing = self.label_smoothing if training else 0.0
-        return F.cross_entropy(logits, targets, label_smoothing=smoothing), logits, targets
+        if not training:
+            return F.cross_entropy(logits, targets), logits, targets
+        weights = None
+        if self.class_weights is not None:
+            if logits.device not in self._weights_on:
+                self._weights_on[logits.device] = self.class_weights.to(logits.device)
+            weights = self._weights_on[logits.device]
+        loss = F.cross_entropy(logits, targets, weight=weights, label_smoothing=self.label_smoothing)
+        return loss, logits, targets
+
+
+def balanced_class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """N / (num_classes x N_c) for each class c of `labels` (N of them): scikit-learn's "balanced"
+    weights, which give every class the same total weight. A class with no label weighs 0 (it has
+    no loss term to weigh)."""
+    counts = torch.bincount(torch.as_tensor(labels).flatten(), minlength=num_classes).double()
+    weights = torch.where(counts > 0, counts.sum() / (num_classes * counts.clamp_min(1)), 0.0)
+    return weights.float()
 
     def train_meter(self) -> TrainMeter:
         return TrainMeter()
