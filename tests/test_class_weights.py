@@ -49,3 +49,24 @@ def test_a_run_weighs_its_training_split_and_says_so(setting):
     expected = compute_class_weight("balanced", classes=np.arange(10), y=labels)
     np.testing.assert_allclose(pipeline.task.class_weights.numpy(), expected, rtol=1e-6)
     assert lines[1].startswith(f"class weights (balanced, from the training split): 0 {expected[0]:.3g}, 1 ")
+
+
+def test_balanced_weights_raise_the_recall_of_a_rare_class():
+    """Overlapping classes, 95% against 5%: unweighted, the model misses most of the rare class;
+    weighted, it finds most of it (what the option is for)."""
+    generator = torch.Generator().manual_seed(0)
+    labels = (torch.rand(2000, generator=generator) < 0.05).long()
+    inputs = torch.randn(2000, 2, generator=generator) + labels[:, None] * 1.5
+    recalls = {}
+    for name, weights in (("none", None), ("balanced", balanced_class_weights(labels, 2))):
+        torch.manual_seed(0)
+        model = nn.Linear(2, 2)
+        task = ClassificationTask(2, class_weights=weights)
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+        for _ in range(300):
+            optimizer.zero_grad()
+            task.forward(model, (inputs, labels), training=True)[0].backward()
+            optimizer.step()
+        predicted = model(inputs).argmax(dim=1)
+        recalls[name] = (predicted[labels == 1] == 1).double().mean().item()
+    assert recalls["balanced"] > recalls["none"] + 0.3, recalls  # measured 0.88 against 0.43

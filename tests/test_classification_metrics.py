@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn import metrics as sk
 
-from trainlab.metrics.classification import classification_report, confusion_matrix
+from trainlab.metrics.classification import classification_report, confusion_matrix, per_class_precision_recall_f1
 
 NUM_CLASSES = 7
 
@@ -40,3 +40,13 @@ def test_report_matches_sklearn(seed):
 def test_confusion_matrix_rows_are_true_classes():
     matrix = confusion_matrix(torch.tensor([1, 1, 0]), torch.tensor([0, 1, 0]), num_classes=2)
     assert matrix.tolist() == [[1, 1], [0, 1]]
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_per_class_scores_match_sklearn(seed):
+    predicted, target = predictions(seed)  # class 3 never predicted, class 6 never true: both score 0
+    ours = per_class_precision_recall_f1(confusion_matrix(predicted, target, NUM_CLASSES).tolist())
+    expected = sk.precision_recall_fscore_support(target.numpy(), predicted.numpy(), labels=list(range(NUM_CLASSES)),
+                                                  zero_division=0)[:3]
+    for mine, theirs in zip(ours, expected):
+        np.testing.assert_allclose(mine.numpy(), theirs, atol=1e-12)

@@ -66,6 +66,19 @@ def test_report_shows_the_runs_metrics_config_and_environment(image_run):
     assert '<meta name="viewport"' in page  # readable on a phone
 
 
+def test_report_scores_every_class_of_the_test_set(image_run):
+    from trainlab.metrics.classification import per_class_precision_recall_f1
+
+    page = (image_run / "report.html").read_text()
+    confusion = json.loads((image_run / rundir.CONFUSION_FILE).read_text())
+    counts = [sum(row) for row in confusion["test"]]
+    precision, recall, f1 = per_class_precision_recall_f1(confusion["test"])
+    for index, name in enumerate(confusion["classes"]):
+        row = (f"<td>{name}</td><td>{counts[index]:,}</td><td>{counts[index] / sum(counts):.1%}</td>"
+               f"<td>{precision[index]:.3f}</td><td>{recall[index]:.3f}</td><td>{f1[index]:.3f}</td>")
+        assert row in page, name
+
+
 def test_report_command_shows_figures_and_samples_other_tasks_add(trainlab, run_copy):
     figure, axes = plt.subplots()
     axes.plot([0, 1], [1, 0])

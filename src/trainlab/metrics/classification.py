@@ -19,15 +19,20 @@ def accuracy(predicted: torch.Tensor, target: torch.Tensor) -> float:
     return (predicted == target).double().mean().item()
 
 
+def per_class_precision_recall_f1(confusion: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Precision, recall and F1 of each class (num_classes,) from a confusion matrix (row = true
+    class), as sklearn's `precision_recall_fscore_support(..., zero_division=0)`."""
+    confusion = torch.as_tensor(confusion).double()
+    true_positives = confusion.diagonal()
+    precision = _safe_divide(true_positives, confusion.sum(dim=0))
+    recall = _safe_divide(true_positives, confusion.sum(dim=1))
+    f1 = _safe_divide(2 * precision * recall, precision + recall)
+    return precision, recall, f1
+
+
 def macro_precision_recall_f1(confusion: torch.Tensor) -> tuple[float, float, float]:
     """Unweighted means over classes of precision, recall and F1 (sklearn `average='macro'`)."""
-    confusion = confusion.double()
-    true_positives = confusion.diagonal()
-    predicted_totals = confusion.sum(dim=0)
-    true_totals = confusion.sum(dim=1)
-    precision = _safe_divide(true_positives, predicted_totals)
-    recall = _safe_divide(true_positives, true_totals)
-    f1 = _safe_divide(2 * precision * recall, precision + recall)
+    precision, recall, f1 = per_class_precision_recall_f1(confusion)
     return precision.mean().item(), recall.mean().item(), f1.mean().item()
 
 

@@ -137,11 +137,7 @@ def _data_section(run_dir: Path, info: dict[str, Any]) -> str:
         parts.append(f"<p>{html.escape(info['summary'])}</p>")
     confusion = rundir.read_json(run_dir / rundir.CONFUSION_FILE, default=None)
     if confusion and confusion.get("test"):
-        # The true-class totals of the test confusion matrix are the test set's class balance.
-        counts = [sum(row) for row in confusion["test"]]
-        total = sum(counts) or 1
-        rows = [(name, f"{count:,}", f"{count / total:.1%}") for name, count in zip(confusion["classes"], counts)]
-        parts.append("<h3>Test class balance</h3>" + html.table(["class", "examples", "share"], rows))
+        parts.append("<h3>Test set, class by class</h3>" + per_class_table(confusion["classes"], confusion["test"]))
     elif info.get("classes"):
         parts.append(f"<p>Classes: {html.escape(', '.join(map(str, info['classes'])))}</p>")
     details = [(key, _short(value)) for key, value in info.items()
@@ -149,6 +145,19 @@ def _data_section(run_dir: Path, info: dict[str, Any]) -> str:
     if details:
         parts.append(html.key_values(details))
     return "".join(parts)
+
+
+def per_class_table(classes: list[str], confusion: list[list[int]]) -> str:
+    """Each class's share of the test set (the true-class totals of its confusion matrix) and the
+    model's precision, recall and F1 on it: what a macro average or accuracy hides on imbalanced data."""
+    from trainlab.metrics.classification import per_class_precision_recall_f1
+
+    counts = [sum(row) for row in confusion]
+    total = sum(counts) or 1
+    precision, recall, f1 = (values.tolist() for values in per_class_precision_recall_f1(confusion))
+    rows = [(name, f"{count:,}", f"{count / total:.1%}", f"{p:.3f}", f"{r:.3f}", f"{f:.3f}")
+            for name, count, p, r, f in zip(classes, counts, precision, recall, f1)]
+    return html.table(["class", "examples", "share", "precision", "recall", "F1"], rows)
 
 
 def _short(value: Any) -> str:

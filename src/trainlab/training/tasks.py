@@ -78,6 +78,12 @@ class ClassificationTask:
         loss = F.cross_entropy(logits, targets, weight=weights, label_smoothing=self.label_smoothing)
         return loss, logits, targets
 
+    def train_meter(self) -> TrainMeter:
+        return TrainMeter()
+
+    def eval_meter(self) -> EvalMeter:
+        return EvalMeter(self.num_classes)
+
 
 def balanced_class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """N / (num_classes x N_c) for each class c of `labels` (N of them): scikit-learn's "balanced"
@@ -86,12 +92,6 @@ def balanced_class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tens
     counts = torch.bincount(torch.as_tensor(labels).flatten(), minlength=num_classes).double()
     weights = torch.where(counts > 0, counts.sum() / (num_classes * counts.clamp_min(1)), 0.0)
     return weights.float()
-
-    def train_meter(self) -> TrainMeter:
-        return TrainMeter()
-
-    def eval_meter(self) -> EvalMeter:
-        return EvalMeter(self.num_classes)
 
 
 class TrainMeter:
