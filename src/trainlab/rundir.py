@@ -33,6 +33,7 @@ ENV_FILE = "env.json"
 HISTORY_FILE = "history.csv"
 METRICS_FILE = "metrics.json"
 CONFUSION_FILE = "confusion_matrix.json"
+ROC_PR_FILE = "roc_pr.json"  # two-class runs: the test split's ROC and precision-recall curves
 DATA_FILE = "data.json"  # data summary, class names, normalisation statistics
 ENCODER_FILE = "tokenizer.json"  # text runs: the tokenizer and vocabulary that predict needs
 CHECKPOINTS_DIR = "checkpoints"

@@ -6,6 +6,9 @@ with no predicted (or no true) examples contributes a precision (or recall) of 0
 
 from __future__ import annotations
 
+from typing import Any
+
+import numpy as np
 import torch
 
 
@@ -52,4 +55,24 @@ def classification_report(
         "macro_recall": recall,
         "macro_f1": f1,
         "confusion_matrix": confusion.tolist(),
+    }
+
+
+def binary_curves(scores: Any, labels: Any) -> dict[str, Any] | None:
+    """The ROC curve with its area and the precision-recall curve with its average precision, for
+    `labels` (1: the positive class) ranked by `scores` (the positive class's probability), as
+    scikit-learn computes them; None when the labels hold one class only (both are undefined)."""
+    from sklearn import metrics  # slow import: only two-class runs need it
+
+    scores, labels = np.asarray(scores, dtype=np.float64), np.asarray(labels).astype(int)
+    if len(np.unique(labels)) < 2:
+        return None
+    false_positive_rate, true_positive_rate, _ = metrics.roc_curve(labels, scores)
+    precision, recall, _ = metrics.precision_recall_curve(labels, scores)
+    return {
+        "roc": {"false_positive_rate": false_positive_rate.tolist(), "true_positive_rate": true_positive_rate.tolist(),
+                "auc": float(metrics.roc_auc_score(labels, scores))},
+        "precision_recall": {"precision": precision.tolist(), "recall": recall.tolist(),
+                             "average_precision": float(metrics.average_precision_score(labels, scores)),
+                             "positive_share": float(labels.mean())},
     }

@@ -1,15 +1,19 @@
 """What every classification pipeline shares: its task (with the run's class weights) and, when a
-run ends, the confusion matrices."""
+run ends, the confusion matrices and, for two classes, the test split's ROC and precision-recall
+curves."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import torch
-from torch import nn
+from torch import Tensor, nn
 
 from trainlab import rundir, runs
+from trainlab.metrics.classification import binary_curves
+from trainlab.models.modes import evaluating
 from trainlab.pipelines.base import Pipeline
 from trainlab.training.tasks import ClassificationTask, balanced_class_weights
 
@@ -38,4 +42,25 @@ class ClassificationPipeline(Pipeline):
         # metrics.json keeps flat scalars; the matrices go beside it with the class names.
         confusion = {split: result.pop("confusion_matrix") for split, result in results.items()}
         runs.write_json(run_dir / rundir.CONFUSION_FILE, {"classes": self.classes, **confusion})
-        return {}
+        if len(self.classes) != 2:
+            return {}
+        scores, labels = positive_class_scores(model, self.task, self.test_batches)
+        curves = binary_curves(scores, labels)
+        if curves is None:
+            return {}
+        runs.write_json(run_dir / rundir.ROC_PR_FILE, {"positive_class": self.classes[1], **curves})
+        return {"test_roc_auc": curves["roc"]["auc"],
+                "test_average_precision": curves["precision_recall"]["average_precision"]}
+
+
+def positive_class_scores(model: nn.Module, task: ClassificationTask, batches: Iterable) -> tuple[Tensor, Tensor]:
+    """The probability of class 1 (N,) and the true class (N,) of every example of `batches`, from
+    a two-class model in eval mode without gradients."""
+    device = next(model.parameters()).device
+    scores, labels = [], []
+    with evaluating(model), torch.no_grad():
+        for batch in batches:
+            _, logits, targets = task.forward(model, tuple(tensor.to(device) for tensor in batch), training=False)
+            scores.append(logits.float().softmax(dim=1)[:, 1].cpu())
+            labels.append(targets.cpu())
+    return torch.cat(scores), torch.cat(labels)

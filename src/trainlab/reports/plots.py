@@ -28,6 +28,9 @@ def plot_run(run_dir: str | os.PathLike) -> list[Path]:
         written.append(
             plot_confusion_matrix(confusion["test"], confusion["classes"], plots_dir / "confusion_matrix.png")
         )
+    curves_path = run_dir / rundir.ROC_PR_FILE
+    if curves_path.is_file():
+        written.append(plot_roc_pr(rundir.read_json(curves_path), plots_dir / "roc_pr.png"))
     written.extend(_task_figures(run_dir))
     return written
 
@@ -97,5 +100,30 @@ def plot_confusion_matrix(
     axes.set_ylabel("true class")
     axes.set_title("test confusion matrix")
     figure.colorbar(image, ax=axes, shrink=0.8)
+    figure.savefig(path, dpi=100)
+    return path
+
+
+def plot_roc_pr(curves: dict, path: str | os.PathLike) -> Path:
+    """A two-class run's ROC curve (against chance) and precision-recall curve (against the share of
+    positives, what a random ranking scores), each with its area, from RUN_DIR/roc_pr.json."""
+    path = Path(path)
+    roc, pr = curves["roc"], curves["precision_recall"]
+    figure, (left, right) = new_figure(1, 2, figsize=(9, 4), layout="constrained")
+    left.plot(roc["false_positive_rate"], roc["true_positive_rate"], label=f"model (AUC {roc['auc']:.3f})")
+    left.plot([0, 1], [0, 1], linestyle="--", color="grey", label="chance (AUC 0.5)")
+    left.set_xlabel("false positive rate")
+    left.set_ylabel("true positive rate")
+    right.step(pr["recall"], pr["precision"], where="post", label=f"model (AP {pr['average_precision']:.3f})")
+    right.axhline(pr["positive_share"], linestyle="--", color="grey",
+                  label=f"random ({pr['positive_share']:.3f})")
+    right.set_xlabel("recall")
+    right.set_ylabel("precision")
+    for axes, title in ((left, "ROC"), (right, "precision-recall")):
+        axes.set_title(f"test {title}, positive class {curves['positive_class']}", fontsize=10)
+        axes.set_xlim(0, 1)
+        axes.set_ylim(0, 1.02)
+        axes.legend(loc="lower right" if axes is left else "lower left", fontsize=8)
+        axes.grid(alpha=0.3)
     figure.savefig(path, dpi=100)
     return path

@@ -24,7 +24,7 @@ REPORT_FILE = "report.html"
 # Figures whose place is fixed: curves first, then the confusion matrix; any other PNG of plots/
 # follows in name order, so figures other tasks add appear without this module knowing them.
 CURVE_FIGURES = ("loss", "accuracy", "macro_f1", "perplexity", "bpc", "mae", "rmse", "lr")
-RESULT_FIGURES = ("confusion_matrix",)
+RESULT_FIGURES = ("confusion_matrix", "roc_pr")
 # Keys of metrics.json shown under "Training" rather than "Metrics".
 TRAINING_KEYS = ("epochs", "best_epoch", "stopped_early", "params", "multiply_adds", "train_seconds",
                  "samples_per_second")
