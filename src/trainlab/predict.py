@@ -24,8 +24,8 @@ from trainlab.errors import TrainlabError
 from trainlab.rundir import TrainedRun, eval_transform, load_run_config, load_trained
 from trainlab.training.precision import autocast, unsupported_reason
 
-__all__ = ["Prediction", "TrainedRun", "eval_transform", "load_trained", "predict",
-           "stacked_images"]
+__all__ = ["Prediction", "PredictionSession", "TrainedRun", "eval_transform", "load_trained",
+           "open_prediction_session", "predict", "stacked_images"]
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,40 @@ class Prediction:
     probabilities: dict[str, float]  # every class, in the run's class order
 
 
-def predict(run_dir: str | os.PathLike, inputs: list[str], batch_size: int = 64) -> list[Prediction]:
-    """Class and probabilities for each input: texts for a text run, image paths for an image run."""
+@dataclass
+class PredictionSession:
+    """A trained classifier rebuilt from its run directory, ready to score inputs in batches."""
+
+    model: torch.nn.Module
+    info: dict[str, Any]
+    encoder: TextEncoder | None  # text runs; None for image runs
+    precision: str  # the run's precision where this CPU has it, else "32"
+
+    @property
+    def classes(self) -> list[str]:
+        return self.info["classes"]
+
+    def probabilities(self, inputs: list[str] | torch.Tensor, batch_size: int = 64) -> torch.Tensor:
+        """(N, classes) probabilities of texts (text runs) or of decoded images (N, C, H, W) as
+        `stacked_images` makes them (image runs), in input order."""
+        if self.encoder is not None:
+            order, batches = _text_batches(self.encoder, inputs, batch_size)
+        else:
+            order, batches = None, _image_batches(self.info, inputs, batch_size)
+        outputs = []
+        with torch.inference_mode(), autocast(self.precision, torch.device("cpu")):
+            for batch in batches:
+                outputs.append(self.model(*batch).float().softmax(dim=1))
+        probabilities = torch.cat(outputs)
+        if order is None:
+            return probabilities
+        restored = torch.empty_like(probabilities)
+        restored[order] = probabilities  # batches were sorted by length
+        return restored
+
+
+def open_prediction_session(run_dir: str | os.PathLike) -> PredictionSession:
+    """The run's model for prediction; an error naming the tasks that predict for any other run."""
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)
     if not registry.tasks.get(config.task).predicts:
@@ -44,24 +76,26 @@ def predict(run_dir: str | os.PathLike, inputs: list[str], batch_size: int = 64)
         raise TrainlabError(
             f"'{run_dir}' is a {config.task} run; predict takes classification runs ({', '.join(predictable)})"
         )
-    if not inputs:
-        raise TrainlabError("give at least one input to predict")
     trained = load_trained(run_dir, config)
-    model, info = trained.model, trained.info
-    classes = info["classes"]
-    if trained.encoder is not None:
-        batches = _text_batches(trained.encoder, inputs, batch_size)
-    else:
-        batches = _image_batches(info, inputs, batch_size)
     # In the run's precision where this CPU has it (a bf16 run on a CPU with bf16 arithmetic), as
     # the run evaluated; float32 otherwise.
-    cpu, precision = torch.device("cpu"), config.train.precision
-    precision = precision if unsupported_reason(precision, cpu) is None else "32"
-    probabilities = []
-    with torch.no_grad(), autocast(precision, cpu):
-        for batch in batches:
-            probabilities.append(model(*batch).float().softmax(dim=1))
-    table = torch.cat(probabilities).tolist()
+    precision = config.train.precision
+    precision = precision if unsupported_reason(precision, torch.device("cpu")) is None else "32"
+    return PredictionSession(trained.model.eval(), trained.info, trained.encoder, precision)
+
+
+def predict(run_dir: str | os.PathLike, inputs: list[str], batch_size: int = 64) -> list[Prediction]:
+    """Class and probabilities for each input: texts for a text run, image paths for an image run."""
+    session = open_prediction_session(run_dir)
+    if not inputs:
+        raise TrainlabError("give at least one input to predict")
+    if session.encoder is None:
+        channels, height, width = session.info["image_shape"]
+        arrays = [_read_image(Path(path), (height, width), channels) for path in inputs]
+        table = session.probabilities(stacked_images(arrays, channels), batch_size).tolist()
+    else:
+        table = session.probabilities(inputs, batch_size).tolist()
+    classes = session.classes
     return [
         Prediction(text, classes[int(np.argmax(row))], dict(zip(classes, row)))
         for text, row in zip(inputs, table)
@@ -69,11 +103,17 @@ def predict(run_dir: str | os.PathLike, inputs: list[str], batch_size: int = 64)
 
 
 def _text_batches(encoder: TextEncoder, texts: list[str], batch_size: int):
+    """(order, batches): the texts encoded and batched shortest first, so that a batch pads little;
+    `order[i]` is the input position of the i-th text batched."""
     encoded = [encoder.encode(text) or [encoder.vocab.encode([""])[0]] for text in texts]
-    packed = PackedSequences.from_sequences(encoded)
-    for start in range(0, len(texts), batch_size):
-        tokens, lengths = packed.pad(torch.arange(start, min(start + batch_size, len(texts))))
-        yield tokens, lengths
+    order = torch.argsort(torch.tensor([len(ids) for ids in encoded]), stable=True)
+    packed = PackedSequences.from_sequences([encoded[index] for index in order.tolist()])
+
+    def batches():
+        for start in range(0, len(texts), batch_size):
+            yield packed.pad(torch.arange(start, min(start + batch_size, len(texts))))
+
+    return order, batches()
 
 
 def stacked_images(arrays: list[np.ndarray], channels: int) -> torch.Tensor:
@@ -87,18 +127,16 @@ def stacked_images(arrays: list[np.ndarray], channels: int) -> torch.Tensor:
     return torch.from_numpy(np.stack([channels_first(array) for array in arrays]))
 
 
-def _image_batches(info: dict[str, Any], paths: list[str], batch_size: int):
-    channels, height, width = info["image_shape"]
+def _read_image(path: Path, size: tuple[int, int], channels: int) -> np.ndarray:
+    if not path.is_file():
+        raise TrainlabError(f"{path}: no such image file")
+    try:
+        return decode_image(path, size, grayscale=channels == 1)
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        raise TrainlabError(f"{path}: cannot read the image ({error})") from None
+
+
+def _image_batches(info: dict[str, Any], images: torch.Tensor, batch_size: int):
     transform = eval_transform(info)
-    arrays = []
-    for path in paths:
-        if not Path(path).is_file():
-            raise TrainlabError(f"{path}: no such image file")
-        try:
-            array = decode_image(Path(path), (height, width), grayscale=channels == 1)
-        except (UnidentifiedImageError, OSError, ValueError) as error:
-            raise TrainlabError(f"{path}: cannot read the image ({error})") from None
-        arrays.append(array)
-    images = stacked_images(arrays, channels)
     for start in range(0, len(images), batch_size):
         yield (transform(images[start : start + batch_size]),)

@@ -213,6 +213,19 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
         self.state.step += 1
 
+    def predict(self, batches: Iterable) -> torch.Tensor:
+        """The model's outputs for `batches` of inputs (each a tuple of the model's arguments, or one
+        tensor), concatenated on the CPU in float32: in eval mode, without gradients, in the
+        Trainer's precision, as `evaluate` scores them."""
+        outputs = []
+        without_gradients = torch.inference_mode() if self.inference_mode else torch.no_grad()
+        with evaluating(self.model), without_gradients:
+            for batch in batches:
+                batch = self._to_device(tuple(batch) if isinstance(batch, (tuple, list)) else (batch,))
+                with self._autocast():
+                    outputs.append(self.model(*batch).float().cpu())
+        return torch.cat(outputs)
+
     def evaluate(self, batches: Iterable) -> dict[str, Any]:
         """The task's metrics over `batches`, in eval mode (no dropout, running BN statistics)."""
         return self._evaluated_meter(batches).compute()
