@@ -126,11 +126,31 @@ def build_parser() -> argparse.ArgumentParser:
     predict = add(
         "predict", "class and probabilities of a trained classifier for texts or image files",
         'examples:\n  trainlab predict runs/sentiment "a gripping, beautifully shot film" "dull and far too long"\n'
-        "  trainlab predict runs/digits-cnn photo1.png photo2.png --json",
+        "  trainlab predict runs/digits-cnn photo1.png photo2.png --json\n"
+        "  trainlab predict runs/photos --input new_photos/ --output predictions.csv\n"
+        "  trainlab predict runs/sentiment --input reviews.csv --text-column review --output predictions.csv\n"
+        "  cat reviews.txt | trainlab predict runs/sentiment --input -\n\n"
+        "With --input the output is CSV (input, predicted, p_<class>...); unreadable inputs are skipped\n"
+        "and listed on stderr.",
     )
     predict.add_argument("run_dir", type=Path)
-    predict.add_argument("inputs", nargs="+", metavar="INPUT", help="texts (text runs) or image paths (image runs)")
+    predict.add_argument("inputs", nargs="*", metavar="INPUT", help="texts (text runs) or image paths (image runs)")
     predict.add_argument("--json", action="store_true", help="print JSON lines instead of a table")
+    predict.add_argument("--input", metavar="PATH",
+                         help="a folder of images, a .csv/.tsv/.jsonl of texts, or - for one text per line on stdin")
+    predict.add_argument("--output", metavar="FILE", help="with --input: the CSV to write (default: stdout)")
+    predict.add_argument("--text-column", metavar="NAME", help="with --input: the column holding the texts")
+
+    export = add(
+        "export", "the trained model as an ONNX or TorchScript file that runs without trainlab",
+        "examples:\n  trainlab export runs/photos --format onnx --out photos.onnx\n"
+        "  trainlab export runs/sentiment --format torchscript --out sentiment.pt\n\n"
+        "Beside FILE: FILE.json (inputs, outputs, classes, normalisation or scalers) and, for text runs,\n"
+        "FILE.tokenizer.json.",
+    )
+    export.add_argument("run_dir", type=Path)
+    export.add_argument("--format", required=True, choices=["onnx", "torchscript"])
+    export.add_argument("--out", type=Path, required=True, help="the model file to write")
 
     forecast = add(
         "forecast", "forecast the steps after the end of a series with a trained forecast run, as CSV",
@@ -297,6 +317,7 @@ COMMANDS = {
     "resume": cli_commands.command_resume,
     "evaluate": cli_commands.command_evaluate,
     "predict": cli_commands.command_predict,
+    "export": cli_commands.command_export,
     "forecast": cli_commands.command_forecast,
     "generate": cli_commands.command_generate,
     "study": cli_commands.command_study,

@@ -77,6 +77,12 @@ def command_evaluate(args: argparse.Namespace) -> int:
 def command_predict(args: argparse.Namespace) -> int:
     from trainlab.predict import predict
 
+    if args.input is not None:
+        return _predict_many(args)
+    if args.output or args.text_column:
+        raise TrainlabError("--output and --text-column go with --input PATH")
+    if not args.inputs:
+        raise TrainlabError("give inputs to predict, or --input PATH (a folder, a table of texts, - for stdin)")
     for prediction in predict(args.run_dir, args.inputs):
         if args.json:
             print(json.dumps({"input": prediction.input, "label": prediction.label,
@@ -86,6 +92,32 @@ def command_predict(args: argparse.Namespace) -> int:
         shown = "  ".join(f"{label} {probability:.3f}" for label, probability in ranked)
         text = prediction.input if len(prediction.input) <= 60 else prediction.input[:57] + "..."
         print(f"{prediction.label}\t{shown}\t{text}")
+    return 0
+
+
+def _predict_many(args: argparse.Namespace) -> int:
+    from trainlab.batch_predict import predict_to_path
+
+    if args.inputs or args.json:
+        raise TrainlabError("--input PATH predicts a whole folder or file: give no other inputs, and no --json")
+    written, skipped = predict_to_path(args.run_dir, args.input, args.output, args.text_column,
+                                       show_progress=sys.stderr.isatty())
+    if skipped:
+        listed = "; ".join(f"{item.input}: {item.reason}" for item in skipped[:10])
+        more = f"; and {len(skipped) - 10} more" if len(skipped) > 10 else ""
+        print(f"trainlab: skipped {len(skipped)} unreadable input(s): {listed}{more}", file=sys.stderr)
+    if not written:
+        raise TrainlabError(f"--input {args.input}: no readable input to predict")
+    if args.output:
+        print(f"{written:,} predictions: {args.output}")
+    return 0
+
+
+def command_export(args: argparse.Namespace) -> int:
+    from trainlab.export import export_run
+
+    for path in export_run(args.run_dir, args.format, args.out):
+        print(path)
     return 0
 
 

@@ -224,7 +224,8 @@ class RecurrentForecaster(nn.Module):
         outputs, state = self.encoder(normalized)  # (B, W, hidden)
         if self.strategy == "direct":
             flat = self.head(self.dropout(outputs[:, -1]))  # (B, H * k)
-            predictions = flat.view(len(inputs), self.horizon, self.target_features)
+            # -1, not len(inputs): an exported (traced) model keeps its batch size free
+            predictions = flat.view(-1, self.horizon, self.target_features)
         elif self.strategy == "recursive":
             predictions = self._recursive(normalized, outputs[:, -1], state, teacher)
         else:
