@@ -35,6 +35,9 @@ class AugmentConfig(Section):
     rotate_degrees: float = Field(0.0, ge=0, le=180)  # random rotation in [-d, d]
     translate: float = Field(0.0, ge=0, lt=1)  # random shift, a fraction of height/width
     scale: float = Field(0.0, ge=0, lt=1)  # random zoom in [1 - s, 1 + s]
+    # Inception-style random crop of 8-100% of the area, aspect 3/4-4/3, resized back (torchvision's
+    # RandomResizedCrop): the augmentation ImageNet weights were trained with.
+    random_resized_crop: bool = False
     brightness: float = Field(0.0, ge=0, lt=1)  # colour jitter: random factors in [1 - b, 1 + b]
     contrast: float = Field(0.0, ge=0, lt=1)
     saturation: float = Field(0.0, ge=0, lt=1)

@@ -180,9 +180,9 @@ def load_trained(run_dir: str | os.PathLike, config: Config | None = None, weigh
     if registry.tasks.get(config.task).saves_encoder:
         encoder = TextEncoder.load(run_dir / ENCODER_FILE)
     model_config = config.model
-    if getattr(model_config, "load_pretrained", None):
+    if getattr(model_config, "load_pretrained", None) or getattr(model_config, "pretrained", "none") != "none":
         # The scored checkpoint replaces every weight: the pretrained file need not exist any more.
-        model_config = model_config.model_copy(update={"load_pretrained": None})
+        model_config = model_config.model_copy(update={"load_pretrained": None, "pretrained": "none"})
     try:
         spec = registry.tasks.get(config.task).spec_from_info(info, encoder)
     except NotImplementedError:

@@ -46,13 +46,18 @@ class Resource:
 
     dataset: str
     url: str
-    sha256: str  # lowercase hex
+    sha256: str  # lowercase hex: the whole digest, or (weights named as torch.hub names them) its start
     filename: str  # inside cache_dir()/dataset/
+    own_copy: str | None = None  # how a user gives their own copy instead; None: with --data
 
     @property
     def path(self) -> Path:
         """Where the verified file lives (and where a user may put a copy by hand)."""
         return cache_dir() / self.dataset / self.filename
+
+    def matches(self, digest: str) -> bool:
+        """Whether a file's sha256 is this resource's (or starts with the prefix recorded)."""
+        return digest.startswith(self.sha256)
 
 
 # What each builtin downloadable dataset needs: dataset -> its files.
@@ -225,13 +230,13 @@ def _verify_cached(resource: Resource) -> None:
             digest = _sha256_of(path)
         except OSError as error:
             raise TrainlabError(f"{path}: cannot read the cached {resource.dataset} file ({error})") from None
-        if digest == resource.sha256:
+        if resource.matches(digest):
             _remember_digest(path, digest)
-    if digest != resource.sha256:
+    if not resource.matches(digest):
         raise TrainlabError(
             f"{path}: sha256 {digest} is not the expected {resource.sha256} of {resource.url}; "
             f"it is not the {resource.dataset} file trainlab uses: delete it to download again, "
-            "or pass --data with your own copy"
+            f"or {resource.own_copy or 'pass --data with your own copy'}"
         )
 
 
@@ -243,7 +248,8 @@ def _unreachable(resource: Resource, reason: str) -> TrainlabError:
     reason = " ".join(reason.split())  # one line, whatever the underlying error printed
     return TrainlabError(
         f"cannot download {resource.dataset} from {resource.url} ({reason}); nothing was kept. "
-        f"Offline? Download it elsewhere and put it at {resource.path}, or pass --data with a local copy"
+        f"Offline? Download it elsewhere and put it at {resource.path}, "
+        f"or {resource.own_copy or 'pass --data with a local copy'}"
     )
 
 
@@ -268,7 +274,7 @@ def _download(resource: Resource, quiet: bool) -> None:
     try:
         with os.fdopen(descriptor, "wb") as handle:
             digest = _stream(resource, handle, quiet)
-        if digest != resource.sha256:
+        if not resource.matches(digest):
             raise TrainlabError(
                 f"{resource.dataset}: {resource.url} gave sha256 {digest}, expected {resource.sha256}; "
                 f"the download was discarded (a changed or corrupted file): try again, or put a verified "

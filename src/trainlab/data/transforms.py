@@ -92,6 +92,31 @@ def random_affine(
     return F.grid_sample(images, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
 
 
+def random_resized_crop(
+    images: torch.Tensor, generator: torch.Generator, area: tuple[float, float] = (0.08, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+) -> torch.Tensor:
+    """For each image a random box of `area` (fractions of the image) and aspect `ratio` (width /
+    height, drawn log-uniformly), resized back to the image's size, bilinear (torchvision's
+    RandomResizedCrop; a box that would not fit is shrunk to the image instead of redrawn)."""
+    batch = len(images)
+    uniform = torch.rand(4, batch, generator=generator)
+    fraction = area[0] + (area[1] - area[0]) * uniform[0]
+    aspect = torch.exp(math.log(ratio[0]) + (math.log(ratio[1]) - math.log(ratio[0])) * uniform[1])
+    width = torch.sqrt(fraction * aspect).clamp(max=1)  # of the image's width
+    height = torch.sqrt(fraction / aspect).clamp(max=1)
+    # affine_grid maps the output's [-1, 1] onto the box: half-sizes `width`, `height` of the
+    # image's half-size 1, centred anywhere the box fits.
+    centre_x = (2 * uniform[2] - 1) * (1 - width)
+    centre_y = (2 * uniform[3] - 1) * (1 - height)
+    zeros = torch.zeros(batch)
+    theta = torch.stack(
+        [torch.stack([width, zeros, centre_x], dim=1), torch.stack([zeros, height, centre_y], dim=1)], dim=1
+    )
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
+    return F.grid_sample(images, grid, mode="bilinear", padding_mode="border", align_corners=False)
+
+
 def color_jitter(
     images: torch.Tensor, brightness: float, contrast: float, saturation: float, generator: torch.Generator
 ) -> torch.Tensor:
@@ -141,6 +166,8 @@ class TrainTransform:
     def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
         augment = self.augment
         images = to_unit_float(images)
+        if augment.random_resized_crop:
+            images = random_resized_crop(images, generator)
         if augment.crop_padding:
             images = random_crop(images, augment.crop_padding, generator)
         if augment.flip:
@@ -152,7 +179,10 @@ class TrainTransform:
         return self.normalize(images)
 
 
-def image_transforms(train_images: torch.Tensor, augment: AugmentConfig) -> tuple[TrainTransform, EvalTransform]:
-    """The pair of transforms for a dataset, normalised with its training split's statistics."""
-    normalize = Normalize.fit(train_images)
+def image_transforms(
+    train_images: torch.Tensor, augment: AugmentConfig, normalize: Normalize | None = None
+) -> tuple[TrainTransform, EvalTransform]:
+    """The pair of transforms for a dataset, normalised with `normalize` or, by default, with its
+    training split's statistics."""
+    normalize = normalize or Normalize.fit(train_images)
     return TrainTransform(normalize, augment), EvalTransform(normalize)

@@ -15,11 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import partial
+from typing import Literal
 
 from pydantic import PositiveInt, field_validator
 
 from trainlab import registry
 from trainlab.config import ModelConfig
+from trainlab.models.imagenet_weights import imagenet_weights
 from trainlab.models.layers import ActivationName, InitScheme, initialize
 from trainlab.models.pretrained import load_pretrained
 from trainlab.models.resnet_blocks import BasicBlock, Block, Bottleneck, ResNet
@@ -36,6 +38,9 @@ class ResNetConfig(ModelConfig):
     zero_init_residual: bool = False  # zero the last BN of each residual branch
     activation: ActivationName = "relu"
     load_pretrained: str | None = None  # a safetensors or weights-only torch file (torchvision keys)
+    # imagenet: torchvision's ImageNet weights, downloaded once (models/imagenet_weights.py); the
+    # image pipeline then feeds them 224x224 RGB inputs normalised with ImageNet's statistics.
+    pretrained: Literal["none", "imagenet"] = "none"
 
 
 class BottleneckResNetConfig(ResNetConfig):
@@ -151,8 +156,12 @@ def build_resnet(
         **STYLES[style],
     )
     initialize(model, config.init, config.zero_init_residual)
+    if config.load_pretrained and config.pretrained != "none":
+        raise ValueError("give model.load_pretrained=PATH or model.pretrained=imagenet, not both")
     if config.load_pretrained:
         load_pretrained(model, config.load_pretrained)
+    elif config.pretrained == "imagenet":
+        load_pretrained(model, imagenet_weights(config.name))
     return model
 
 

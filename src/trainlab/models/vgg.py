@@ -12,6 +12,7 @@ Two heads, chosen by the input size:
 from __future__ import annotations
 
 from functools import partial
+from typing import Literal
 
 import torch
 from pydantic import Field
@@ -19,6 +20,7 @@ from torch import nn
 
 from trainlab import registry
 from trainlab.config import ModelConfig
+from trainlab.models.imagenet_weights import imagenet_weights
 from trainlab.models.layers import InitScheme, initialize
 from trainlab.models.pretrained import load_pretrained
 
@@ -113,6 +115,9 @@ class VGGConfig(ModelConfig):
     dropout: float | None = Field(None, ge=0, lt=1)
     init: InitScheme = "kaiming"
     load_pretrained: str | None = None  # a safetensors or weights-only torch file (torchvision keys)
+    # imagenet: torchvision's ImageNet weights, downloaded once (models/imagenet_weights.py); the
+    # image pipeline then feeds them 224x224 RGB inputs normalised with ImageNet's statistics.
+    pretrained: Literal["none", "imagenet"] = "none"
 
 
 class VGG11Config(VGGConfig):
@@ -157,8 +162,12 @@ def build_vgg(config: VGGConfig, spec, depth_name: str, batch_norm: bool) -> VGG
         dropout=config.dropout,
     )
     initialize(model, config.init)
+    if config.load_pretrained and config.pretrained != "none":
+        raise ValueError("give model.load_pretrained=PATH or model.pretrained=imagenet, not both")
     if config.load_pretrained:
         load_pretrained(model, config.load_pretrained)
+    elif config.pretrained == "imagenet":
+        load_pretrained(model, imagenet_weights(config.name))
     return model
 
 

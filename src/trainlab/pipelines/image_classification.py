@@ -8,7 +8,7 @@ most confidently wrong, which the CNN figures (reports/cnn_plots.py) show.
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +17,13 @@ import torch
 from torch import nn
 
 from trainlab import registry, rundir
-from trainlab.config import Config, ImageDataConfig
+from trainlab.config import AugmentConfig, Config, ImageDataConfig
 from trainlab.data.sources import load_source
 from trainlab.data.splits import ClassificationSplits
-from trainlab.data.transforms import EvalTransform, image_transforms
+from trainlab.data.transforms import EvalTransform, Normalize, image_transforms
 from trainlab.models import ImageSpec
 from trainlab.models.flops import count_multiply_adds
+from trainlab.models.imagenet_weights import IMAGE_SIZE, MEAN, STD
 from trainlab.models.modes import evaluating
 from trainlab.pipelines.classification import ClassificationPipeline
 
@@ -41,7 +42,11 @@ class ImageClassification(ClassificationPipeline):
 
     def __init__(self, config: Config):
         super().__init__(config)
-        data = load_source(config.task, config.data)
+        # ImageNet weights expect what they were trained on: RGB at 224x224, ImageNet's statistics.
+        self.imagenet = getattr(config.model, "pretrained", "none") == "imagenet"
+        data = load_source(config.task, imagenet_inputs(config.data) if self.imagenet else config.data)
+        if self.imagenet:
+            data = as_rgb(data)
         images = data.train[0]  # (N, C, H, W)
         self.classes = data.classes
         self.spec = ImageSpec(images.shape[1], images.shape[2], images.shape[3], len(self.classes))
@@ -52,7 +57,13 @@ class ImageClassification(ClassificationPipeline):
         """Train, validate and test on `data` (the same classes and image shape): the
         normalisation is fitted on its training images, which alone are augmented."""
         self.data = data
-        train_transform, self.eval_transform = image_transforms(data.train[0], self.config.data.augment)
+        augment, normalize = self.config.data.augment, None
+        if self.imagenet:
+            normalize = Normalize(MEAN, STD)
+            if not augment.model_fields_set:  # nothing chosen: the weights' own recipe
+                augment = AugmentConfig(random_resized_crop=True, flip=True)
+        self.augment = augment
+        train_transform, self.eval_transform = image_transforms(data.train[0], augment, normalize)
         self.use_tensor_batches(data.train, data.val, data.test, train_transform, self.eval_transform)
         self.info = {
             "summary": data.summary(),
@@ -60,6 +71,18 @@ class ImageClassification(ClassificationPipeline):
             "image_shape": list(data.train[0].shape[1:]),  # (C, H, W) the model was built for
             "normalize": asdict(self.eval_transform.normalize),
         }
+
+    def summary(self) -> str:
+        lines = [super().summary()]
+        if self.imagenet:
+            lines.append(f"ImageNet weights ({self.config.model.name}): inputs {self.spec.height}x{self.spec.width} "
+                         f"RGB, normalised with ImageNet's mean and std; training augmentation "
+                         f"{self._augmentation_words()}")
+        return "\n".join(lines)
+
+    def _augmentation_words(self) -> str:
+        chosen = [name for name, value in self.augment if value]
+        return ", ".join(name.replace("_", "-") for name in chosen) or "none"
 
     def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:
         extra = super().finish(model, results, run_dir)
@@ -86,6 +109,28 @@ class ImageClassification(ClassificationPipeline):
     def example_input(spec: ImageSpec, tokens: int) -> tuple[tuple[torch.Tensor, ...], str]:
         shape = (spec.in_channels, spec.height, spec.width)
         return (torch.zeros(1, *shape),), "one {}x{}x{} image".format(*shape)
+
+
+def imagenet_inputs(data: ImageDataConfig) -> ImageDataConfig:
+    """The data options with what ImageNet weights expect where the user chose nothing: folders
+    resized to the weights' 224x224 and read as RGB."""
+    updates = {}
+    if data.image_size is None:
+        updates["image_size"] = IMAGE_SIZE
+    if data.color == "auto":
+        updates["color"] = "rgb"
+    return data.model_copy(update=updates)
+
+
+def as_rgb(data: ClassificationSplits) -> ClassificationSplits:
+    """Grayscale images (a builtin dataset) repeated into three channels, as ImageNet weights take."""
+    if data.train[0].shape[1] == 3:
+        return data
+
+    def rgb(pair: tuple | None) -> tuple | None:
+        return None if pair is None else (pair[0].expand(-1, 3, -1, -1).contiguous(), pair[1])
+
+    return replace(data, train=rgb(data.train), val=rgb(data.val), test=rgb(data.test))
 
 
 def first_epoch_train_loss(run_dir: Path) -> float | None:
