@@ -148,10 +148,18 @@ class FinetuneConfig(Section):
     unfreeze_groups: PositiveInt | None = None  # how many groups below the head unfreeze; None: all
     lr_decay: float = Field(1.0, gt=0, le=1)  # discriminative: group k below the head gets lr * lr_decay^k
     frozen_bn_eval: bool = True  # BatchNorm of frozen groups keeps its running statistics
+    # freeze=backbone without augmentation: compute each image's backbone features once and train
+    # the head on them (Keras' "feature extraction"); the same results, several times faster.
+    cache_features: bool = True
 
     @property
     def active(self) -> bool:
         return self.freeze != "none" or self.lr_decay != 1.0
+
+    @property
+    def backbone_fixed(self) -> bool:
+        """Whether the backbone computes the same features all run long (frozen, BN statistics too)."""
+        return self.freeze == "backbone" and self.unfreeze_epoch is None and self.frozen_bn_eval
 
 
 class DiagnosticsConfig(Section):

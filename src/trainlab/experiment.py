@@ -84,6 +84,10 @@ def build_experiment(
         model = build_model(config.model, pipeline.spec, config.task)
     except ValueError as error:  # an architecture that does not fit the data
         raise TrainlabError(f"model {config.model.name}: {error}") from None
+    if distributed is None:  # under DDP each rank would compute every feature: not worth it
+        cached = pipeline.use_backbone_features(model, device)
+        if cached and not quiet:
+            runs.say(cached)
     _check_monitor(config, pipeline.task, has_val=pipeline.val_batches is not None)
     callbacks = default_callbacks(config, run_dir, quiet) + pipeline.callbacks() + list(callbacks)
     scales = None

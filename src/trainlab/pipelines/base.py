@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import torch
 from torch import nn
 
 from trainlab import registry
@@ -81,6 +82,11 @@ class Pipeline:
     def callbacks(self) -> list[Callback]:
         """Callbacks the task needs besides the default ones (e.g. a teacher-forcing schedule)."""
         return []
+
+    def use_backbone_features(self, model: nn.Module, device: torch.device) -> str | None:
+        """Where the model's backbone stays fixed all run long, replace the batches by its features,
+        computed once, and say so in a line; None where the task does not (the default)."""
+        return None
 
     def save_artifacts(self, run_dir: Path) -> None:
         """Files besides data.json that using the trained model needs (e.g. the tokenizer)."""

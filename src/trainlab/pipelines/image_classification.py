@@ -8,6 +8,7 @@ most confidently wrong, which the CNN figures (reports/cnn_plots.py) show.
 
 from __future__ import annotations
 
+import time
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from trainlab.models.flops import count_multiply_adds
 from trainlab.models.imagenet_weights import IMAGE_SIZE, MEAN, STD
 from trainlab.models.modes import evaluating
 from trainlab.pipelines.classification import ClassificationPipeline
+from trainlab.training.tasks import HeadOnlyTask
 
 SAMPLES_KEPT = 8  # the first test images, as the data gave them: inputs for feature-map figures
 MISCLASSIFIED_KEPT = 32  # the most confident mistakes
@@ -60,7 +62,8 @@ class ImageClassification(ClassificationPipeline):
         augment, normalize = self.config.data.augment, None
         if self.imagenet:
             normalize = Normalize(MEAN, STD)
-            if not augment.model_fields_set:  # nothing chosen: the weights' own recipe
+            # Nothing chosen: the weights' own recipe, unless a fixed backbone's features are cached.
+            if not augment.model_fields_set and not self.config.finetune.backbone_fixed:
                 augment = AugmentConfig(random_resized_crop=True, flip=True)
         self.augment = augment
         train_transform, self.eval_transform = image_transforms(data.train[0], augment, normalize)
@@ -71,6 +74,29 @@ class ImageClassification(ClassificationPipeline):
             "image_shape": list(data.train[0].shape[1:]),  # (C, H, W) the model was built for
             "normalize": asdict(self.eval_transform.normalize),
         }
+
+    def use_backbone_features(self, model: nn.Module, device: torch.device) -> str | None:
+        """With a frozen backbone (its BatchNorm statistics too) and no augmentation, every image's
+        features are the same in every epoch: compute them once, and train the head on them."""
+        finetune = self.config.finetune
+        if not (finetune.backbone_fixed and finetune.cache_features) or any(value for _, value in self.augment):
+            return None
+        if not (hasattr(model, "forward_features") and hasattr(model, "forward_head")):
+            return None
+        started = time.perf_counter()
+        # Pooled as the head pools them (pooling pooled maps again changes nothing), so a VGG keeps
+        # 512x7x7 numbers per image and a ResNet 512, not the whole last feature map.
+        pool = getattr(model, "avgpool", nn.Identity())
+        splits = {"train": self.data.train, "val": self.data.val, "test": self.data.test}
+        features = {name: None if pair is None else (backbone_features(model, pool, pair[0], self.eval_transform,
+                                                                       device), pair[1])
+                    for name, pair in splits.items()}
+        self.use_tensor_batches(features["train"], features["val"], features["test"])
+        self.task = HeadOnlyTask(self.task)
+        counts = ", ".join(f"{len(pair[1]):,} {name}" for name, pair in features.items() if pair is not None)
+        shape = "x".join(str(size) for size in features["train"][0].shape[1:])
+        return (f"frozen backbone, no augmentation: the features of every image ({counts}; {shape} each) were "
+                f"computed once in {time.perf_counter() - started:.1f} s, and the head trains on them")
 
     def summary(self) -> str:
         lines = [super().summary()]
@@ -109,6 +135,19 @@ class ImageClassification(ClassificationPipeline):
     def example_input(spec: ImageSpec, tokens: int) -> tuple[tuple[torch.Tensor, ...], str]:
         shape = (spec.in_channels, spec.height, spec.width)
         return (torch.zeros(1, *shape),), "one {}x{}x{} image".format(*shape)
+
+
+def backbone_features(model: nn.Module, pool: nn.Module, images: torch.Tensor, transform: EvalTransform,
+                      device: torch.device, batch_size: int = 256) -> torch.Tensor:
+    """`pool(model.forward_features(images))` for raw images (N, C, H, W), in eval mode without
+    gradients, computed on `device` and kept on the CPU."""
+    model.to(device)
+    chunks = []
+    with evaluating(model), torch.no_grad():
+        for start in range(0, len(images), batch_size):
+            batch = transform(images[start : start + batch_size]).to(device)
+            chunks.append(pool(model.forward_features(batch)).float().cpu())
+    return torch.cat(chunks)
 
 
 def imagenet_inputs(data: ImageDataConfig) -> ImageDataConfig:

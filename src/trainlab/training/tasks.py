@@ -85,6 +85,20 @@ class ClassificationTask:
         return EvalMeter(self.num_classes)
 
 
+class HeadOnlyTask:
+    """A task whose batches hold a frozen backbone's features instead of its inputs: only the
+    model's head runs (`model.forward_head`), and everything else is the wrapped task's."""
+
+    def __init__(self, task: Task):
+        self.task = task
+
+    def forward(self, model: nn.Module, batch: tuple[torch.Tensor, ...], training: bool):
+        return self.task.forward(model.forward_head, batch, training)
+
+    def __getattr__(self, name: str) -> Any:  # metric names, meters, class weights
+        return getattr(self.task, name)
+
+
 def balanced_class_weights(labels: torch.Tensor, num_classes: int) -> torch.Tensor:
     """N / (num_classes x N_c) for each class c of `labels` (N of them): scikit-learn's "balanced"
     weights, which give every class the same total weight. A class with no label weighs 0 (it has
