@@ -7,7 +7,11 @@ import pytest
 import torch
 from sklearn import metrics as sk
 
-from trainlab.metrics.classification import classification_report, confusion_matrix, per_class_precision_recall_f1
+from trainlab.metrics.classification import (
+    classification_report,
+    confusion_matrix,
+    per_class_precision_recall_f1,
+)
 
 NUM_CLASSES = 7
 

@@ -69,7 +69,7 @@ def test_the_weights_load_with_a_new_head_and_come_from_the_cache_afterwards(ima
 
 
 def test_a_file_whose_sha256_does_not_start_as_its_name_says_is_discarded(served, monkeypatch):
-    server, name, cached = served
+    _, name, cached = served
     wrong = name.replace(name.split("-")[1][:8], "0badf00d")
     monkeypatch.setitem(weights_module.FILES, "resnet18", wrong)
     with serve({f"/models/{wrong}": b"not the weights"}) as other:
@@ -81,7 +81,7 @@ def test_a_file_whose_sha256_does_not_start_as_its_name_says_is_discarded(served
 
 def test_a_truncated_download_keeps_nothing(imagenet_file, served, monkeypatch):
     _, payload = imagenet_file
-    server, name, cached = served
+    _, name, cached = served
     with serve({f"/models/{name}": payload}, truncate={f"/models/{name}": 1000}) as broken:
         monkeypatch.setattr(weights_module, "BASE_URL", broken.url("/models"))
         with pytest.raises(TrainlabError, match="connection closed after 1000 of"):
@@ -90,7 +90,7 @@ def test_a_truncated_download_keeps_nothing(imagenet_file, served, monkeypatch):
 
 
 def test_offline_without_the_cache_says_where_the_file_goes_and_what_else_to_do(served, monkeypatch):
-    _, name, cached = served
+    _, _, cached = served
     monkeypatch.setattr(weights_module, "BASE_URL", refused_url("/models"))
     with pytest.raises(TrainlabError) as error:
         resnet18(classes=5)

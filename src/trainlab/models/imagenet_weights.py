@@ -48,7 +48,7 @@ def weights_resource(model_name: str) -> Resource:
         )
     filename = FILES[model_name]
     return Resource("imagenet-weights", f"{BASE_URL}/{filename}", _HASH_PREFIX.search(filename).group(1), filename,
-                    own_copy=f"give a copy with model.load_pretrained=PATH instead of model.pretrained=imagenet")
+                    own_copy="give a copy with model.load_pretrained=PATH instead of model.pretrained=imagenet")
 
 
 def imagenet_weights(model_name: str, quiet: bool = False) -> Path:
