@@ -7,7 +7,9 @@ under the folder, the table's `id` or line number, the line number on stdin), th
 and every class's probability. Unreadable inputs (an image that does not decode, an empty text) are
 skipped and returned, so that one bad file in ten thousand does not lose the rest.
 
-Inputs are read and predicted in chunks, so memory stays bounded by the chunk, not the input.
+Images and lines of standard input are read, predicted and written in chunks, so memory stays
+bounded by the chunk; a table's texts are read whole first (to check its columns), then predicted
+in chunks too.
 """
 
 from __future__ import annotations
@@ -118,8 +120,8 @@ def _texts(source: str, text_column: str | None) -> list[tuple[str, str]] | Iter
     if column is None or column not in columns:
         named = f"no column '{text_column}'" if text_column else "no text column found"
         raise TrainlabError(f"{path}: {named}; columns are {', '.join(columns)} (use --text-column NAME)")
-    with_ids = "id" in columns
-    return [(str(record["id"]) if with_ids else str(line), "" if record.get(column) is None else str(record[column]))
+    # Rows are named by their `id` where the table has one, else by their line number.
+    return [(str(record.get("id", line)), "" if record.get(column) is None else str(record[column]))
             for line, record in records]
 
 
