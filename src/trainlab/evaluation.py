@@ -44,6 +44,8 @@ from trainlab.data.tokenizers import UNK_ID
 from trainlab.errors import TrainlabError
 from trainlab.forecasting.backtest import SCALAR_METRICS, backtest
 from trainlab.forecasting.future import trained_forecaster
+from trainlab.metrics.classification import binary_curves
+from trainlab.pipelines.classification import curve_areas, positive_class_scores
 from trainlab.predict import stacked_images
 from trainlab.rundir import TrainedRun, eval_transform, load_run_config, load_trained
 from trainlab.training.denormals import flush_denormals_to_zero
@@ -85,7 +87,13 @@ def _scores(trained: TrainedRun, task: Any, batches: Any) -> dict[str, Any]:
         max_epochs=1, device=device, precision=train.precision if unsupported_reason(train.precision, device) is None else "32",
         channels_last=train.channels_last,
     )
-    return {f"test_{name}": value for name, value in trainer.evaluate(batches).items()}
+    scores = {f"test_{name}": value for name, value in trainer.evaluate(batches).items()}
+    curves = None
+    if getattr(task, "num_classes", None) == 2:  # the areas a two-class run's metrics.json holds
+        curves = binary_curves(*positive_class_scores(model, task, batches))
+    if curves is not None:
+        scores.update({f"test_{name}": value for name, value in curve_areas(curves).items()})
+    return scores
 
 
 def _listed(names: list[str]) -> str:

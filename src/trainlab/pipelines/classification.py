@@ -42,15 +42,27 @@ class ClassificationPipeline(Pipeline):
         # metrics.json keeps flat scalars; the matrices go beside it with the class names.
         confusion = {split: result.pop("confusion_matrix") for split, result in results.items()}
         runs.write_json(run_dir / rundir.CONFUSION_FILE, {"classes": self.classes, **confusion})
-        if len(self.classes) != 2:
-            return {}
-        scores, labels = positive_class_scores(model, self.task, self.test_batches)
-        curves = binary_curves(scores, labels)
+        curves = self.two_class_curves(model)
         if curves is None:
             return {}
         runs.write_json(run_dir / rundir.ROC_PR_FILE, {"positive_class": self.classes[1], **curves})
-        return {"test_roc_auc": curves["roc"]["auc"],
-                "test_average_precision": curves["precision_recall"]["average_precision"]}
+        return {f"test_{name}": value for name, value in curve_areas(curves).items()}
+
+    def scored_test(self, model: nn.Module, results: dict[str, Any]) -> dict[str, Any]:
+        """The Trainer's test metrics and, for two classes, the areas `finish` adds."""
+        curves = self.two_class_curves(model)
+        return results if curves is None else {**results, **curve_areas(curves)}
+
+    def two_class_curves(self, model: nn.Module) -> dict[str, Any] | None:
+        """The test split's ROC and precision-recall curves of a two-class run; None otherwise."""
+        if len(self.classes) != 2:
+            return None
+        return binary_curves(*positive_class_scores(model, self.task, self.test_batches))
+
+
+def curve_areas(curves: dict[str, Any]) -> dict[str, float]:
+    """The areas of `binary_curves`: ROC AUC and average precision."""
+    return {"roc_auc": curves["roc"]["auc"], "average_precision": curves["precision_recall"]["average_precision"]}
 
 
 def positive_class_scores(model: nn.Module, task: ClassificationTask, batches: Iterable) -> tuple[Tensor, Tensor]:
