@@ -172,7 +172,8 @@ class SeriesDataConfig(DataConfig):
     """A time series in a CSV: a time column, target column(s), optional covariates."""
 
     encoding: str = "utf-8"
-    time_column: str | None = None  # None: the first column
+    # None: the first column; a list assembles the timestamp from parts, e.g. [year, month, day, hour]
+    time_column: str | list[str] | None = None
     target: str | list[str] | None = None  # None: the only numeric column
     covariates: list[str] = Field(default_factory=list)
     missing: Literal["error", "interpolate", "ffill"] = "error"

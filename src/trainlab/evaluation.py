@@ -212,7 +212,8 @@ def score_series(trained: TrainedRun, source: str) -> dict[str, Any]:
     roles = {column: "a target the run forecasts" for column in info["targets"]}
     roles.update({column: "a covariate the run reads" for column in info["covariates"]})
     if data.time_column is not None:
-        roles = {data.time_column: "the run's time column", **roles}
+        parts = [data.time_column] if isinstance(data.time_column, str) else data.time_column
+        roles = {**{column: "the run's time column" for column in parts}, **roles}
     wanted = f"a CSV with its columns {', '.join(roles)}"
     if not path.is_file():
         what = "a builtin dataset" if source in registry.datasets else "an existing file"

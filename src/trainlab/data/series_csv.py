@@ -37,7 +37,7 @@ def _when(time: pd.Timestamp) -> str:
 
 def load_series_csv(
     path: str | Path,
-    time_column: str | None = None,
+    time_column: str | Sequence[str] | None = None,
     target: str | Sequence[str] | None = None,
     covariates: Sequence[str] = (),
     missing: MissingPolicy = "error",
@@ -47,7 +47,8 @@ def load_series_csv(
     """Read a CSV (or .tsv) time series: one time column, one or more target columns, covariates.
 
     Args:
-        time_column: the column of dates/times; None: the first column.
+        time_column: the column of dates/times; None: the first column; a list of columns holding
+            a timestamp's parts (year, month, day, hour, minute, second) assembles it.
         target: the column(s) to forecast; None: the only numeric column besides time and covariates.
         covariates: extra numeric input columns (past values only are fed to a model).
         missing: what to do with empty values: "error", "interpolate" (linear in time) or "ffill";
@@ -80,7 +81,7 @@ def series_from_frame(
     frame: pd.DataFrame,
     name: str,
     source: str,
-    time_column: str | None = None,
+    time_column: str | Sequence[str] | None = None,
     target: str | Sequence[str] | None = None,
     covariates: Sequence[str] = (),
     missing: MissingPolicy = "error",
@@ -91,22 +92,29 @@ def series_from_frame(
     if frame.empty:
         raise TrainlabError(f"{source}: no rows under the header; expected one row per time step")
     time_column = frame.columns[0] if time_column is None else time_column
-    target_names = _target_names(frame, source, time_column, target, list(covariates))
+    assembled = isinstance(time_column, (list, tuple))
+    time_columns = list(time_column) if assembled else [time_column]
+    target_names = _target_names(frame, source, time_columns, target, list(covariates))
     covariate_names = list(covariates)
-    for column in [time_column, *target_names, *covariate_names]:
+    for column in [*time_columns, *target_names, *covariate_names]:
         if column not in frame.columns:
             raise TrainlabError(
                 f"{source}: no column '{column}'; columns are {', '.join(map(str, frame.columns))}"
-                f" (set {_option_of(column, time_column, target_names)}=)"
+                f" (set {_option_of(column, time_columns, target_names)}=)"
             )
-    if time_column in target_names + covariate_names:
+    used_for_time = next((column for column in time_columns if column in target_names + covariate_names), None)
+    if used_for_time is not None:
         raise TrainlabError(
-            f"{source}: column '{time_column}' is the time column; it cannot be a value"
+            f"{source}: column '{used_for_time}' is a time column; it cannot be a value"
         )
     overlap = set(target_names) & set(covariate_names)
     if overlap:
         raise TrainlabError(f"{source}: column '{min(overlap)}' is both a target and a covariate")
-    times = _parse_times(frame[time_column], source, time_column)
+    if assembled:
+        times = assemble_times(frame[time_columns], source)
+    else:
+        times = _parse_times(frame[time_column], source, time_column, frame.columns)
+    time_column = "+".join(time_columns)  # how messages name it
     table = pd.DataFrame(
         {
             column: _numeric(frame[column], source, column, times)
@@ -135,8 +143,8 @@ def series_from_frame(
     )
 
 
-def _option_of(column: str, time_column: str, target_names: list[str]) -> str:
-    if column == time_column:
+def _option_of(column: str, time_columns: list[str], target_names: list[str]) -> str:
+    if column in time_columns:
         return "data.time_column"
     return "data.target" if column in target_names else "data.covariates"
 
@@ -144,7 +152,7 @@ def _option_of(column: str, time_column: str, target_names: list[str]) -> str:
 def _target_names(
     frame: pd.DataFrame,
     source: str,
-    time_column: str,
+    time_columns: list[str],
     target: str | Sequence[str] | None,
     covariates: list,
 ) -> list[str]:
@@ -154,14 +162,15 @@ def _target_names(
         return list(target)
     numeric = [
         str(column) for column in frame.columns
-        if column != time_column and pd.api.types.is_numeric_dtype(frame[column])
+        if column not in time_columns and pd.api.types.is_numeric_dtype(frame[column])
     ]  # fmt: skip
     candidates = [column for column in numeric if column not in covariates]
     if len(candidates) == 1:
         return candidates
     if not candidates:
+        besides = "', '".join(map(str, time_columns))
         raise TrainlabError(
-            f"{source}: no numeric column to forecast besides '{time_column}'"
+            f"{source}: no numeric column to forecast besides '{besides}'"
             f"{' and the covariates' if covariates else ''}; name the target with data.target="
         )
     raise TrainlabError(
@@ -170,7 +179,34 @@ def _target_names(
     )
 
 
-def _parse_times(column: pd.Series, source: str, name: str) -> pd.DatetimeIndex:
+# The parts a timestamp can be assembled from (pandas' names), as `data.time_column=[...]` lists them.
+TIME_PARTS = ("year", "month", "day", "hour", "minute", "second")
+
+
+def assemble_times(parts: pd.DataFrame, source: str) -> pd.DatetimeIndex:
+    """Timestamps from columns holding their parts (year, month, day, hour, ...; names matched
+    without regard to case); a missing day or month counts as the first."""
+    names = {column: str(column).strip().lower() for column in parts.columns}
+    unknown = [column for column, name in names.items() if name not in TIME_PARTS]
+    if unknown or "year" not in names.values():
+        raise TrainlabError(
+            f"{source}: data.time_column={list(parts.columns)} must name columns called {', '.join(TIME_PARTS)} "
+            f"(year at least){'; not ' + ', '.join(map(str, unknown)) if unknown else ''}"
+        )
+    values = parts.rename(columns=names).apply(pd.to_numeric, errors="coerce")
+    for part in ("month", "day"):
+        if part not in values:
+            values[part] = 1
+    times = pd.to_datetime(values[[part for part in TIME_PARTS if part in values]], errors="coerce")
+    failed = np.flatnonzero(times.isna().to_numpy())
+    if len(failed):
+        row = failed[0]
+        shown = ", ".join(f"{column}={parts.iloc[row][column]}" for column in parts.columns)
+        raise TrainlabError(f"{source}: row {row + 1} ({shown}) is not a date/time; fix or remove the row")
+    return pd.DatetimeIndex(times)
+
+
+def _parse_times(column: pd.Series, source: str, name: str, columns: Sequence = ()) -> pd.DatetimeIndex:
     # Years such as 1949 arrive as integers, which pandas would read as nanoseconds since 1970.
     text = (
         column.astype(str).where(column.notna())
@@ -190,9 +226,12 @@ def _parse_times(column: pd.Series, source: str, name: str) -> pd.DatetimeIndex:
     failed = np.flatnonzero(times.isna().to_numpy())
     if len(failed):
         row = failed[0]
+        parts = [str(other) for other in columns if str(other).strip().lower() in TIME_PARTS]
+        hint = (f", or assemble it from its parts with data.time_column=[{','.join(parts)}]"
+                if {"year", "month"} <= {part.strip().lower() for part in parts} else "")
         raise TrainlabError(
             f"{source}: time column '{name}' has '{column.iloc[row]}' at row {row + 1}, not a date/time; "
-            f"fix the value, or name the time column with data.time_column="
+            f"fix the value, or name the time column with data.time_column={hint}"
         )
     return pd.DatetimeIndex(times)
 
