@@ -59,3 +59,44 @@ def test_the_errors_say_what_to_write(tmp_path):
     broken.to_csv(tmp_path / "broken.csv", index=False)
     with pytest.raises(TrainlabError, match=r"row 6 \(Year=2022, month=13, day=1, hour=1\) is not a date/time"):
         load_series_csv(tmp_path / "broken.csv", ["Year", "month", "day", "hour"])
+
+
+def no_time_column(path, steps: int = 240, period: int = 12):
+    """A seasonal series with no time column at all: a header and one value per row."""
+    rng = np.random.default_rng(1)
+    values = 50 + 10 * np.sin(2 * np.pi * np.arange(steps) / period) + rng.normal(0, 1, steps)
+    pd.DataFrame({"value": values.round(3)}).to_csv(path, index=False)
+    return values
+
+
+def test_without_a_time_column_rows_are_steps_and_the_season_comes_from_the_autocorrelation(tmp_path):
+    values = no_time_column(tmp_path / "plain.csv")
+    series = load_series_csv(tmp_path / "plain.csv", "none")
+    assert list(series.times[:3]) == [0, 1, 2] and series.frequency is None
+    np.testing.assert_allclose(series.values[:, 0], values.round(3), rtol=1e-6)
+    config = build_config({"task": "forecast", "data": {"source": str(tmp_path / "plain.csv"), "time_column": "none"}})
+    pipeline = build_pipeline(config)
+    assert pipeline.period == 12  # detected: no calendar to ask
+    assert "train 168, val 24, test 48 steps 0..239 (no time column); target value" in pipeline.summary()
+
+
+def test_a_run_without_a_time_column_trains_forecasts_and_evaluates(tmp_path, trainlab):
+    no_time_column(tmp_path / "plain.csv")
+    run_dir = tmp_path / "run"
+    code, _, err = trainlab("train", "forecast", "--data", tmp_path / "plain.csv", "--out", run_dir, "--quiet",
+                            "data.time_column=none", "train.epochs=1", "model.hidden_size=8")
+    assert code == 0, err
+    code, out, err = trainlab("forecast", run_dir, "--horizon", "3", "--out", tmp_path / "next.csv")
+    assert code == 0, err
+    future = pd.read_csv(tmp_path / "next.csv")
+    assert list(future.iloc[:, 0]) == [1, 2, 3]  # steps after the last row
+    code, out, err = trainlab("evaluate", run_dir, "--data", tmp_path / "plain.csv")
+    assert code == 0, err
+
+
+def test_gaps_in_a_series_without_time_are_filled_along_the_steps(tmp_path):
+    pd.DataFrame({"value": [1.0, None, 3.0, 4.0, None, None, 7.0]}).to_csv(tmp_path / "gaps.csv", index=False)
+    with pytest.raises(TrainlabError, match="has 3 missing values, the first at step 1; set data.missing=interpolate"):
+        load_series_csv(tmp_path / "gaps.csv", "none")
+    filled = load_series_csv(tmp_path / "gaps.csv", "none", missing="interpolate")
+    np.testing.assert_allclose(filled.values[:, 0], [1, 2, 3, 4, 5, 6, 7])

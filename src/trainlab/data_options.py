@@ -172,7 +172,8 @@ class SeriesDataConfig(DataConfig):
     """A time series in a CSV: a time column, target column(s), optional covariates."""
 
     encoding: str = "utf-8"
-    # None: the first column; a list assembles the timestamp from parts, e.g. [year, month, day, hour]
+    # None: the first column; a list assembles the timestamp from parts, e.g. [year, month, day, hour];
+    # "none": no time column, the rows are consecutive steps (the season from the autocorrelation)
     time_column: str | list[str] | None = None
     target: str | list[str] | None = None  # None: the only numeric column
     covariates: list[str] = Field(default_factory=list)

@@ -211,7 +211,7 @@ def score_series(trained: TrainedRun, source: str) -> dict[str, Any]:
     path = Path(source)
     roles = {column: "a target the run forecasts" for column in info["targets"]}
     roles.update({column: "a covariate the run reads" for column in info["covariates"]})
-    if data.time_column is not None:
+    if data.time_column not in (None, "none"):
         parts = [data.time_column] if isinstance(data.time_column, str) else data.time_column
         roles = {**{column: "the run's time column" for column in parts}, **roles}
     wanted = f"a CSV with its columns {', '.join(roles)}"

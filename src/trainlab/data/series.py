@@ -134,11 +134,14 @@ class SeriesSplits:
         word = step_word(frequency) if frequency else "irregular"
         steps = f"{word} steps".strip() + (f" ({frequency})" if frequency else "")
         first, last = self.train.times[0], self.test.times[-1]
-        date_format = _date_format(frequency, self.train.times.append(self.test.times))
+        if hasattr(first, "strftime"):  # timestamps, not step numbers
+            date_format = _date_format(frequency, self.train.times.append(self.test.times))
+            span = f"{first.strftime(date_format)}..{last.strftime(date_format)}"
+        else:
+            steps, span = "steps", f"{first}..{last} (no time column)"
         names = self.train.target_names
         line = (
-            f"{self.name}: {', '.join(sizes)} {steps} "
-            f"{first.strftime(date_format)}..{last.strftime(date_format)}; "
+            f"{self.name}: {', '.join(sizes)} {steps} {span}; "
             f"target{'s' if len(names) > 1 else ''} {', '.join(names)}"
         )
         if self.train.covariate_names:
@@ -158,8 +161,9 @@ def fill_gaps(table: pd.DataFrame, missing: str) -> pd.DataFrame:
     """The empty values of `table` filled by policy "interpolate" (linear in time between
     observations; the first value held before the first, the last after the last) or "ffill"
     (the last value carried forward; the first value before the first)."""
-    if missing == "interpolate":
-        return table.interpolate(method="time", limit_direction="both")
+    if missing == "interpolate":  # linear in time, or in step number without a time column
+        method = "time" if hasattr(table.index, "tz") else "index"  # a DatetimeIndex has a tz
+        return table.interpolate(method=method, limit_direction="both")
     return table.ffill().bfill()  # bfill: nothing comes before a leading gap
 
 

@@ -31,7 +31,9 @@ def _grid_name(frequency: str) -> str:
 
 
 def _when(time: pd.Timestamp) -> str:
-    """A timestamp as people write it: the date alone at midnight."""
+    """A timestamp as people write it: the date alone at midnight; a step number as such."""
+    if not isinstance(time, pd.Timestamp):
+        return f"step {time}"
     return str(time.date()) if time == time.normalize() else str(time)
 
 
@@ -48,7 +50,8 @@ def load_series_csv(
 
     Args:
         time_column: the column of dates/times; None: the first column; a list of columns holding
-            a timestamp's parts (year, month, day, hour, minute, second) assembles it.
+            a timestamp's parts (year, month, day, hour, minute, second) assembles it; "none": no
+            time column, the rows are consecutive steps numbered from 0.
         target: the column(s) to forecast; None: the only numeric column besides time and covariates.
         covariates: extra numeric input columns (past values only are fed to a model).
         missing: what to do with empty values: "error", "interpolate" (linear in time) or "ffill";
@@ -92,8 +95,9 @@ def series_from_frame(
     if frame.empty:
         raise TrainlabError(f"{source}: no rows under the header; expected one row per time step")
     time_column = frame.columns[0] if time_column is None else time_column
+    no_time = time_column == "none"  # rows are consecutive steps, numbered from 0
     assembled = isinstance(time_column, (list, tuple))
-    time_columns = list(time_column) if assembled else [time_column]
+    time_columns = [] if no_time else list(time_column) if assembled else [time_column]
     target_names = _target_names(frame, source, time_columns, target, list(covariates))
     covariate_names = list(covariates)
     for column in [*time_columns, *target_names, *covariate_names]:
@@ -110,7 +114,9 @@ def series_from_frame(
     overlap = set(target_names) & set(covariate_names)
     if overlap:
         raise TrainlabError(f"{source}: column '{min(overlap)}' is both a target and a covariate")
-    if assembled:
+    if no_time:
+        times = pd.RangeIndex(len(frame), name="step")
+    elif assembled:
         times = assemble_times(frame[time_columns], source)
     else:
         times = _parse_times(frame[time_column], source, time_column, frame.columns)
@@ -121,9 +127,12 @@ def series_from_frame(
             for column in target_names + covariate_names
         }
     )
-    table.index = pd.DatetimeIndex(times)
-    table = _in_time_order(table, source, time_column)
-    frequency, grid = _detect_frequency(table.index, source)
+    if no_time:
+        table.index, frequency, grid = times, None, None
+    else:
+        table.index = pd.DatetimeIndex(times)
+        table = _in_time_order(table, source, time_column)
+        frequency, grid = _detect_frequency(table.index, source)
     table, empty = _apply_missing_policy(table, source, missing, frequency, grid)
     if empty and fill:
         table = fill_gaps(table, missing)

@@ -196,6 +196,8 @@ def _target_values(backtest: dict[str, Any]) -> np.ndarray:
 
 def _axis_times(backtest: dict[str, Any]) -> Any:
     """Timestamps for the x axis; step numbers where the times are not dates."""
+    if all(str(time).isdigit() for time in backtest["times"]):  # a series without a time column
+        return np.arange(len(backtest["times"]))
     try:
         return pd.to_datetime(pd.Series(backtest["times"])).to_numpy()
     except (ValueError, TypeError):
