@@ -52,6 +52,9 @@ def test_the_errors_say_what_to_write(tmp_path):
     frame.to_csv(tmp_path / "odd.csv", index=False)
     with pytest.raises(TrainlabError, match=r"assemble it from its parts with data.time_column=\[Year,month,day,hour\]"):
         load_series_csv(tmp_path / "odd.csv", None, "load")
+    with pytest.raises(TrainlabError, match=r"if Year, month, day, hour spell the time, assemble it with "
+                                            r"data.time_column=\[Year,month,day,hour\]"):
+        load_series_csv(tmp_path / "parts.csv")  # a new user's first try: no options
     with pytest.raises(TrainlabError, match=r"must name columns called year, month, day, hour, minute, second"):
         load_series_csv(tmp_path / "parts.csv", ["Year", "load"], "hour")
     broken = pd.read_csv(tmp_path / "parts.csv")

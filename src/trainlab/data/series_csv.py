@@ -182,9 +182,12 @@ def _target_names(
             f"{source}: no numeric column to forecast besides '{besides}'"
             f"{' and the covariates' if covariates else ''}; name the target with data.target="
         )
+    parts = [str(column) for column in frame.columns if str(column).strip().lower() in TIME_PARTS]
+    assemble = (f"; if {', '.join(parts)} spell the time, assemble it with data.time_column=[{','.join(parts)}]"
+                if {"year", "month"} <= {part.strip().lower() for part in parts} else "")
     raise TrainlabError(
         f"{source}: several numeric columns ({', '.join(candidates)}); "
-        f"choose the target(s) with data.target= (e.g. data.target={candidates[-1]})"
+        f"choose the target(s) with data.target= (e.g. data.target={candidates[-1]}){assemble}"
     )
 
 
