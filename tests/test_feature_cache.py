@@ -59,3 +59,15 @@ def test_the_run_says_what_it_cached(capsys, tmp_path):
     said = out.out + out.err
     assert "frozen backbone, no augmentation: the features of every image (" in said
     assert json.loads((tmp_path / "run" / rundir.METRICS_FILE).read_text())["epochs"] == 1
+
+
+def test_new_splits_drop_the_cached_features():
+    """A study's cross-validation swaps the splits after the experiment is built: the features of
+    the old splits must not stay, nor the head-only task that reads them."""
+    from trainlab.studies.runner import use_fold
+
+    experiment = build_experiment(build_config(FROZEN), run_dir=None, quiet=True)
+    use_fold(experiment.pipeline, 0, 3)
+    assert not isinstance(experiment.pipeline.task, HeadOnlyTask)
+    inputs, _ = next(iter(experiment.pipeline.train_batches))
+    assert inputs.shape[1:] == (1, 8, 8)  # images again

@@ -57,8 +57,11 @@ class ImageClassification(ClassificationPipeline):
 
     def use_splits(self, data: ClassificationSplits) -> None:
         """Train, validate and test on `data` (the same classes and image shape): the
-        normalisation is fitted on its training images, which alone are augmented."""
+        normalisation is fitted on its training images (ImageNet's statistics for ImageNet
+        weights), which alone are augmented. Features cached from earlier splits are dropped."""
         self.data = data
+        if isinstance(self.task, HeadOnlyTask):  # new images: the whole network runs again
+            self.task = self.task.task
         augment, normalize = self.config.data.augment, None
         if self.imagenet:
             normalize = Normalize(MEAN, STD)
