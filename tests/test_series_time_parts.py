@@ -95,6 +95,7 @@ def test_a_run_without_a_time_column_trains_forecasts_and_evaluates(tmp_path, tr
     assert list(future.iloc[:, 0]) == [1, 2, 3]  # steps after the last row
     code, out, err = trainlab("evaluate", run_dir, "--data", tmp_path / "plain.csv")
     assert code == 0, err
+    assert "test_mase" in out  # the file's own test part, backtested as the run did
 
 
 def test_gaps_in_a_series_without_time_are_filled_along_the_steps(tmp_path):
