@@ -179,7 +179,8 @@ class SeriesDataConfig(DataConfig):
     covariates: list[str] = Field(default_factory=list)
     missing: Literal["error", "interpolate", "ffill"] = "error"
     scaler: Literal["standard", "minmax", "none"] = "standard"  # fitted on the training part only
-    window: PositiveInt = 24  # input length
+    # input length; auto: at least one full detected season plus the horizon (see pipelines/forecast.py)
+    window: PositiveInt | Literal["auto"] = 24
     horizon: PositiveInt = 1  # steps predicted
     stride: PositiveInt = 1  # between consecutive training windows
     period: PositiveInt | None = None  # seasonal period (seasonal naive, MASE); None: detected

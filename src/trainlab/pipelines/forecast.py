@@ -54,17 +54,18 @@ class Forecast(Pipeline):
         super().__init__(config)
         data = config.data
         self.data: SeriesSplits = load_source(config.task, data)
-        self.windows: ForecastWindows = window_splits(
-            self.data, data.window, data.horizon, data.stride, data.scaler
-        )
         train = self.data.train
         self.period = data.period or season_period(train)
+        self.window, self.window_reason = forecast_window(data.window, self.period, data.horizon, len(train))
+        self.windows: ForecastWindows = window_splits(
+            self.data, self.window, data.horizon, data.stride, data.scaler
+        )
         try:
             scale = seasonal_naive_scale(train.values, self.period)
         except ValueError as error:
             raise TrainlabError(f"{self.data.name}: {error}") from None
         inputs, targets = self.windows.train
-        self.spec = SeriesSpec(inputs.shape[2], targets.shape[2], data.window, data.horizon)
+        self.spec = SeriesSpec(inputs.shape[2], targets.shape[2], self.window, data.horizon)
         self.task = ForecastTask(self.windows.target_scaler.inverse_transform, scale)
 
         self.use_tensor_batches(self.windows.train, self.windows.val, self.windows.test)
@@ -73,7 +74,7 @@ class Forecast(Pipeline):
             "targets": train.target_names,
             "covariates": train.covariate_names,
             "frequency": train.frequency,
-            "window": data.window,
+            "window": self.window,
             "horizon": data.horizon,
             "period": self.period,
             "target_scaler": self.windows.target_scaler.state_dict(),
@@ -90,7 +91,8 @@ class Forecast(Pipeline):
         horizon, stride = self.config.data.horizon, self.config.data.backtest_stride or self.config.data.horizon
         history = len(self.data.whole_until_test()) - len(self.data.test)
         count = len(origins(history + len(self.data.test), history, horizon, stride))
-        return (f"{self.data.summary()}\n"
+        window = f"\n{self.window_reason}" if self.window_reason else ""
+        return (f"{self.data.summary()}{window}\n"
                 f"backtest: {count} origin{'s' if count > 1 else ''} {stride} step{'s' if stride > 1 else ''} apart "
                 f"over the test part; ets and arima are fitted once on the {history:,} steps before the first, "
                 f"then run on over each origin's new steps with their estimates kept")
@@ -132,7 +134,7 @@ class Forecast(Pipeline):
         """The network ("model") and `baselines` forecast from the same origins of the test part."""
         horizon = self.config.data.horizon
         forecasters: dict[str, Any] = {"model": window_forecaster(
-            model, self.config.data.window, self.windows.target_scaler, self.windows.covariate_scaler
+            model, self.window, self.windows.target_scaler, self.windows.covariate_scaler
         )}
         forecasters.update({name: make_baseline(name, period=self.period) for name in baselines})
         return backtest(
@@ -144,7 +146,7 @@ class Forecast(Pipeline):
     def diagnostics(self, model: nn.Module, whole: TimeSeries, origins: list[int]) -> dict[str, Any]:
         """The model's one-step-ahead forecasts from every test step and, for models that feed
         values back, its teacher-forced predictions at the backtest `origins` (original scale)."""
-        window, scalers = self.config.data.window, self.windows
+        window, scalers = self.window, self.windows
         features = scalers.target_scaler.transform(whole.values)
         if whole.covariates is not None and scalers.covariate_scaler is not None:
             features = np.concatenate([features, scalers.covariate_scaler.transform(whole.covariates)], axis=1)
@@ -219,6 +221,30 @@ def window_forecasts(
         if teacher is not None:
             model.teacher_forcing = setting
     return np.concatenate(batches)
+
+
+# data.window=auto: at least this many steps, at most the cap (an LSTM's cost grows with the window).
+AUTO_WINDOW_MIN, AUTO_WINDOW_CAP = 24, 512
+
+
+def forecast_window(window: int | str, period: int, horizon: int, train_steps: int) -> tuple[int, str | None]:
+    """The input length and, for `data.window=auto`, why: one full season plus the horizon (the
+    network then sees the last season of every step it forecasts), at least AUTO_WINDOW_MIN, at
+    most AUTO_WINDOW_CAP and a quarter of the training part."""
+    if window != "auto":
+        return int(window), None
+    wanted = max(AUTO_WINDOW_MIN, period + horizon)
+    cap = min(AUTO_WINDOW_CAP, max(1, train_steps // 4))
+    chosen = min(wanted, cap)
+    if chosen < wanted:
+        reason = (f"window {chosen}: {wanted} wanted (the season {period} + the horizon {horizon}, at least "
+                  f"{AUTO_WINDOW_MIN}), capped at {cap} (at most {AUTO_WINDOW_CAP}, and a quarter of the "
+                  f"{train_steps} training steps)")
+    elif period + horizon >= AUTO_WINDOW_MIN:
+        reason = f"window {chosen} = the season {period} + the horizon {horizon}"
+    else:
+        reason = f"window {chosen}, the minimum (the season {period} + the horizon {horizon} is shorter)"
+    return chosen, f"data.window=auto: {reason}"
 
 
 # Calendar seasons, where the step says what they are; other steps (daily: weekly or yearly
