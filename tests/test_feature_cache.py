@@ -71,3 +71,14 @@ def test_new_splits_drop_the_cached_features():
     assert not isinstance(experiment.pipeline.task, HeadOnlyTask)
     inputs, _ = next(iter(experiment.pipeline.train_batches))
     assert inputs.shape[1:] == (1, 8, 8)  # images again
+
+
+def test_the_head_only_task_copies_and_pickles_like_the_task_it_wraps():
+    import copy
+    import pickle
+
+    from trainlab.training.tasks import ClassificationTask
+
+    task = HeadOnlyTask(ClassificationTask(3, label_smoothing=0.1))
+    for clone in (copy.deepcopy(task), pickle.loads(pickle.dumps(task))):
+        assert clone.num_classes == 3 and clone.label_smoothing == 0.1

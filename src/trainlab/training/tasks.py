@@ -96,6 +96,8 @@ class HeadOnlyTask:
         return self.task.forward(model.forward_head, batch, training)
 
     def __getattr__(self, name: str) -> Any:  # metric names, meters, class weights
+        if name == "task":  # not set yet (copy and pickle build the object without __init__)
+            raise AttributeError(name)
         return getattr(self.task, name)
 
 
