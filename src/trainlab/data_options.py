@@ -102,6 +102,10 @@ class ImageDataConfig(DataConfig):
     strict: bool = False  # a corrupt file is an error instead of skipped with a warning
     image_size: tuple[PositiveInt, PositiveInt] | None = None  # (height, width) to resize folders to
     color: Literal["auto", "grayscale", "rgb"] = "auto"  # auto: RGB if any image has colour
+    # A folder's images decoded in memory (true), or decoded batch by batch by worker processes
+    # while training (false); auto: in memory when they fit a quarter of the memory available.
+    in_memory: Literal["auto"] | bool = "auto"
+    workers: PositiveInt | Literal["auto"] = "auto"  # decoding processes when streaming; auto: cores - 1, 1..4
     augment: AugmentConfig = AugmentConfig()
 
     @field_validator("classes", mode="before")

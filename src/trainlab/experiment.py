@@ -77,7 +77,7 @@ def build_experiment(
     if distributed is not None and config.finetune.unfreeze_epoch is not None:
         raise TrainlabError("finetune.unfreeze_epoch cannot be used with several processes (DDP fixes "
                             "the trained parameters when it starts); train the stages as two runs")
-    pipeline = build_pipeline(config)
+    pipeline = _build_pipeline_once_downloaded(config, distributed)
     if not quiet:
         runs.say(pipeline.summary())
     try:
@@ -110,6 +110,19 @@ def build_experiment(
         distributed=distributed,
     )
     return Experiment(config, pipeline, trainer, distributed)
+
+
+def _build_pipeline_once_downloaded(config: Config, distributed: Distributed | None) -> Pipeline:
+    """The run's pipeline; under DDP rank 0 loads its data first, so that a builtin dataset is
+    downloaded once, and the other ranks wait, then read it from the cache."""
+    if distributed is None:
+        return build_pipeline(config)
+    if not distributed.is_main:
+        distributed.barrier()  # until rank 0 has its data
+    pipeline = build_pipeline(config)
+    if distributed.is_main:
+        distributed.barrier()  # lets the others go
+    return pipeline
 
 
 def _checked_device(config: Config) -> torch.device:

@@ -17,7 +17,7 @@ import torch
 from PIL import UnidentifiedImageError
 
 from trainlab import registry
-from trainlab.data.image_folder import decode_image
+from trainlab.data.image_folder import decode_image, stack_channels_first
 from trainlab.data.sequence_batching import PackedSequences
 from trainlab.data.tokenizers import TextEncoder
 from trainlab.errors import TrainlabError
@@ -119,12 +119,7 @@ def _text_batches(encoder: TextEncoder, texts: list[str], batch_size: int):
 def stacked_images(arrays: list[np.ndarray], channels: int) -> torch.Tensor:
     """Decoded images, (H, W) or (H, W, 3) each, as one (N, C, H, W) tensor with the run's `channels`
     (a grayscale image is repeated into every channel, as training stacked them)."""
-    def channels_first(array: np.ndarray) -> np.ndarray:
-        if array.ndim == 2:
-            array = np.repeat(array[:, :, None], channels, axis=2)
-        return array.transpose(2, 0, 1)
-
-    return torch.from_numpy(np.stack([channels_first(array) for array in arrays]))
+    return torch.from_numpy(stack_channels_first(arrays, channels))
 
 
 def _read_image(path: Path, size: tuple[int, int], channels: int) -> np.ndarray:

@@ -9,9 +9,11 @@ kept with one channel unless some image has colour (or `data.color=rgb`), then a
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
@@ -21,6 +23,7 @@ from trainlab.runs import say
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff")
 _GRAY_MODES = ("1", "L", "LA", "I", "I;16", "F")
+T = TypeVar("T")
 
 
 @dataclass
@@ -48,14 +51,9 @@ def is_split_layout(root: Path) -> bool:
     return (root / "train").is_dir()
 
 
-def read_image_split(
-    root: Path,
-    classes: list[str],
-    image_size: tuple[int, int] | None,
-    grayscale: bool,
-    strict: bool,
-) -> ImageSet:
-    """Decode every image under `root/<class>/` for the given classes (labels index `classes`)."""
+def list_image_files(root: Path, classes: list[str]) -> tuple[list[Path], list[int]]:
+    """Every image file under `root/<class>/` for the given classes, sorted, with its label (an
+    index into `classes`); a class folder of `root` that is not among `classes` is an error."""
     unknown = sorted(set(class_names(root)) - set(classes))
     if unknown:
         raise TrainlabError(
@@ -76,31 +74,56 @@ def read_image_split(
             )
         files += members
         labels += [label] * len(members)
+    return files, labels
 
-    def decode(path: Path) -> np.ndarray | str:
-        try:
-            return decode_image(path, image_size, grayscale)
-        except (UnidentifiedImageError, OSError, ValueError) as error:
-            return str(error) or type(error).__name__
 
-    # Pillow releases the GIL while decoding, so threads use every core.
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
-        decoded = list(pool.map(decode, files))
-    arrays, kept_labels, skipped = [], [], 0
+def read_image_split(
+    root: Path,
+    classes: list[str],
+    image_size: tuple[int, int] | None,
+    grayscale: bool,
+    strict: bool,
+) -> ImageSet:
+    """Decode every image under `root/<class>/` for the given classes (labels index `classes`)."""
+    files, labels = list_image_files(root, classes)
+    decoded = in_threads(lambda path: decode_or_reason(path, image_size, grayscale), files)
+    arrays, kept_labels = [], []
     for path, label, result in zip(files, labels, decoded):
         if isinstance(result, str):
-            if strict:
-                raise TrainlabError(f"{path}: cannot read the image ({result}); remove it or set data.strict=false")
-            say(f"warning: skipping {path}: cannot read the image ({result})")
-            skipped += 1
+            refuse_or_warn(path, result, strict)
             continue
         arrays.append(result)
         kept_labels.append(label)
+    skipped = len(files) - len(arrays)
     if skipped:
         say(f"warning: skipped {skipped} unreadable image(s) under {root}")
     if not arrays:
         raise TrainlabError(f"{root}: no readable images")
     return ImageSet(arrays, np.asarray(kept_labels, dtype=np.int64), skipped)
+
+
+def in_threads(function: Callable[[Path], T], files: Sequence[Path]) -> list[T]:
+    """`function` of every file, in order; Pillow releases the GIL while it reads and decodes, so
+    threads use every core."""
+    if len(files) < 2:
+        return [function(path) for path in files]
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        return list(pool.map(function, files))
+
+
+def decode_or_reason(path: Path, image_size: tuple[int, int] | None, grayscale: bool) -> np.ndarray | str:
+    """`decode_image`, or why the file cannot be read."""
+    try:
+        return decode_image(path, image_size, grayscale)
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        return str(error) or type(error).__name__
+
+
+def refuse_or_warn(path: Path, reason: str, strict: bool) -> None:
+    """An unreadable image: an error under data.strict, otherwise a warning that it is skipped."""
+    if strict:
+        raise TrainlabError(f"{path}: cannot read the image ({reason}); remove it or set data.strict=false")
+    say(f"warning: skipping {path}: cannot read the image ({reason})")
 
 
 def decode_image(path: Path, image_size: tuple[int, int] | None, grayscale: bool) -> np.ndarray:
@@ -121,21 +144,66 @@ def decode_image(path: Path, image_size: tuple[int, int] | None, grayscale: bool
         return np.asarray(image, dtype=np.uint8)
 
 
-def stack_images(sets: dict[str, ImageSet], color: str, root: Path) -> dict[str, np.ndarray]:
-    """One uint8 array (N, C, H, W) per split, with the same size and channels for all splits."""
-    everything = [array for image_set in sets.values() for array in image_set.arrays]
-    first = everything[0]
-    for array in everything:
-        if array.shape[:2] != first.shape[:2]:
+@dataclass
+class ImageListing:
+    """The readable image files of one split, found from their headers without decoding them."""
+
+    files: list[Path]
+    labels: np.ndarray
+    sizes: list[tuple[int, int]]  # (height, width) of each file
+    colour: bool  # some image has colour
+
+
+def list_image_split(root: Path, classes: list[str], strict: bool) -> ImageListing:
+    """The image files under `root/<class>/` whose headers Pillow reads (labels index `classes`);
+    the others are skipped with a warning, or refused under `strict`. A file whose header reads
+    but whose pixels do not (a truncated file) is only found when it is decoded."""
+    files, labels = list_image_files(root, classes)
+    headers = in_threads(_header_or_reason, files)
+    kept = [index for index, header in enumerate(headers) if not isinstance(header, str)]
+    for path, header in zip(files, headers):
+        if isinstance(header, str):
+            refuse_or_warn(path, header, strict)
+    if len(kept) < len(files):
+        say(f"warning: skipped {len(files) - len(kept)} unreadable image(s) under {root}")
+    if not kept:
+        raise TrainlabError(f"{root}: no readable images")
+    found = [headers[index] for index in kept]
+    return ImageListing([files[index] for index in kept], np.asarray(labels, dtype=np.int64)[kept],
+                        [(height, width) for height, width, _ in found], any(colour for *_, colour in found))
+
+
+def _header_or_reason(path: Path) -> tuple[int, int, bool] | str:
+    """(height, width, has colour) from the file's header, or why Pillow cannot open it."""
+    try:
+        with Image.open(path) as image:
+            gray = image.mode in _GRAY_MODES or image.mode.startswith("I;16")
+            return image.height, image.width, not gray
+    except (UnidentifiedImageError, OSError, ValueError) as error:
+        return str(error) or type(error).__name__
+
+
+def common_size(listings: Sequence[ImageListing], root: Path) -> tuple[int, int]:
+    """The one (height, width) of every listed image; an error naming two sizes otherwise."""
+    sizes = [size for listing in listings for size in listing.sizes]
+    first = sizes[0]
+    for size in sizes:
+        if size != first:
             raise TrainlabError(
-                f"{root}: images differ in size ({first.shape[0]}x{first.shape[1]} and "
-                f"{array.shape[0]}x{array.shape[1]}); set data.image_size=[H,W] to resize them"
+                f"{root}: images differ in size ({first[0]}x{first[1]} and {size[0]}x{size[1]}); "
+                "set data.image_size=[H,W] to resize them"
             )
-    rgb = color == "rgb" or (color == "auto" and any(array.ndim == 3 for array in everything))
+    return first
 
-    def channels_first(array: np.ndarray) -> np.ndarray:
-        if array.ndim == 2:
-            array = np.repeat(array[:, :, None], 3 if rgb else 1, axis=2)
-        return array.transpose(2, 0, 1)
 
-    return {split: np.stack([channels_first(a) for a in s.arrays]) for split, s in sets.items()}
+def stack_channels_first(arrays: Sequence[np.ndarray], channels: int) -> np.ndarray:
+    """Decoded images, (H, W) or (H, W, 3) each, as one uint8 array (N, channels, H, W); a gray
+    image is repeated into every channel of an RGB set."""
+    return np.stack([channels_first(array, channels) for array in arrays])
+
+
+def channels_first(array: np.ndarray, channels: int) -> np.ndarray:
+    """A decoded image (H, W) or (H, W, 3) as (channels, H, W): gray repeated into RGB if asked."""
+    if array.ndim == 2:
+        array = np.repeat(array[:, :, None], channels, axis=2)
+    return array.transpose(2, 0, 1)

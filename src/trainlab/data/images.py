@@ -17,17 +17,18 @@ from trainlab import registry
 from trainlab.config import DataConfig
 from trainlab.data.download import fetch, resources_of
 from trainlab.data.image_folder import (
-    ImageSet,
+    ImageListing,
     class_names,
+    common_size,
     is_split_layout,
-    read_image_split,
-    stack_images,
+    list_image_split,
 )
 from trainlab.data.image_formats import read_cifar10_archive, read_idx
+from trainlab.data.image_stream import FileImages, held_or_streamed
 from trainlab.data.splits import ClassificationSplits, stratified_split
 from trainlab.errors import TrainlabError
 
-Arrays = tuple[np.ndarray, np.ndarray]  # images (N, C, H, W), labels (N,)
+Arrays = tuple[np.ndarray | FileImages, np.ndarray]  # images (N, C, H, W), labels (N,)
 
 
 def assemble_splits(
@@ -62,7 +63,10 @@ def assemble_splits(
         if pair is None:
             return None
         order = generator.permutation(len(pair[1]))
-        return torch.from_numpy(np.ascontiguousarray(pair[0][order])), torch.from_numpy(pair[1][order])
+        images = pair[0][order]
+        if isinstance(images, np.ndarray):
+            images = torch.from_numpy(np.ascontiguousarray(images))
+        return images, torch.from_numpy(pair[1][order])
 
     splits = ClassificationSplits(name, shuffled(train), shuffled(val), shuffled(test), classes)
     return splits.with_classes(data.classes).with_train_examples(data.train_examples).limited(data.limit)
@@ -151,16 +155,18 @@ def load_image_folder(data: DataConfig) -> ClassificationSplits:
         elif train_root != root and (root / split).is_dir():
             paths[split] = root / split
     classes = class_names(train_root)
-    sets: dict[str, ImageSet] = {
-        split: read_image_split(path, classes, data.image_size, data.color == "grayscale", data.strict)
-        for split, path in paths.items()
+    listings: dict[str, ImageListing] = {
+        split: list_image_split(path, classes, data.strict) for split, path in paths.items()
     }
-    missing = sorted(set(range(len(classes))) - set(sets["train"].labels.tolist()))
+    missing = sorted(set(range(len(classes))) - set(listings["train"].labels.tolist()))
     if missing:
         raise TrainlabError(f"{train_root}: no readable images for class {classes[missing[0]]}")
-    stacked = stack_images(sets, data.color, root)
-    pairs = {split: (stacked[split], image_set.labels) for split, image_set in sets.items()}
-    return assemble_splits(root.resolve().name, classes, pairs["train"], data, pairs.get("val"), pairs.get("test"))
+    size = data.image_size or common_size(list(listings.values()), root)
+    rgb = data.color == "rgb" or (data.color == "auto" and any(listing.colour for listing in listings.values()))
+    pairs = {split: (FileImages.of(listing.files, size, 3 if rgb else 1), listing.labels)
+             for split, listing in listings.items()}
+    splits = assemble_splits(root.resolve().name, classes, pairs["train"], data, pairs.get("val"), pairs.get("test"))
+    return held_or_streamed(splits, data)
 
 
 def _existing_folder(path: str, option: str) -> Path:
@@ -173,5 +179,10 @@ def _existing_folder(path: str, option: str) -> Path:
 def load_image_source(data: DataConfig) -> ClassificationSplits:
     """A builtin image dataset by name, or a folder path (`trainlab.data.sources` checked which)."""
     if data.source in registry.datasets:
+        if data.in_memory is False:
+            raise TrainlabError(
+                f"data.in_memory=false: {data.source} is a builtin dataset, read whole from its archive; "
+                "streaming is for image folders (leave data.in_memory=auto)"
+            )
         return registry.datasets.get(data.source)(data)
     return load_image_folder(data)

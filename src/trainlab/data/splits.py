@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ class ClassificationSplits:
     val: Pair | None
     test: Pair
     classes: list[str]
+    storage: str | None = None  # how the images are kept (image folders: held in memory or streamed)
 
     def limited(self, limit: int | None) -> ClassificationSplits:
         """The first `limit` examples of each split (quick trials)."""
@@ -30,9 +31,7 @@ class ClassificationSplits:
         def head(pair: Pair | None) -> Pair | None:
             return None if pair is None else (pair[0][:limit], pair[1][:limit])
 
-        return ClassificationSplits(
-            self.name, head(self.train), head(self.val), head(self.test), self.classes
-        )
+        return replace(self, train=head(self.train), val=head(self.val), test=head(self.test))
 
     def with_classes(self, names: list[str] | None) -> ClassificationSplits:
         """Only the examples of the classes `names`, relabelled 0..k-1 in that order (transfer
@@ -56,14 +55,14 @@ class ClassificationSplits:
             kept = labels >= 0
             return pair[0][kept], labels[kept]
 
-        return ClassificationSplits(self.name, keep(self.train), keep(self.val), keep(self.test), list(names))
+        return replace(self, train=keep(self.train), val=keep(self.val), test=keep(self.test), classes=list(names))
 
     def with_train_examples(self, count: int | None) -> ClassificationSplits:
         """The first `count` training examples; validation and test stay whole (learning curves)."""
         if count is None:
             return self
         train = (self.train[0][:count], self.train[1][:count])
-        return ClassificationSplits(self.name, train, self.val, self.test, self.classes)
+        return replace(self, train=train)
 
     def summary(self) -> str:
         sizes = [f"train {len(self.train[1])}"]
@@ -71,7 +70,8 @@ class ClassificationSplits:
             sizes.append(f"val {len(self.val[1])}")
         sizes.append(f"test {len(self.test[1])}")
         shape = "x".join(str(size) for size in self.train[0].shape[1:])
-        return f"{self.name}: {', '.join(sizes)}; {len(self.classes)} classes; inputs {shape}"
+        line = f"{self.name}: {', '.join(sizes)}; {len(self.classes)} classes; inputs {shape}"
+        return line if self.storage is None else f"{line}\n{self.storage}"
 
 
 def stratified_split(

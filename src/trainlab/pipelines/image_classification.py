@@ -19,9 +19,10 @@ from torch import nn
 
 from trainlab import registry, rundir
 from trainlab.config import AugmentConfig, Config, ImageDataConfig
+from trainlab.data.image_stream import FileImages, StreamingBatches, materialize, streaming_workers
 from trainlab.data.sources import load_source
 from trainlab.data.splits import ClassificationSplits
-from trainlab.data.transforms import EvalTransform, Normalize, image_transforms
+from trainlab.data.transforms import EvalTransform, Normalize, TrainTransform, image_transforms
 from trainlab.models import ImageSpec
 from trainlab.models.flops import count_multiply_adds
 from trainlab.models.imagenet_weights import IMAGE_SIZE, MEAN, STD
@@ -29,6 +30,7 @@ from trainlab.models.modes import evaluating
 from trainlab.pipelines.classification import ClassificationPipeline
 from trainlab.training.tasks import HeadOnlyTask
 
+NORMALIZE_SAMPLE = 1000  # streamed images: the normalisation's statistics come from this many
 SAMPLES_KEPT = 8  # the first test images, as the data gave them: inputs for feature-map figures
 MISCLASSIFIED_KEPT = 32  # the most confident mistakes
 
@@ -69,14 +71,39 @@ class ImageClassification(ClassificationPipeline):
             if not augment.model_fields_set and not self.config.finetune.backbone_fixed:
                 augment = AugmentConfig(random_resized_crop=True, flip=True)
         self.augment = augment
-        train_transform, self.eval_transform = image_transforms(data.train[0], augment, normalize)
-        self.use_tensor_batches(data.train, data.val, data.test, train_transform, self.eval_transform)
+        images, self.normalize_sample = data.train[0], None
+        if isinstance(images, FileImages) and normalize is None and len(images) > NORMALIZE_SAMPLE:
+            # Statistics of a sample spread over the split: reading every image would cost an epoch.
+            images = images[np.linspace(0, len(images) - 1, NORMALIZE_SAMPLE).astype(int)]
+            self.normalize_sample = NORMALIZE_SAMPLE
+        train_transform, self.eval_transform = image_transforms(materialize(images), augment, normalize)
+        if isinstance(data.train[0], FileImages):
+            self.use_streaming_batches(data, train_transform)
+        else:
+            self.use_tensor_batches(data.train, data.val, data.test, train_transform, self.eval_transform)
         self.info = {
             "summary": data.summary(),
             "classes": self.classes,
             "image_shape": list(data.train[0].shape[1:]),  # (C, H, W) the model was built for
             "normalize": asdict(self.eval_transform.normalize),
         }
+
+    def use_streaming_batches(self, data: ClassificationSplits, train_transform: TrainTransform) -> None:
+        """Batches decoded from the files by worker processes, which also augment and normalise."""
+        config = self.config
+
+        def batches(pair: tuple | None, transform: Any, shuffle: bool = False) -> StreamingBatches | None:
+            if pair is None:
+                return None
+            return StreamingBatches(
+                *pair, batch_size=config.data.batch_size, shuffle=shuffle, seed=config.run.seed, transform=transform,
+                workers=streaming_workers(config.data),
+                strict=config.data.strict, pin_memory=config.train.device != "cpu" and torch.cuda.is_available(),
+            )
+
+        self.train_batches = batches(data.train, train_transform, shuffle=True)
+        self.val_batches = batches(data.val, self.eval_transform)
+        self.test_batches = batches(data.test, self.eval_transform)
 
     def use_backbone_features(self, model: nn.Module, device: torch.device) -> str | None:
         """With a frozen backbone (its BatchNorm statistics too) and no augmentation, every image's
@@ -103,6 +130,9 @@ class ImageClassification(ClassificationPipeline):
 
     def summary(self) -> str:
         lines = [super().summary()]
+        if self.normalize_sample:
+            lines.append(f"normalised with the mean and std of {self.normalize_sample:,} training images spread "
+                         "over the split")
         if self.imagenet:
             lines.append(f"ImageNet weights ({self.config.model.name}): inputs {self.spec.height}x{self.spec.width} "
                          f"RGB, normalised with ImageNet's mean and std; training augmentation "
@@ -148,7 +178,7 @@ def backbone_features(model: nn.Module, pool: nn.Module, images: torch.Tensor, t
     chunks = []
     with evaluating(model), torch.no_grad():
         for start in range(0, len(images), batch_size):
-            batch = transform(images[start : start + batch_size]).to(device)
+            batch = transform(materialize(images[start : start + batch_size])).to(device)
             chunks.append(pool(model.forward_features(batch)).float().cpu())
     return torch.cat(chunks)
 
@@ -170,7 +200,11 @@ def as_rgb(data: ClassificationSplits) -> ClassificationSplits:
         return data
 
     def rgb(pair: tuple | None) -> tuple | None:
-        return None if pair is None else (pair[0].expand(-1, 3, -1, -1).contiguous(), pair[1])
+        if pair is None:
+            return None
+        if isinstance(pair[0], FileImages):
+            return pair[0].with_channels(3), pair[1]
+        return pair[0].expand(-1, 3, -1, -1).contiguous(), pair[1]
 
     return replace(data, train=rgb(data.train), val=rgb(data.val), test=rgb(data.test))
 
@@ -190,7 +224,7 @@ def predict_probabilities(
     probabilities = []
     with evaluating(model), torch.no_grad():
         for start in range(0, len(images), batch_size):
-            batch = transform(images[start : start + batch_size]).to(device)
+            batch = transform(materialize(images[start : start + batch_size])).to(device)
             probabilities.append(model(batch).float().softmax(dim=1).cpu())
     return torch.cat(probabilities)
 
@@ -212,9 +246,9 @@ def save_test_examples(
     wrong = torch.nonzero(predictions != labels).flatten()
     wrong = wrong[torch.argsort(confidence[wrong], descending=True, stable=True)][:MISCLASSIFIED_KEPT]
     arrays = {
-        "sample_images": images[:SAMPLES_KEPT].numpy(),
+        "sample_images": materialize(images[:SAMPLES_KEPT]).numpy(),
         "sample_labels": labels[:SAMPLES_KEPT].numpy(),
-        "misclassified_images": images[wrong].numpy(),
+        "misclassified_images": materialize(images[wrong]).numpy(),
         "misclassified_labels": labels[wrong].numpy(),
         "misclassified_predictions": predictions[wrong].numpy(),
         "misclassified_confidence": confidence[wrong].numpy().astype(np.float32),

@@ -142,6 +142,9 @@ class ShardedBatches:
     In training, every rank must take part in every step: a rank whose part of a (final) batch
     smaller than WORLD_SIZE is empty gets the whole batch with weight 0. In evaluation empty
     parts are skipped.
+
+    Batches that read their examples from files (data/image_stream.py) offer `rank_parts`, which
+    reads only this rank's part of each batch (a one-example stand-in where it has none).
     """
 
     def __init__(self, batches: Any, rank: int, world_size: int, training: bool):
@@ -164,22 +167,33 @@ class ShardedBatches:
         return len(self.batches)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        for batch in self.batches:
-            size = len(batch[0])
-            parts = [
-                torch.tensor_split(tensor, self.world_size)[self.rank]
-                if tensor.dim() > 0 and len(tensor) == size else tensor
-                for tensor in batch
-            ]
-            part_size = len(parts[0])
-            if part_size == 0:
+        for part, size, counted in self._parts():
+            if not counted:
                 if not self.training:
                     continue
                 self.weight, self.counted = 0.0, False
-                yield tuple(batch)
+                yield part
                 continue
-            self.weight, self.counted = self.world_size * part_size / size, True
-            yield tuple(parts)
+            self.weight, self.counted = self.world_size * len(part[0]) / size, True
+            yield part
+
+    def _parts(self) -> Iterator[tuple[tuple[torch.Tensor, ...], int, bool]]:
+        """(this rank's part of each batch, the batch's size, whether the part has examples); a
+        rank without examples in a batch gets a stand-in (the whole batch) to step with."""
+        if hasattr(self.batches, "rank_parts"):  # batches read from files: read only this rank's part
+            yield from self.batches.rank_parts(self.rank, self.world_size)
+            return
+        for batch in self.batches:
+            size = len(batch[0])
+            parts = tuple(
+                torch.tensor_split(tensor, self.world_size)[self.rank]
+                if tensor.dim() > 0 and len(tensor) == size else tensor
+                for tensor in batch
+            )
+            if len(parts[0]) == 0:
+                yield tuple(batch), size, False
+            else:
+                yield parts, size, True
 
 
 def _cpu(item: Any) -> Any:
