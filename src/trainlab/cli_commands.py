@@ -48,6 +48,7 @@ def _finish(run_dir: Path, metrics: dict, quiet: bool) -> int:
     from trainlab.reports.plots import plot_run
 
     plot_run(run_dir)
+    from trainlab.metrics.model_choice import chosen_model_sentence
     from trainlab.reports.run_report import write_run_report
 
     report = write_run_report(run_dir)
@@ -56,6 +57,9 @@ def _finish(run_dir: Path, metrics: dict, quiet: bool) -> int:
         headline = {key: value for key, value in metrics.items()
                     if key.startswith("test_") and isinstance(value, float)}
         runs.say("  ".join(f"{key} {value:.4f}" for key, value in headline.items()))
+        chosen = chosen_model_sentence(metrics)
+        if chosen:
+            runs.say(chosen)
         runs.say("run directory (config, history, metrics, checkpoints, plots):")
     print(run_dir)
     return 0

@@ -21,7 +21,15 @@ from trainlab.data.image_folder import decode_image, stack_channels_first
 from trainlab.data.sequence_batching import PackedSequences
 from trainlab.data.tokenizers import TextEncoder
 from trainlab.errors import TrainlabError
-from trainlab.rundir import TrainedRun, eval_transform, load_run_config, load_trained
+from trainlab.metrics.model_choice import blend
+from trainlab.models.tfidf import SavedTfidf
+from trainlab.rundir import (
+    TrainedRun,
+    eval_transform,
+    load_chosen_baseline,
+    load_run_config,
+    load_trained,
+)
 from trainlab.training.precision import autocast, unsupported_reason
 
 __all__ = ["Prediction", "PredictionSession", "TrainedRun", "eval_transform", "load_trained",
@@ -43,6 +51,10 @@ class PredictionSession:
     info: dict[str, Any]
     encoder: TextEncoder | None  # text runs; None for image runs
     precision: str  # the run's precision where this CPU has it, else "32"
+    # Text runs whose model chosen on validation blends in the TF-IDF baseline: its weight is
+    # 1 - network_weight (metrics/model_choice.py).
+    network_weight: float = 1.0
+    baseline: SavedTfidf | None = None
 
     @property
     def classes(self) -> list[str]:
@@ -52,7 +64,7 @@ class PredictionSession:
         """(N, classes) probabilities of texts (text runs) or of decoded images (N, C, H, W) as
         `stacked_images` makes them (image runs), in input order."""
         if self.encoder is not None:
-            order, batches = _text_batches(self.encoder, inputs, batch_size)
+            order, packed, batches = _text_batches(self.encoder, inputs, batch_size)
         else:
             order, batches = None, _image_batches(self.info, inputs, batch_size)
         outputs = []
@@ -62,6 +74,9 @@ class PredictionSession:
         probabilities = torch.cat(outputs)
         if order is None:
             return probabilities
+        if self.baseline is not None:
+            tfidf = self.baseline.predict_proba(packed)
+            probabilities = torch.from_numpy(blend(probabilities.double().numpy(), tfidf, self.network_weight)).float()
         restored = torch.empty_like(probabilities)
         restored[order] = probabilities  # batches were sorted by length
         return restored
@@ -81,7 +96,8 @@ def open_prediction_session(run_dir: str | os.PathLike) -> PredictionSession:
     # the run evaluated; float32 otherwise.
     precision = config.train.precision
     precision = precision if unsupported_reason(precision, torch.device("cpu")) is None else "32"
-    return PredictionSession(trained.model.eval(), trained.info, trained.encoder, precision)
+    network_weight, baseline = load_chosen_baseline(run_dir) if trained.encoder is not None else (1.0, None)
+    return PredictionSession(trained.model.eval(), trained.info, trained.encoder, precision, network_weight, baseline)
 
 
 def predict(run_dir: str | os.PathLike, inputs: list[str], batch_size: int = 64) -> list[Prediction]:
@@ -103,8 +119,8 @@ def predict(run_dir: str | os.PathLike, inputs: list[str], batch_size: int = 64)
 
 
 def _text_batches(encoder: TextEncoder, texts: list[str], batch_size: int):
-    """(order, batches): the texts encoded and batched shortest first, so that a batch pads little;
-    `order[i]` is the input position of the i-th text batched."""
+    """(order, packed, batches): the texts encoded, sorted shortest first (`packed`) and batched, so
+    that a batch pads little; `order[i]` is the input position of the i-th text batched."""
     encoded = [encoder.encode(text) or [encoder.vocab.encode([""])[0]] for text in texts]
     order = torch.argsort(torch.tensor([len(ids) for ids in encoded]), stable=True)
     packed = PackedSequences.from_sequences([encoded[index] for index in order.tolist()])
@@ -113,7 +129,7 @@ def _text_batches(encoder: TextEncoder, texts: list[str], batch_size: int):
         for start in range(0, len(texts), batch_size):
             yield packed.pad(torch.arange(start, min(start + batch_size, len(texts))))
 
-    return order, batches()
+    return order, packed, batches()
 
 
 def stacked_images(arrays: list[np.ndarray], channels: int) -> torch.Tensor:

@@ -14,7 +14,7 @@ import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from torch import nn
 
@@ -26,6 +26,9 @@ from trainlab.errors import TrainlabError
 from trainlab.models import build_model
 from trainlab.training.checkpoint import checkpoint_path, load_weights
 
+if TYPE_CHECKING:
+    from trainlab.models.tfidf import SavedTfidf
+
 # ----------------------------------------------------------------------------- names
 
 CONFIG_FILE = "config.yaml"
@@ -36,6 +39,9 @@ CONFUSION_FILE = "confusion_matrix.json"
 ROC_PR_FILE = "roc_pr.json"  # two-class runs: the test split's ROC and precision-recall curves
 DATA_FILE = "data.json"  # data summary, class names, normalisation statistics
 ENCODER_FILE = "tokenizer.json"  # text runs: the tokenizer and vocabulary that predict needs
+# Text runs whose chosen model uses the TF-IDF baseline: its arrays and its n-grams, for predict.
+TFIDF_ARRAYS_FILE = "baseline_tfidf.safetensors"
+TFIDF_NGRAMS_FILE = "baseline_tfidf.json"
 CHECKPOINTS_DIR = "checkpoints"
 PLOTS_DIR = "plots"
 TENSORBOARD_DIR = "tensorboard"  # event files when log.tensorboard=true
@@ -191,3 +197,21 @@ def load_trained(run_dir: str | os.PathLike, config: Config | None = None, weigh
     if weights:
         load_weights(model, scored_checkpoint(run_dir, config))
     return TrainedRun(config, info, model.eval(), encoder)
+
+
+def load_chosen_baseline(run_dir: str | os.PathLike) -> tuple[float, SavedTfidf | None]:
+    """(the network's weight, the saved TF-IDF baseline) of the model a text run chose on
+    validation (metrics/model_choice.py): (1.0, None) where the network alone won or nothing was
+    chosen (older runs, runs without validation)."""
+    run_dir = Path(run_dir)
+    metrics = read_json(run_dir / METRICS_FILE, default={})
+    weight = float(metrics.get("chosen_network_weight", 1.0))
+    if weight >= 1:
+        return 1.0, None
+    from trainlab.models.tfidf import SavedTfidf
+
+    arrays, ngrams = run_dir / TFIDF_ARRAYS_FILE, run_dir / TFIDF_NGRAMS_FILE
+    if not (arrays.is_file() and ngrams.is_file()):
+        raise TrainlabError(f"run '{run_dir}' chose the TF-IDF baseline (weight {1 - weight:g}) but "
+                            f"{TFIDF_ARRAYS_FILE} or {TFIDF_NGRAMS_FILE} is missing; copy the whole run directory")
+    return weight, SavedTfidf.load(arrays, ngrams)

@@ -28,6 +28,7 @@ from trainlab.data.sequence_batching import PaddedBatches
 from trainlab.data.sources import load_source
 from trainlab.data.text import EncodedTexts
 from trainlab.data.tokenizers import PAD_ID
+from trainlab.metrics.model_choice import accuracy_and_log_loss, blend, choose_blend
 from trainlab.models import TextSpec
 from trainlab.models.modes import evaluating
 from trainlab.models.tfidf import TfidfLogisticRegression
@@ -93,8 +94,33 @@ class TextClassification(ClassificationPipeline):
             extra.update({f"{split}_perplexity": math.exp(result["loss"]) for split, result in results.items()})
             return extra
         # The classical reference, on exactly the tokens the network saw.
-        scores = tfidf_baseline_scores(self.data.train, self.data.test)
+        baseline = fitted_tfidf_baseline(self.data.train)
+        scores = baseline.evaluate(self.data.test.sequences, self.data.test.labels)
+        scores.pop("confusion_matrix", None)
         extra.update({f"baseline_tfidf_{name}": value for name, value in scores.items()})
+        if self.data.val is not None:
+            extra.update(self.chosen_model(model, baseline, run_dir))
+        return extra
+
+    def chosen_model(self, model: nn.Module, baseline: TfidfLogisticRegression, run_dir: Path) -> dict[str, Any]:
+        """The network, the TF-IDF baseline or a blend of their probabilities, chosen on validation
+        (metrics/model_choice.py), with every candidate's validation and test accuracy. When the
+        winner uses the baseline, the baseline is saved beside the network for `predict`."""
+        splits = {"val": (self.val_batches, self.data.val), "test": (self.test_batches, self.data.test)}
+        network = {split: class_probabilities(model, batches).numpy() for split, (batches, _) in splits.items()}
+        tfidf = {split: baseline.predict_proba(texts.sequences) for split, (_, texts) in splits.items()}
+        labels = {split: texts.labels.numpy() for split, (_, texts) in splits.items()}
+        choice = choose_blend(network["val"], tfidf["val"], labels["val"])
+        chosen = "tfidf" if choice.name == "baseline" else choice.name
+        extra: dict[str, Any] = {"chosen_model": chosen, "chosen_network_weight": choice.network_weight,
+                                 "ensemble_network_weight": choice.ensemble_weight}
+        for name, weight in (("network", 1.0), ("tfidf", 0.0), ("ensemble", choice.ensemble_weight)):
+            for split in splits:
+                blended = blend(network[split], tfidf[split], weight)
+                extra[f"candidate_{name}_{split}_accuracy"] = accuracy_and_log_loss(blended, labels[split])[0]
+        extra["chosen_test_accuracy"] = extra[f"candidate_{chosen}_test_accuracy"]
+        if choice.network_weight < 1:
+            baseline.saved().save(run_dir / rundir.TFIDF_ARRAYS_FILE, run_dir / rundir.TFIDF_NGRAMS_FILE)
         return extra
 
     def confident_mistakes(self, model: nn.Module, kept: int = MISTAKES_KEPT) -> dict[str, Any]:
@@ -139,34 +165,38 @@ class TextClassification(ClassificationPipeline):
 
 
 def tfidf_baseline_scores(train: EncodedTexts, test: EncodedTexts) -> dict[str, float]:
-    """The TF-IDF baseline's test scores (confusion matrix left out), fitted on `train`; within
-    `remembered_tfidf_scores()`, fitted once per distinct pair of splits."""
+    """The TF-IDF baseline's test scores (confusion matrix left out), fitted on `train`."""
+    scores = fitted_tfidf_baseline(train).evaluate(test.sequences, test.labels)
+    scores.pop("confusion_matrix", None)
+    return scores
+
+
+def fitted_tfidf_baseline(train: EncodedTexts) -> TfidfLogisticRegression:
+    """The TF-IDF baseline fitted on `train`; within `remembered_tfidf_scores()`, fitted once per
+    distinct training split."""
     remembered = _REMEMBERED.get()
-    key = _digest(train.sequences.tokens, train.sequences.offsets, train.labels,
-                  test.sequences.tokens, test.sequences.offsets, test.labels)
-    if remembered is None or key not in remembered:
-        baseline = TfidfLogisticRegression().fit(train.sequences, train.labels)
-        scores = baseline.evaluate(test.sequences, test.labels)
-        scores.pop("confusion_matrix", None)
-        if remembered is None:
-            return scores
-        remembered[key] = scores
+    key = _digest(train.sequences.tokens, train.sequences.offsets, train.labels)
+    if remembered is not None and key in remembered:
+        return remembered[key]
+    baseline = TfidfLogisticRegression().fit(train.sequences, train.labels)
+    if remembered is not None:
+        remembered[key] = baseline
         while len(remembered) > TFIDF_SCORES_KEPT:
             remembered.pop(next(iter(remembered)))
-    return dict(remembered[key])
+    return baseline
 
 
-# The baseline depends on the tokens and labels alone, and the arms of a study usually share them:
-# the study runner remembers the scores of the last few distinct splits by a digest of their
-# contents, so a study of seven arms fits it once instead of fourteen times. Outside a study
-# nothing is kept: a run in a notebook leaves no state behind.
+# The baseline depends on the training tokens and labels alone, and the arms of a study usually
+# share them: the study runner remembers the baselines fitted on the last few distinct training
+# splits by a digest of their contents, so a study of seven arms fits it once instead of seven
+# times. Outside a study nothing is kept: a run in a notebook leaves no state behind.
 TFIDF_SCORES_KEPT = 4
-_REMEMBERED: ContextVar[dict[str, dict[str, float]] | None] = ContextVar("tfidf_scores", default=None)
+_REMEMBERED: ContextVar[dict[str, TfidfLogisticRegression] | None] = ContextVar("tfidf_baselines", default=None)
 
 
 @contextlib.contextmanager
 def remembered_tfidf_scores() -> Iterator[None]:
-    """Remember TF-IDF baseline scores by the digest of their splits until the block ends."""
+    """Remember fitted TF-IDF baselines by the digest of their training splits until the block ends."""
     token = _REMEMBERED.set({})
     try:
         yield
@@ -196,13 +226,23 @@ def prediction_confidences(
     Only these three numbers per example are kept, not all probabilities: a next-word model has a
     class per word of its vocabulary.
     """
-    device = next(model.parameters()).device
     confidence, predicted, label_probability = [], [], []
+    for probabilities, labels in batch_probabilities(model, batches):
+        best = probabilities.max(dim=1)
+        confidence.append(best.values)
+        predicted.append(best.indices)
+        label_probability.append(probabilities.gather(1, labels[:, None]).squeeze(1))
+    return torch.cat(confidence), torch.cat(predicted), torch.cat(label_probability)
+
+
+def class_probabilities(model: nn.Module, batches: PaddedBatches) -> torch.Tensor:
+    """(N, classes) probabilities of every example of unshuffled `batches`, in order."""
+    return torch.cat([probabilities for probabilities, _ in batch_probabilities(model, batches)])
+
+
+def batch_probabilities(model: nn.Module, batches: PaddedBatches) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """(probabilities on the CPU, labels) of each batch, in eval mode without gradients."""
+    device = next(model.parameters()).device
     with evaluating(model), torch.no_grad():
         for tokens, lengths, labels in batches:
-            probabilities = model(tokens.to(device), lengths.to(device)).float().softmax(dim=1).cpu()
-            best = probabilities.max(dim=1)
-            confidence.append(best.values)
-            predicted.append(best.indices)
-            label_probability.append(probabilities.gather(1, labels[:, None]).squeeze(1))
-    return torch.cat(confidence), torch.cat(predicted), torch.cat(label_probability)
+            yield model(tokens.to(device), lengths.to(device)).float().softmax(dim=1).cpu(), labels

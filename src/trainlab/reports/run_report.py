@@ -18,6 +18,7 @@ import yaml
 
 from trainlab import rundir, runs
 from trainlab.errors import TrainlabError
+from trainlab.metrics.model_choice import chosen_model_sentence
 from trainlab.reports import html
 
 REPORT_FILE = "report.html"
@@ -79,7 +80,9 @@ def _title(config: dict[str, Any], run_dir: Path) -> str:
 def _headline(metrics: dict[str, Any]) -> str:
     shown = [f"{key.removeprefix('test_')} {number_text(value)}" for key, value in metrics.items()
              if key.startswith("test_") and _is_number(value)][:4]
-    return f'<p class="finding">Test: {html.escape(", ".join(shown))}</p>' if shown else ""
+    chosen = chosen_model_sentence(metrics)
+    chosen = f'<p class="finding">{html.escape(chosen)}</p>' if chosen else ""
+    return (f'<p class="finding">Test: {html.escape(", ".join(shown))}</p>' if shown else "") + chosen
 
 
 def _results_section(run_dir: Path, metrics: dict[str, Any]) -> str:
