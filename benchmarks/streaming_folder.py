@@ -7,8 +7,9 @@ Writes (once, then reuses) a folder of JPEGs at 256x256 in 10 classes, then runs
 
 and reports, for each: the training samples/s from metrics.json, the wall time, the peak RSS of
 the largest process (getrusage of the children: the run or one of its decoding workers) and the
-peak of the whole process tree's RSS summed (sampled every 0.2 s; shared pages count once per
-process, so this overstates). Decoded as uint8 the whole folder would take N x 3 x 224 x 224 bytes
+peak of the whole process tree's proportional set size (PSS: a page shared by k processes counts
+1/k in each; sampled every 0.2 s), also until the first epoch ended (data read, one epoch trained and
+validated; afterwards come the test split, the test examples and the figures). Decoded as uint8 the whole folder would take N x 3 x 224 x 224 bytes
 (3.0 GB for 20,000 images), and training holds a shuffled copy of the training images besides.
 
     python benchmarks/streaming_folder.py [--images 20000] [--limit 512] [--epochs 1]
@@ -61,17 +62,18 @@ def write_folder(folder: Path, images: int) -> None:
     print(f"wrote {images} JPEGs ({size / 1e6:.0f} MB) in {time.perf_counter() - started:.0f} s")
 
 
-def tree_rss(pid: int) -> int:
-    """Bytes of resident memory of `pid` and its descendants, summed (Linux /proc)."""
+def tree_pss(pid: int) -> int:
+    """Bytes of memory of `pid` and its descendants (the decoding workers), each page shared by k
+    of them counted 1/k times: the proportional set size, summed (Linux /proc smaps_rollup)."""
     total, pending = 0, [pid]
     while pending:
         current = pending.pop()
         try:
-            with open(f"/proc/{current}/statm") as handle:
-                total += int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{current}/smaps_rollup") as handle:
+                total += next(int(line.split()[1]) * 1024 for line in handle if line.startswith("Pss:"))
             with open(f"/proc/{current}/task/{current}/children") as handle:
                 pending += [int(child) for child in handle.read().split()]
-        except (OSError, ValueError):
+        except (OSError, ValueError, StopIteration):
             continue
     return total
 
@@ -84,11 +86,15 @@ def run(folder: Path, in_memory: str, args: argparse.Namespace) -> dict:
                f"data.batch_size={args.batch_size}"]
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    peak = [0]
+    peak, first_epoch_peak = [0], [0]
+    history = run_dir / "history.csv"
 
     def sample() -> None:
         while process.poll() is None:
-            peak[0] = max(peak[0], tree_rss(process.pid))
+            rss = tree_pss(process.pid)
+            peak[0] = max(peak[0], rss)
+            if not history.exists():  # still reading the data or training the first epoch
+                first_epoch_peak[0] = max(first_epoch_peak[0], rss)
             time.sleep(0.2)
 
     sampler = threading.Thread(target=sample)
@@ -102,7 +108,8 @@ def run(folder: Path, in_memory: str, args: argparse.Namespace) -> dict:
     metrics = json.loads((run_dir / "metrics.json").read_text())
     return {"in_memory": in_memory, "samples_per_second": metrics["samples_per_second"], "wall_s": wall,
             "largest_process_rss_gb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1e6,
-            "tree_rss_gb": peak[0] / 1e9, "storage": storage}
+            "tree_pss_gb": peak[0] / 1e9, "tree_pss_to_first_epoch_end_gb": first_epoch_peak[0] / 1e9,
+            "storage": storage}
 
 
 def main() -> None:

@@ -48,11 +48,11 @@ def rand_returns(monkeypatch):
 # Normalize
 
 
-@pytest.mark.parametrize("batch_size", [4096, 7])
-def test_normalize_fit_equals_numpy_per_channel_statistics_of_unit_range_images(batch_size):
+@pytest.mark.parametrize("chunk_values", [1 << 24, 7 * 90, 1])  # whole, chunks of 7 images, one by one
+def test_normalize_fit_equals_numpy_per_channel_statistics_of_unit_range_images(chunk_values):
     images = random_uint8((30, 3, 5, 6))
     reference = images.numpy().astype(np.float64) / 255
-    normalize = Normalize.fit(images, batch_size=batch_size)
+    normalize = Normalize.fit(images, chunk_values=chunk_values)
     # Pixels become float32 in [0, 1] before the float64 sums: agreement to float32 precision.
     np.testing.assert_allclose(normalize.mean, reference.mean(axis=(0, 2, 3)), rtol=1e-6)
     np.testing.assert_allclose(normalize.std, reference.std(axis=(0, 2, 3)), rtol=1e-6)

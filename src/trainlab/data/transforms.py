@@ -32,11 +32,13 @@ class Normalize:
     std: tuple[float, ...]
 
     @classmethod
-    def fit(cls, images: torch.Tensor, batch_size: int = 4096) -> Normalize:
-        """Per-channel mean and std of a split (float64 sums, in chunks: no full float copy)."""
+    def fit(cls, images: torch.Tensor, chunk_values: int = 1 << 24) -> Normalize:
+        """Per-channel mean and std of a split (float64 sums, in chunks of about `chunk_values`
+        numbers, 128 MB as float64: no float copy of the whole split)."""
         channels = images.shape[1]
         total = torch.zeros(channels, dtype=torch.float64)
         total_sq = torch.zeros(channels, dtype=torch.float64)
+        batch_size = max(1, chunk_values // max(1, images[0].numel()))
         for start in range(0, len(images), batch_size):
             chunk = to_unit_float(images[start : start + batch_size]).double()
             total += chunk.sum(dim=(0, 2, 3))

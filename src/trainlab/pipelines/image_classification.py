@@ -118,8 +118,9 @@ class ImageClassification(ClassificationPipeline):
         # 512x7x7 numbers per image and a ResNet 512, not the whole last feature map.
         pool = getattr(model, "avgpool", nn.Identity())
         splits = {"train": self.data.train, "val": self.data.val, "test": self.data.test}
+        batch_size = self.config.data.batch_size
         features = {name: None if pair is None else (backbone_features(model, pool, pair[0], self.eval_transform,
-                                                                       device), pair[1])
+                                                                       device, batch_size), pair[1])
                     for name, pair in splits.items()}
         self.use_tensor_batches(features["train"], features["val"], features["test"])
         self.task = HeadOnlyTask(self.task)
@@ -151,7 +152,8 @@ class ImageClassification(ClassificationPipeline):
         first_loss = first_epoch_train_loss(run_dir)
         if first_loss is not None:
             extra["first_epoch_train_loss"] = first_loss
-        save_test_examples(model, self.data.test, self.eval_transform, run_dir / rundir.TEST_EXAMPLES_FILE)
+        save_test_examples(model, self.data.test, self.eval_transform, run_dir / rundir.TEST_EXAMPLES_FILE,
+                           self.config.data.batch_size)
         return extra
 
     @staticmethod
@@ -230,7 +232,8 @@ def predict_probabilities(
 
 
 def save_test_examples(
-    model: nn.Module, test: tuple[torch.Tensor, torch.Tensor], transform: EvalTransform, path: Path
+    model: nn.Module, test: tuple[torch.Tensor, torch.Tensor], transform: EvalTransform, path: Path,
+    batch_size: int = 256,
 ) -> None:
     """Write the first test images and the most confidently misclassified ones to `path` (.npz).
 
@@ -241,7 +244,7 @@ def save_test_examples(
         probability, misclassified_indices (M,) positions in the test split; most confident first.
     """
     images, labels = test
-    probabilities = predict_probabilities(model, images, transform)
+    probabilities = predict_probabilities(model, images, transform, batch_size)
     confidence, predictions = probabilities.max(dim=1)
     wrong = torch.nonzero(predictions != labels).flatten()
     wrong = wrong[torch.argsort(confidence[wrong], descending=True, stable=True)][:MISCLASSIFIED_KEPT]
