@@ -167,3 +167,19 @@ def test_resume_under_torchrun_continues_to_the_weights_of_an_unbroken_run(train
     assert_same_weights(interrupted, unbroken)
     assert len((interrupted / "history.csv").read_text().splitlines()) == 1 + 4
     assert len(json.loads((interrupted / "env.json").read_text())["resumed"]) == 1
+
+
+@pytest.mark.slow  # two process starts and a single-process run: about 30 s on the shared 2-core machine
+def test_two_ranks_streaming_a_folder_train_the_weights_of_one_process_holding_it(trainlab, tmp_path):
+    from test_image_stream import make_folder
+
+    folder = make_folder(tmp_path / "pets", per_class=30)  # 63 training images: batches of 16, last of 15
+    config = {**TINY, "data": {"source": str(folder), "batch_size": 16, "in_memory": False, "workers": 1}}
+    config_path = tmp_path / "streamed.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+    distributed, single = tmp_path / "ddp", tmp_path / "single"
+    finished = torchrun("train", "--config", str(config_path), "--out", str(distributed))
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    code, _, err = trainlab("train", "--config", config_path, "--out", single, "--quiet", "data.in_memory=true")
+    assert code == 0, err
+    assert_same_weights(distributed, single)

@@ -181,3 +181,31 @@ def test_a_builtin_dataset_cannot_be_streamed_and_the_error_says_what_can(trainl
     assert code == 2
     assert err.strip() == ("trainlab: error: data.in_memory=false: digits is a builtin dataset, read whole from its "
                            "archive; streaming is for image folders (leave data.in_memory=auto)")
+
+
+def test_a_streamed_run_with_augmentation_resumed_midway_ends_as_an_unbroken_run(trainlab, tmp_path):
+    import yaml
+
+    root = make_folder(tmp_path / "pets")
+    settings = ["data.batch_size=8", "data.in_memory=false", "data.augment.flip=true", "data.augment.crop_padding=2",
+                "model.dropout=0.2"]
+    interrupted, unbroken = tmp_path / "interrupted", tmp_path / "unbroken"
+    # A run that ended after epoch 2 of 4 looks like one killed then: no metrics.json, last/ at epoch 2.
+    assert trainlab("train", "image-classification", "--data", root, "--out", interrupted, "--quiet",
+                    "train.epochs=2", *settings)[0] == 0
+    saved = yaml.safe_load((interrupted / "config.yaml").read_text())
+    saved["train"]["epochs"] = 4
+    (interrupted / "config.yaml").write_text(yaml.safe_dump(saved))
+    (interrupted / "metrics.json").unlink()
+    code, _, err = trainlab("resume", interrupted, "--quiet")
+    assert code == 0, err
+    assert trainlab("train", "image-classification", "--data", root, "--out", unbroken, "--quiet",
+                    "train.epochs=4", *settings)[0] == 0
+
+    def final(run_dir: Path) -> dict:
+        metrics = json.loads((run_dir / "metrics.json").read_text())
+        return {key: value for key, value in metrics.items() if key.startswith(("test_", "val_", "train_loss"))}
+
+    assert final(interrupted) == final(unbroken)
+    rows = [(run / "history.csv").read_text().splitlines() for run in (interrupted, unbroken)]
+    assert [line.rsplit(",", 1)[0] for line in rows[0]] == [line.rsplit(",", 1)[0] for line in rows[1]]

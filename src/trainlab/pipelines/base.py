@@ -43,6 +43,9 @@ class Pipeline:
 
     # -- what the task declares (read without building a run) --
     default_model: ClassVar[str]  # the model a config that names none trains
+    # Options of the default model where the config names no model (naming one, even the default,
+    # gives that model's own defaults); options the config sets win.
+    default_model_options: ClassVar[dict[str, Any]] = {}
     data_section: ClassVar[type[DataConfig]]  # the options of its kind of data (data_options.py)
     loader: ClassVar[str]  # "module:function" reading `--data` into splits (imported when a run reads data)
     # "module:function" scoring a finished run on other data (`trainlab evaluate RUN --data SOURCE`)

@@ -43,6 +43,9 @@ CONFUSION_FILE_MAX_CLASSES = 100
 @registry.tasks.register("text-classification", "classify texts (a builtin dataset, a CSV/TSV/JSONL, a folder)")
 class TextClassification(ClassificationPipeline):
     default_model = "lstm"
+    # What the sentiment study found best (bidirectional, max pooling, dropout on the embedded
+    # tokens), for a config that names no model; `--model lstm` is the plain cell.
+    default_model_options = {"bidirectional": True, "pooling": "max", "embedding_dropout": 0.3}
     data_section = TextDataConfig
     loader = "trainlab.data.text:load_text_source"
     new_data_scorer = "trainlab.evaluation:score_texts"
