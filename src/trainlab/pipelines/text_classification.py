@@ -16,7 +16,7 @@ import math
 from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -45,7 +45,7 @@ class TextClassification(ClassificationPipeline):
     default_model = "lstm"
     # What the sentiment study found best (bidirectional, max pooling, dropout on the embedded
     # tokens), for a config that names no model; `--model lstm` is the plain cell.
-    default_model_options = {"bidirectional": True, "pooling": "max", "embedding_dropout": 0.3}
+    default_model_options: ClassVar[dict[str, Any]] = {"bidirectional": True, "pooling": "max", "embedding_dropout": 0.3}
     data_section = TextDataConfig
     loader = "trainlab.data.text:load_text_source"
     new_data_scorer = "trainlab.evaluation:score_texts"
