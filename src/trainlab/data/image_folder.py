@@ -87,19 +87,16 @@ def read_image_split(
     """Decode every image under `root/<class>/` for the given classes (labels index `classes`)."""
     files, labels = list_image_files(root, classes)
     decoded = in_threads(lambda path: decode_or_reason(path, image_size, grayscale), files)
-    arrays, kept_labels = [], []
-    for path, label, result in zip(files, labels, decoded):
-        if isinstance(result, str):
-            refuse_or_warn(path, result, strict)
-            continue
-        arrays.append(result)
-        kept_labels.append(label)
+    for path, reason in unreadable(files, decoded):
+        refuse_or_warn(path, reason, strict)
+    arrays, kept = readable(decoded)
+    kept_labels = np.asarray(labels, dtype=np.int64)[kept]
     skipped = len(files) - len(arrays)
     if skipped:
         say(f"warning: skipped {skipped} unreadable image(s) under {root}")
     if not arrays:
         raise TrainlabError(f"{root}: no readable images")
-    return ImageSet(arrays, np.asarray(kept_labels, dtype=np.int64), skipped)
+    return ImageSet(arrays, kept_labels, skipped)
 
 
 def in_threads(function: Callable[[Path], T], files: Sequence[Path]) -> list[T]:
@@ -113,10 +110,26 @@ def in_threads(function: Callable[[Path], T], files: Sequence[Path]) -> list[T]:
 
 def decode_or_reason(path: Path, image_size: tuple[int, int] | None, grayscale: bool) -> np.ndarray | str:
     """`decode_image`, or why the file cannot be read."""
+    return _or_reason(lambda: decode_image(path, image_size, grayscale))
+
+
+def _or_reason(read: Callable[[], T]) -> T | str:
+    """What `read()` gives, or why Pillow could not read the file (its error as text)."""
     try:
-        return decode_image(path, image_size, grayscale)
+        return read()
     except (UnidentifiedImageError, OSError, ValueError) as error:
         return str(error) or type(error).__name__
+
+
+def readable(results: Sequence[T | str]) -> tuple[list[T], np.ndarray]:
+    """The results that are not reasons (text), and a boolean mask of where they were."""
+    kept = np.array([not isinstance(result, str) for result in results], dtype=bool)
+    return [result for result in results if not isinstance(result, str)], kept
+
+
+def unreadable(files: Sequence, results: Sequence) -> list[tuple[Path, str]]:
+    """(file, reason) for each result that is a reason."""
+    return [(Path(path), result) for path, result in zip(files, results) if isinstance(result, str)]
 
 
 def refuse_or_warn(path: Path, reason: str, strict: bool) -> None:
@@ -159,28 +172,23 @@ def list_image_split(root: Path, classes: list[str], strict: bool) -> ImageListi
     the others are skipped with a warning, or refused under `strict`. A file whose header reads
     but whose pixels do not (a truncated file) is only found when it is decoded."""
     files, labels = list_image_files(root, classes)
-    headers = in_threads(_header_or_reason, files)
-    kept = [index for index, header in enumerate(headers) if not isinstance(header, str)]
-    for path, header in zip(files, headers):
-        if isinstance(header, str):
-            refuse_or_warn(path, header, strict)
-    if len(kept) < len(files):
-        say(f"warning: skipped {len(files) - len(kept)} unreadable image(s) under {root}")
-    if not kept:
+    headers = in_threads(lambda path: _or_reason(lambda: _header(path)), files)
+    for path, reason in unreadable(files, headers):
+        refuse_or_warn(path, reason, strict)
+    found, kept = readable(headers)
+    if len(found) < len(files):
+        say(f"warning: skipped {len(files) - len(found)} unreadable image(s) under {root}")
+    if not found:
         raise TrainlabError(f"{root}: no readable images")
-    found = [headers[index] for index in kept]
-    return ImageListing([files[index] for index in kept], np.asarray(labels, dtype=np.int64)[kept],
+    return ImageListing([path for path, own in zip(files, kept) if own], np.asarray(labels, dtype=np.int64)[kept],
                         [(height, width) for height, width, _ in found], any(colour for *_, colour in found))
 
 
-def _header_or_reason(path: Path) -> tuple[int, int, bool] | str:
-    """(height, width, has colour) from the file's header, or why Pillow cannot open it."""
-    try:
-        with Image.open(path) as image:
-            gray = image.mode in _GRAY_MODES or image.mode.startswith("I;16")
-            return image.height, image.width, not gray
-    except (UnidentifiedImageError, OSError, ValueError) as error:
-        return str(error) or type(error).__name__
+def _header(path: Path) -> tuple[int, int, bool]:
+    """(height, width, has colour) from the file's header, without decoding its pixels."""
+    with Image.open(path) as image:
+        gray = image.mode in _GRAY_MODES or image.mode.startswith("I;16")
+        return image.height, image.width, not gray
 
 
 def common_size(listings: Sequence[ImageListing], root: Path) -> tuple[int, int]:

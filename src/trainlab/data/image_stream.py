@@ -33,8 +33,10 @@ from trainlab.config import ImageDataConfig
 from trainlab.data.image_folder import (
     decode_or_reason,
     in_threads,
+    readable,
     refuse_or_warn,
     stack_channels_first,
+    unreadable,
 )
 from trainlab.data.splits import ClassificationSplits
 from trainlab.errors import TrainlabError
@@ -140,16 +142,12 @@ def held_or_streamed(splits: ClassificationSplits, data: ImageDataConfig) -> Cla
         if pair is None:
             return None
         results = pair[0].read()
-        readable = []
-        for path, result in zip(pair[0].paths, results):
-            if isinstance(result, str):
-                refuse_or_warn(Path(path), result, strict)
-            else:
-                readable.append(result)
-        kept = torch.tensor([not isinstance(result, str) for result in results], dtype=torch.bool)
-        if not readable:
+        for path, reason in unreadable(pair[0].paths, results):
+            refuse_or_warn(path, reason, strict)
+        arrays, kept = readable(results)
+        if not arrays:
             raise TrainlabError(f"{Path(pair[0].paths[0]).parent.parent}: no readable images")
-        return torch.from_numpy(stack_channels_first(readable, pair[0].channels)), pair[1][kept]
+        return torch.from_numpy(stack_channels_first(arrays, pair[0].channels)), pair[1][torch.from_numpy(kept)]
 
     return replace(splits, train=decoded_pair(splits.train), val=decoded_pair(splits.val),
                    test=decoded_pair(splits.test), storage=f"images held in memory: {reason}")
@@ -203,8 +201,7 @@ class StreamingBatches:
         return list(torch.split(order, self.batch_size))
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for images, labels, _ in self._read(self.batch_indices()):
-            yield images, labels
+        yield from self._read(self.batch_indices())
 
     def rank_parts(self, rank: int, world_size: int) -> Iterator[tuple[tuple[torch.Tensor, ...], int, bool]]:
         """This rank's part of each batch (the r-th of `torch.tensor_split`'s parts, as
@@ -214,19 +211,19 @@ class StreamingBatches:
         parts = [torch.tensor_split(whole, world_size)[rank] for whole in wholes]
         counted = [len(part) > 0 for part in parts]
         chosen = [part if own else whole[:1] for part, whole, own in zip(parts, wholes, counted)]
-        for (images, labels, _), whole, own in zip(self._read(chosen), wholes, counted):
-            yield (images, labels), len(whole), own
+        for batch, whole, own in zip(self._read(chosen), wholes, counted):
+            yield batch, len(whole), own
 
-    def _read(self, batches: list[torch.Tensor]) -> Iterator[tuple[torch.Tensor, torch.Tensor, int]]:
+    def _read(self, batches: list[torch.Tensor]) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         reader = _BatchReader(self.images, self.labels, batches, self.transform, (self.seed, self.epoch))
         loader = DataLoader(reader, batch_size=None, num_workers=self.workers, pin_memory=self.pin_memory)
-        for index, (images, labels, failures) in enumerate(loader):
+        for images, labels, failures in loader:
             for path, reason in failures:
                 if path not in self._reported:
                     self._reported.add(path)
                     refuse_or_warn(Path(path), reason, self.strict)
             if len(labels):
-                yield images, labels, index
+                yield images, labels
 
 
 class _BatchReader(Dataset):
@@ -246,12 +243,12 @@ class _BatchReader(Dataset):
         files = self.images[chosen]
         grayscale = files.channels == 1
         results = [decode_or_reason(Path(path), files.size, grayscale) for path in files.paths]
-        failures = [(path, result) for path, result in zip(files.paths, results) if isinstance(result, str)]
-        readable = [result for result in results if not isinstance(result, str)]
-        labels = self.labels[chosen][torch.tensor([not isinstance(result, str) for result in results])]
-        if not readable:
+        failures = [(str(path), reason) for path, reason in unreadable(files.paths, results)]
+        arrays, kept = readable(results)
+        labels = self.labels[chosen][torch.from_numpy(kept)]
+        if not arrays:
             return torch.empty((0, *files.shape[1:]), dtype=torch.uint8), labels, failures
-        images = torch.from_numpy(stack_channels_first(readable, files.channels))
+        images = torch.from_numpy(stack_channels_first(arrays, files.channels))
         if self.transform is not None:
             seed = np.random.SeedSequence([*self.seed_and_epoch, index]).generate_state(1)[0]
             images = self.transform(images, torch.Generator().manual_seed(int(seed)))

@@ -98,8 +98,7 @@ class TextClassification(ClassificationPipeline):
             return extra
         # The classical reference, on exactly the tokens the network saw.
         baseline = fitted_tfidf_baseline(self.data.train)
-        scores = baseline.evaluate(self.data.test.sequences, self.data.test.labels)
-        scores.pop("confusion_matrix", None)
+        scores = tfidf_test_scores(baseline, self.data.test)
         extra.update({f"baseline_tfidf_{name}": value for name, value in scores.items()})
         if self.data.val is not None:
             extra.update(self.chosen_model(model, baseline, run_dir))
@@ -169,7 +168,12 @@ class TextClassification(ClassificationPipeline):
 
 def tfidf_baseline_scores(train: EncodedTexts, test: EncodedTexts) -> dict[str, float]:
     """The TF-IDF baseline's test scores (confusion matrix left out), fitted on `train`."""
-    scores = fitted_tfidf_baseline(train).evaluate(test.sequences, test.labels)
+    return tfidf_test_scores(fitted_tfidf_baseline(train), test)
+
+
+def tfidf_test_scores(baseline: TfidfLogisticRegression, test: EncodedTexts) -> dict[str, float]:
+    """A fitted baseline's scores on `test`, without the confusion matrix (metrics.json is flat)."""
+    scores = baseline.evaluate(test.sequences, test.labels)
     scores.pop("confusion_matrix", None)
     return scores
 
