@@ -40,3 +40,18 @@ def test_a_run_config_written_with_the_recipe_reads_back_the_same(tmp_path):
 def test_other_tasks_keep_their_default_models_defaults():
     image = build_config({"task": "image-classification"}).model
     assert image.name == "simple_cnn" and image.channels == [32, 64]
+
+
+def test_the_text_recipe_stops_early_unless_a_model_is_named_or_the_config_says_otherwise():
+    assert text_config().train.early_stopping.patience == 3
+    assert text_config("train.epochs=5").train.early_stopping.patience == 3  # other train keys keep it
+    assert text_config("train.early_stopping.min_delta=0.01").train.early_stopping.patience == 3
+    assert text_config("train.early_stopping.patience=7").train.early_stopping.patience == 7
+    assert text_config("model=lstm").train.early_stopping.patience is None
+    assert build_config({"task": "image-classification"}).train.early_stopping.patience is None
+
+
+def test_an_old_run_config_naming_its_model_trains_as_before(tmp_path):
+    # A config.yaml written before the recipe names its model and no patience: it must not gain one.
+    old = {"task": "text-classification", "model": {"name": "lstm"}, "train": {"epochs": 20}}
+    assert build_config(old).train.early_stopping.patience is None

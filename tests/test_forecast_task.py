@@ -3,6 +3,10 @@ every baseline forecast from the same origins, and `trainlab forecast` past the 
 
 from __future__ import annotations
 
+import json
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -135,6 +139,12 @@ def test_evaluation_metrics_are_on_the_original_scale():
 
 def test_forecast_writes_the_future_steps(trainlab, trained, tmp_path):
     sales, run_dir = trained
+    # A run that chose no model on validation (as runs did before the choice) forecasts with its
+    # network; tests/test_forecast_choice.py covers a run that chose a baseline.
+    run_dir = Path(shutil.copytree(run_dir, tmp_path / "run"))
+    metrics = rundir.read_json(run_dir / rundir.METRICS_FILE)
+    (run_dir / rundir.METRICS_FILE).write_text(json.dumps({key: value for key, value in metrics.items()
+                                                           if key != "chosen_model"}))
     code, _, err = trainlab("forecast", run_dir, "--horizon", 9, "--out", tmp_path / "next.csv")
     assert code == 0, err
     table = pd.read_csv(tmp_path / "next.csv")

@@ -214,6 +214,7 @@ def build_config(raw: dict[str, Any]) -> Config:
         raise TrainlabError(f"model: expected a section or a model name, got {model_raw!r}")
     if "name" not in model_raw:  # the task's default model, with the task's recipe for it
         model_raw = {**task.default_model_options, **model_raw, "name": task.default_model}
+        raw["train"] = _merged(task.default_train_options, raw.get("train"))
     model_class = registry.models.entry(model_raw["name"], raw["task"]).config_class
     model = _validate(model_class or ModelConfig, model_raw, prefix="model.")
     data = build_data_config(raw.pop("data", {}), raw["task"])
@@ -221,6 +222,16 @@ def build_config(raw: dict[str, Any]) -> Config:
     # Fields of the chosen classes must survive the round trip to YAML and back.
     assert isinstance(config.model, model_class or ModelConfig) and isinstance(config.data, type(data))
     return config
+
+
+def _merged(defaults: dict[str, Any], given: Any) -> Any:
+    """`given` (a section as the config spells it) over `defaults`, section by section."""
+    if not isinstance(given, dict):
+        return copy.deepcopy(defaults) if given is None else given
+    merged = copy.deepcopy(defaults)
+    for key, value in given.items():
+        merged[key] = _merged(defaults[key], value) if isinstance(defaults.get(key), dict) else value
+    return merged
 
 
 def build_data_config(raw: dict[str, Any], task: str) -> DataConfig:

@@ -14,14 +14,18 @@ from trainlab.data.sources import load_source
 from trainlab.data.windows import scaler_from_state
 from trainlab.errors import TrainlabError
 from trainlab.models.forecast import window_forecaster
-from trainlab.rundir import TrainedRun, load_run_config, load_trained
+from trainlab.forecasting.baselines import make_baseline
+from trainlab.metrics.model_choice import forecaster_label
+from trainlab.rundir import METRICS_FILE, TrainedRun, load_run_config, load_trained, read_json
 
 
 def forecast_future(run_dir: str | os.PathLike, horizon: int | None = None, source: str | None = None) -> pd.DataFrame:
     """The next `horizon` steps after the end of the run's series (or of `source`, a series with the
     same columns), on the original scale, one row per future time.
 
-    A horizon longer than the network's is forecast recursively: its forecasts become the history
+    The forecaster is the one the run chose on validation (metrics.json's `chosen_model`): the
+    network, or a baseline fitted on the whole series. A horizon longer than the network's is
+    forecast recursively: its forecasts become the history
     of the next call. Future covariates are unknown, so they are held at their last values then.
     """
     run_dir = Path(run_dir)
@@ -39,8 +43,15 @@ def forecast_future(run_dir: str | os.PathLike, horizon: int | None = None, sour
         raise TrainlabError(
             f"--data {source}: its targets {series.target_names} are not the run's {info['targets']}"
         )
-    forecaster = trained_forecaster(trained)
     history = series.values.astype(np.float64)
+    chosen = read_json(run_dir / METRICS_FILE, default={}).get("chosen_model", "network")
+    if chosen != "network":  # a baseline won on validation: it forecasts every step from the history
+        runs.say(f"forecast by {forecaster_label(chosen)}, the model this run chose on validation "
+                 f"(metrics.json: chosen_model), fitted on the {len(history):,} steps of the series")
+        values = make_baseline(chosen, period=info["period"]).fit(history).predict(horizon)
+        times = _future_times(series.times, info["frequency"], horizon)
+        return pd.DataFrame(values, columns=info["targets"], index=times)
+    forecaster = trained_forecaster(trained)
     covariates = None if series.covariates is None else series.covariates.astype(np.float64)
     if horizon > info["horizon"] and covariates is not None:
         runs.say("note: future covariates are unknown; they are held at their last values")

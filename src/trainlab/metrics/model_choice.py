@@ -1,11 +1,13 @@
-"""Which model a classification run delivers: the network, its baseline, or a blend of the two,
-chosen on the validation split alone.
+"""Which model a run delivers, chosen on the validation split alone.
 
-The candidates are blends `w * network + (1 - w) * baseline` of the two models' class
+Classification: the network, its baseline, or a blend of the two. The candidates are blends `w * network + (1 - w) * baseline` of the two models' class
 probabilities for w = 0, 0.1, ..., 1: w = 1 is the network, w = 0 the baseline, anything between
 an ensemble. The one with the highest validation accuracy wins; equal accuracies go to the lower
 validation log loss, then to the larger network weight. The test split plays no part in the
 choice: it is scored once per candidate afterwards, to report.
+
+Forecasting: the network or one of the baselines, whichever has the lowest MASE in a backtest over
+the validation part (equal MASEs go to the first in the order given: the network first).
 """
 
 from __future__ import annotations
@@ -56,13 +58,23 @@ def choose_blend(network: np.ndarray, baseline: np.ndarray, labels: np.ndarray) 
                   between)
 
 
+def choose_forecaster(val_mase: dict[str, float | None]) -> str:
+    """The name with the lowest validation MASE (None: undefined, never chosen); the first wins ties."""
+    scored = {name: value for name, value in val_mase.items() if value is not None}
+    if not scored:
+        raise ValueError("no forecaster has a defined validation MASE")
+    return min(scored, key=scored.get)
+
+
 def chosen_model_sentence(metrics: dict, baseline: str = "TF-IDF") -> str | None:
-    """One sentence from metrics.json (its `chosen_model`, `ensemble_network_weight` and
-    `candidate_<name>_<split>_accuracy` keys) saying which candidate won on validation and how the
-    three scored; None for a run that made no choice."""
+    """One sentence from metrics.json (its `chosen_model` and `candidate_<name>_<split>_<metric>`
+    keys) saying which candidate won on validation and how the others scored; None for a run that
+    made no choice."""
     chosen = metrics.get("chosen_model")
     if chosen is None:
         return None
+    if "candidate_network_val_mase" in metrics:
+        return _forecaster_sentence(metrics, chosen)
     weight = metrics["ensemble_network_weight"]
     short = {"network": "network", "tfidf": baseline, "ensemble": "ensemble"}
     described = {"network": "the network", "tfidf": baseline,
@@ -75,4 +87,33 @@ def chosen_model_sentence(metrics: dict, baseline: str = "TF-IDF") -> str | None
                                                zip(order[1:], values[1:])) + ")"
 
     return (f"Chosen on validation: {described[chosen]}, with accuracy {scores('val')}; "
+            f"on test it scores {scores('test')}.")
+
+
+def forecaster_label(name: str) -> str:
+    """How a forecaster is named in prose: "the network", "ETS", "seasonal naive"."""
+    return {"network": "the network", "ets": "ETS", "arima": "ARIMA"}.get(name, name.replace("_", " "))
+
+
+def _forecaster_sentence(metrics: dict, chosen: str) -> str:
+    """The winner's validation and test MASE beside the network's and the best other baseline's."""
+    candidates = [key.removeprefix("candidate_").removesuffix("_val_mase") for key in metrics
+                  if key.startswith("candidate_") and key.endswith("_val_mase")]
+    others = [name for name in candidates if name not in (chosen, "network")
+              and metrics[f"candidate_{name}_val_mase"] is not None]
+    compared = ([] if chosen == "network" else ["network"]) + (
+        [min(others, key=lambda name: metrics[f"candidate_{name}_val_mase"])] if others else [])
+
+    def scores(split: str) -> str:
+        def shown(name: str) -> str:
+            value = metrics.get(f"candidate_{name}_{split}_mase")
+            return "undefined" if value is None else f"{value:.3f}"
+
+        label = {name: forecaster_label(name).removeprefix("the ") for name in compared}
+        best_other = "best baseline" if chosen == "network" else "best other baseline"
+        return f"{shown(chosen)} (" + ", ".join(
+            f"{label[name]} {shown(name)}" if name == "network" else f"{best_other}, {label[name]}, {shown(name)}"
+            for name in compared) + ")"
+
+    return (f"Chosen on validation: {forecaster_label(chosen)}, with MASE {scores('val')}; "
             f"on test it scores {scores('test')}.")

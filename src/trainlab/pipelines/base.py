@@ -46,6 +46,9 @@ class Pipeline:
     # Options of the default model where the config names no model (naming one, even the default,
     # gives that model's own defaults); options the config sets win.
     default_model_options: ClassVar[dict[str, Any]] = {}
+    # Training options that come with that recipe (same rule: only where no model is named, and
+    # options the config sets win), e.g. early stopping for a model known to overfit.
+    default_train_options: ClassVar[dict[str, Any]] = {}
     data_section: ClassVar[type[DataConfig]]  # the options of its kind of data (data_options.py)
     loader: ClassVar[str]  # "module:function" reading `--data` into splits (imported when a run reads data)
     # "module:function" scoring a finished run on other data (`trainlab evaluate RUN --data SOURCE`)

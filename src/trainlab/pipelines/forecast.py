@@ -9,6 +9,7 @@ back (recursive, seq2seq), their teacher-forced predictions at the backtest orig
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,7 @@ from trainlab.errors import TrainlabError
 from trainlab.forecasting.backtest import SCALAR_METRICS, BacktestResult, backtest, origins
 from trainlab.forecasting.baselines import BASELINES, make_baseline
 from trainlab.forecasting.seasonality import detect_period
+from trainlab.metrics.model_choice import choose_forecaster
 from trainlab.metrics.regression import seasonal_naive_scale
 from trainlab.models import SeriesSpec
 from trainlab.models.forecast import window_forecaster
@@ -92,10 +94,14 @@ class Forecast(Pipeline):
         history = len(self.data.whole_until_test()) - len(self.data.test)
         count = len(origins(history + len(self.data.test), history, horizon, stride))
         window = f"\n{self.window_reason}" if self.window_reason else ""
+        choice = ""
+        if self.data.val is not None:
+            choice = ("\nchosen model: the network or a baseline, whichever has the lowest MASE in the same "
+                      "backtest over the validation part (baselines fitted on the training part)")
         return (f"{self.data.summary()}{window}\n"
                 f"backtest: {count} origin{'s' if count > 1 else ''} {stride} step{'s' if stride > 1 else ''} apart "
                 f"over the test part; ets and arima are fitted once on the {history:,} steps before the first, "
-                f"then run on over each origin's new steps with their estimates kept")
+                f"then run on over each origin's new steps with their estimates kept{choice}")
 
     def finish(self, model: nn.Module, results: dict[str, dict[str, Any]], run_dir: Path) -> dict[str, Any]:
         """Backtest the trained network and every baseline over the test part; the network's
@@ -121,8 +127,32 @@ class Forecast(Pipeline):
                      if extra.get(f"baseline_{name}_mase") is not None}
         if baselines:
             extra["best_baseline"] = min(baselines, key=baselines.get)
+        if self.data.val is not None:
+            extra.update(self.chosen_forecaster(model, extra))
         results["test"] = {key: value for key, value in results["test"].items()
                            if key not in ("mae", "rmse", "mase")}
+        return extra
+
+    def chosen_forecaster(self, model: nn.Module, test_scores: dict[str, Any]) -> dict[str, Any]:
+        """The network or a baseline, whichever backtests best over the validation part (the
+        network and every baseline forecasting from the same origins, the baselines fitted on the
+        training part); every candidate's validation and test MASE, and the winner's test scores."""
+        history = self.data.train if self.data.val_history is None else self.data.val_history
+        try:
+            outcome = self.backtest(model, history.followed_by(self.data.val), BASELINES, initial=len(history))
+        except ValueError as error:  # a validation part shorter than the horizon
+            runs.say(f"note: the network is kept without a choice on validation: {error}")
+            return {}
+        val_mase = {("network" if name == "model" else name): scores["mase"]
+                    for name, scores in outcome.summary.items()}
+        chosen = choose_forecaster(val_mase)
+        prefix = {name: "test" if name == "network" else f"baseline_{name}" for name in val_mase}
+        extra: dict[str, Any] = {"chosen_model": chosen}
+        for name, value in val_mase.items():
+            extra[f"candidate_{name}_val_mase"] = value
+            extra[f"candidate_{name}_test_mase"] = test_scores.get(f"{prefix[name]}_mase")
+        extra.update({f"chosen_test_{metric}": test_scores.get(f"{prefix[chosen]}_{metric}")
+                      for metric in SCALAR_METRICS})
         return extra
 
     def scored_test(self, model: nn.Module, results: dict[str, Any]) -> dict[str, Any]:
@@ -130,15 +160,19 @@ class Forecast(Pipeline):
         scores = self.backtest(model, self.data.whole_until_test(), baselines=()).summary["model"]
         return {"loss": results["loss"], **{metric: scores[metric] for metric in SCALAR_METRICS}}
 
-    def backtest(self, model: nn.Module, whole: TimeSeries, baselines: tuple[str, ...]) -> BacktestResult:
-        """The network ("model") and `baselines` forecast from the same origins of the test part."""
+    def backtest(
+        self, model: nn.Module, whole: TimeSeries, baselines: Iterable[str], initial: int | None = None
+    ) -> BacktestResult:
+        """The network ("model") and `baselines` forecast from the same origins of the part of
+        `whole` from step `initial` on (None: the test part)."""
         horizon = self.config.data.horizon
         forecasters: dict[str, Any] = {"model": window_forecaster(
             model, self.window, self.windows.target_scaler, self.windows.covariate_scaler
         )}
         forecasters.update({name: make_baseline(name, period=self.period) for name in baselines})
         return backtest(
-            forecasters, whole.values, horizon, initial=len(whole) - len(self.data.test),
+            forecasters, whole.values, horizon,
+            initial=len(whole) - len(self.data.test) if initial is None else initial,
             stride=self.config.data.backtest_stride or horizon, refit=False, period=self.period,
             covariates=whole.covariates,
         )
