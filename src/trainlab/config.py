@@ -213,7 +213,7 @@ def build_config(raw: dict[str, Any]) -> Config:
     if not isinstance(model_raw, dict):
         raise TrainlabError(f"model: expected a section or a model name, got {model_raw!r}")
     if "name" not in model_raw:  # the task's default model, with the task's recipe for it
-        model_raw = {**task.default_model_options, **model_raw, "name": task.default_model}
+        model_raw = {**task.model_recipe(model_raw), **model_raw, "name": task.default_model}
         raw["train"] = _merged(task.default_train_options, raw.get("train"))
     model_class = registry.models.entry(model_raw["name"], raw["task"]).config_class
     model = _validate(model_class or ModelConfig, model_raw, prefix="model.")

@@ -146,6 +146,9 @@ class TextDataConfig(TokenizedDataConfig):
     max_length: PositiveInt | None = DEFAULT_MAX_LENGTH  # truncate longer texts; null keeps them whole
     bucket: bool = True  # training batches of similar lengths (less padding)
     embeddings: str | None = None  # GloVe-format vectors aligned to the vocabulary (coverage reported)
+    # A text run's directory whose tokenizer and vocabulary read the texts (instead of a vocabulary
+    # built from the training split); model.pretrained_encoder sets it to its language model.
+    vocabulary_from: str | None = None
     context_length: PositiveInt = 50  # next-word data: the words an example shows before its next word
     stride: PositiveInt = 1  # next-word data: words between consecutive training examples
     num_examples: PositiveInt = 10_000  # synthetic-reviews: reviews generated
@@ -168,6 +171,7 @@ class CorpusDataConfig(TokenizedDataConfig):
     val_fraction: float = Field(DEFAULT_HELD_OUT_FRACTION, ge=0, lt=1)
     test_fraction: float = Field(DEFAULT_HELD_OUT_FRACTION, gt=0, lt=1)
     tokenizer: Literal["word", "char"] = "char"
+    text_column: str = "text"  # a .csv/.tsv/.jsonl source: the column whose texts make the corpus
     chunk_length: PositiveInt = 50  # the steps of truncated backpropagation through time
     stateful: bool = True  # contiguous chunks, state carried across (detached); false: independent windows
 

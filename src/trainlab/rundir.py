@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import torch
 from torch import nn
 
 from trainlab import registry
@@ -168,6 +169,10 @@ class TrainedRun:
     encoder: TextEncoder | None  # text and language-model runs: tokenizer and vocabulary
 
 
+# Model options that load weights when a model is built, and their values that load none.
+PRETRAINED_OPTIONS_OFF = {"load_pretrained": None, "pretrained": "none", "pretrained_encoder": None}
+
+
 def load_trained(run_dir: str | os.PathLike, config: Config | None = None, weights: bool = True) -> TrainedRun:
     """Rebuild the trained model of an image-classification, text-classification, forecast or
     language-model run from its directory.
@@ -186,9 +191,9 @@ def load_trained(run_dir: str | os.PathLike, config: Config | None = None, weigh
     if registry.tasks.get(config.task).saves_encoder:
         encoder = TextEncoder.load(run_dir / ENCODER_FILE)
     model_config = config.model
-    if getattr(model_config, "load_pretrained", None) or getattr(model_config, "pretrained", "none") != "none":
-        # The scored checkpoint replaces every weight: the pretrained file need not exist any more.
-        model_config = model_config.model_copy(update={"load_pretrained": None, "pretrained": "none"})
+    # The scored checkpoint replaces every weight: the pretrained file or run need not exist any more.
+    unloaded = {name: value for name, value in PRETRAINED_OPTIONS_OFF.items() if name in type(model_config).model_fields}
+    model_config = model_config.model_copy(update=unloaded)
     try:
         spec = registry.tasks.get(config.task).spec_from_info(info, encoder)
     except NotImplementedError:
@@ -197,6 +202,25 @@ def load_trained(run_dir: str | os.PathLike, config: Config | None = None, weigh
     if weights:
         load_weights(model, scored_checkpoint(run_dir, config))
     return TrainedRun(config, info, model.eval(), encoder)
+
+
+def read_language_model(run_dir: str | os.PathLike) -> tuple[Any, dict[str, torch.Tensor]]:
+    """(the model section, the scored weights) of the finished word-level language-model run at
+    `run_dir`, for a classifier that starts from it (`model.pretrained_encoder`)."""
+    where = f"model.pretrained_encoder={run_dir}"
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise TrainlabError(f"{where}: no such run directory; train one with `trainlab train language-model "
+                            "--data TEXTS data.tokenizer=word` first")
+    config = load_run_config(run_dir)
+    if config.task != "language-model":
+        raise TrainlabError(f"{where}: a {config.task} run; give a language-model run")
+    if getattr(config.data, "tokenizer", None) != "word":
+        raise TrainlabError(f"{where}: a character-level language model; a classifier reads words "
+                            "(train the language model with data.tokenizer=word)")
+    if not is_complete(run_dir):
+        raise TrainlabError(f"{where}: the run has not finished (no {METRICS_FILE}); resume it first")
+    return config.model, load_trained(run_dir, config).model.state_dict()
 
 
 def load_chosen_baseline(run_dir: str | os.PathLike) -> tuple[float, SavedTfidf | None]:

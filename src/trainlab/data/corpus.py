@@ -19,6 +19,7 @@ from trainlab.config import DataConfig
 from trainlab.data.download import fetch, resources_of
 from trainlab.data.sources import builtin_splits
 from trainlab.data.text import read_text_file
+from trainlab.data.text_files import read_table_records
 from trainlab.data.tokenizers import (
     TextEncoder,
     Tokenizer,
@@ -74,8 +75,18 @@ class TextCorpus:
         )
 
 
-def read_corpus_text(path: Path, encoding: str) -> str:
-    """A text file's content; an empty file is an error."""
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl")
+
+
+def read_corpus_text(path: Path, encoding: str, text_column: str = "text") -> str:
+    """A text file's content, or a table's texts (its `text_column`) one per line, so that a
+    classifier's training table can teach a language model first (ULMFiT); empty is an error."""
+    if path.suffix.lower() in TABLE_SUFFIXES:
+        columns, records = read_table_records(path, encoding)
+        if text_column not in columns:
+            raise TrainlabError(f"{path}: no column '{text_column}' (columns: {', '.join(columns)}); "
+                                "set data.text_column= to the column holding the texts")
+        return "\n".join(str(row.get(text_column) or "") for _, row in records)
     text = read_text_file(path, encoding)
     if not text.strip():
         raise TrainlabError(f"{path}: the file is empty; a language model needs a text to learn from")
@@ -126,8 +137,8 @@ def load_text_file_corpus(data: DataConfig) -> TextCorpus:
         if given is not None:
             if not Path(given).is_file():
                 raise TrainlabError(f"data.{split}={given}: no such file; give a text file")
-            extra[f"{split}_text"] = read_corpus_text(Path(given), data.encoding)
-    return build_corpus(path.name, read_corpus_text(path, data.encoding), data, **extra)
+            extra[f"{split}_text"] = read_corpus_text(Path(given), data.encoding, data.text_column)
+    return build_corpus(path.name, read_corpus_text(path, data.encoding, data.text_column), data, **extra)
 
 
 @registry.datasets.register(

@@ -170,9 +170,10 @@ def assemble_text_splits(
         parts["test"] = part(test, _class_indices(test, class_index, classes), np.arange(len(test.texts)))
     else:
         parts["test"] = part(train, labels, test_index)
-    tokenizer = tokenizer_for(data)
+    tokenizer, vocab = tokenizer_for(data), None
+    if getattr(data, "vocabulary_from", None):
+        tokenizer, vocab = encoder_of_run(data.vocabulary_from)
     encoded: dict[str, EncodedTexts] = {}
-    vocab = None
     for split, (texts, split_labels) in parts.items():
         tokens, truncated = fit_lengths(tokenizer.tokenize_many(texts), data.max_length, f"{name} {split}")
         if vocab is None:  # train comes first: the vocabulary sees training text only
@@ -184,6 +185,17 @@ def assemble_text_splits(
     assert vocab is not None
     return TextSplits(name, encoded["train"], encoded.get("val"), encoded["test"], classes, vocab,
                       tokenizer, data.max_length)
+
+
+def encoder_of_run(run_dir: str) -> tuple[Tokenizer, Vocabulary]:
+    """The tokenizer and vocabulary saved in a run directory (`data.vocabulary_from`)."""
+    from trainlab.rundir import ENCODER_FILE
+
+    path = Path(run_dir) / ENCODER_FILE
+    if not path.is_file():
+        raise TrainlabError(f"data.vocabulary_from={run_dir}: no {ENCODER_FILE} there; give a text run's directory")
+    encoder = TextEncoder.load(path)
+    return encoder.tokenizer, encoder.vocab
 
 
 def _class_indices(raw: RawTexts, class_index: dict[str, int], classes: list[str]) -> np.ndarray:

@@ -29,6 +29,7 @@ class TextSpec:
     num_classes: int
     padding_idx: int = 0
     embeddings: torch.Tensor | None = None  # (vocab_size, dim) pretrained rows (data.embeddings)
+    encoder_weights: dict[str, torch.Tensor] | None = None  # a language model's (model.pretrained_encoder)
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from trainlab import registry
 from trainlab.models.cell_options import CellOptionsConfig, build_recurrent
+from trainlab.models.pretrained_encoder import load_language_model_weights
 from trainlab.models.pooling import Pooling, build_pooling, length_mask
 from trainlab.models.unrolled_recurrent import UnrolledRecurrent
 
@@ -253,6 +254,9 @@ class RecurrentClassifierConfig(CellOptionsConfig):
     pooling: Pooling = "last"
     attention_size: PositiveInt | None = None  # attention pooling's scoring layer; None: hidden_size
     freeze_embeddings: bool = False  # keep the pretrained vectors fixed (needs data.embeddings)
+    # A word-level language-model run: its vocabulary, embedding and recurrent layers (ULMFiT;
+    # models/pretrained_encoder.py). The classifier then takes its sizes.
+    pretrained_encoder: str | None = None
 
     @model_validator(mode="after")
     def _dropout_needs_two_layers(self) -> RecurrentClassifierConfig:
@@ -288,7 +292,7 @@ def build_recurrent_classifier(cell: Cell, config: RecurrentClassifierConfig, sp
                 "of data.embeddings; leave model.embedding_dim unset to follow the vectors"
             )
         embedding_dim = vectors_dim
-    return RecurrentClassifier(
+    classifier = RecurrentClassifier(
         spec.vocab_size,
         spec.num_classes,
         cell,
@@ -307,6 +311,9 @@ def build_recurrent_classifier(cell: Cell, config: RecurrentClassifierConfig, sp
         freeze_embeddings=config.freeze_embeddings,
         cell_options=config.cell_options(),
     )
+    if spec.encoder_weights is not None:  # model.pretrained_encoder, read by the pipeline
+        load_language_model_weights(classifier, spec.encoder_weights)
+    return classifier
 
 
 # cell -> (its config, what `trainlab list models` says of it)

@@ -68,6 +68,11 @@ class Pipeline:
     def __init__(self, config: Config):
         self.config = config
 
+    @classmethod
+    def model_recipe(cls, given: dict[str, Any]) -> dict[str, Any]:
+        """The default model's options for a config that names no model and sets `given`."""
+        return cls.default_model_options
+
     def summary(self) -> str:
         return self.data.summary()
 

@@ -26,6 +26,7 @@ from trainlab.config import Config, TextDataConfig
 from trainlab.data.next_word import NextWordSplits
 from trainlab.data.sequence_batching import PaddedBatches
 from trainlab.data.sources import load_source
+from trainlab.models.pretrained_encoder import fitted_to_language_model
 from trainlab.data.text import EncodedTexts
 from trainlab.data.tokenizers import PAD_ID
 from trainlab.metrics.model_choice import accuracy_and_log_loss, blend, choose_blend
@@ -50,6 +51,13 @@ class TextClassification(ClassificationPipeline):
     # the best validation loss, whose weights restore_best keeps.
     default_train_options: ClassVar[dict[str, Any]] = {"early_stopping": {"patience": 3}}
     data_section = TextDataConfig
+
+    @classmethod
+    def model_recipe(cls, given: dict[str, Any]) -> dict[str, Any]:
+        # A language model reads forward only: from one (ULMFiT), the classifier is unidirectional.
+        if given.get("pretrained_encoder"):
+            return {**cls.default_model_options, "bidirectional": False}
+        return cls.default_model_options
     loader = "trainlab.data.text:load_text_source"
     new_data_scorer = "trainlab.evaluation:score_texts"
     reference_spec = TextSpec(20_000, 2)  # a 20,000-word vocabulary, 2 classes
@@ -58,10 +66,17 @@ class TextClassification(ClassificationPipeline):
 
     def __init__(self, config: Config):
         super().__init__(config)
-        self.data = load_source(config.task, config.data)
+        data, encoder_weights = config.data, None
+        language_model_run = getattr(config.model, "pretrained_encoder", None)
+        if language_model_run:  # ULMFiT: the language model's words, sizes and weights
+            language_model, encoder_weights = rundir.read_language_model(language_model_run)
+            config.model = fitted_to_language_model(
+                config.model, language_model, f"model.pretrained_encoder={language_model_run}")
+            data = data.model_copy(update={"vocabulary_from": language_model_run})
+        self.data = load_source(config.task, data)
         self.classes = self.data.classes
         embeddings = self.data.embeddings
-        self.spec = TextSpec(len(self.data.vocab), len(self.classes), PAD_ID, embeddings)
+        self.spec = TextSpec(len(self.data.vocab), len(self.classes), PAD_ID, embeddings, encoder_weights)
         self.task = self.classification_task(self.data.train.labels)
 
         def batches(texts: EncodedTexts, shuffle: bool = False) -> PaddedBatches:
