@@ -75,7 +75,7 @@ def test_the_choice_is_the_best_validation_backtest_not_the_best_test_score(chos
 
 
 def test_forecast_past_the_end_uses_the_chosen_baseline(trainlab, chosen_run, tmp_path):
-    run_dir, values = chosen_run
+    run_dir, _ = chosen_run
     code, _, err = trainlab("forecast", run_dir, "--horizon", 6, "--out", tmp_path / "next.csv")
     assert code == 0, err
     assert "forecast by seasonal naive, the model this run chose on validation" in err

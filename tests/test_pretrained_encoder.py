@@ -48,7 +48,7 @@ def classifier_config(csv, *pairs):
 
 
 def test_a_table_makes_a_corpus_of_its_text_column(language_model_run):
-    run_dir, csv = language_model_run
+    run_dir, _ = language_model_run
     encoder = TextEncoder.load(run_dir / rundir.ENCODER_FILE)
     words = set(encoder.vocab.tokens)
     assert {"film", "cast", "superb", "awful"} <= words
@@ -108,7 +108,7 @@ def test_options_that_contradict_the_language_model_are_one_line(trainlab, langu
 
 
 def test_a_run_that_is_not_a_word_language_model_is_refused(trainlab, language_model_run, tmp_path):
-    run_dir, csv = language_model_run
+    _, csv = language_model_run
     code, _, err = trainlab("train", "text-classification", "--data", csv, "--out", tmp_path / "run",
                             f"model.pretrained_encoder={tmp_path / 'nowhere'}")
     assert code == 2 and "no such run directory" in err

@@ -13,9 +13,9 @@ from trainlab import runs
 from trainlab.data.sources import load_source
 from trainlab.data.windows import scaler_from_state
 from trainlab.errors import TrainlabError
-from trainlab.models.forecast import window_forecaster
 from trainlab.forecasting.baselines import make_baseline
 from trainlab.metrics.model_choice import forecaster_label
+from trainlab.models.forecast import window_forecaster
 from trainlab.rundir import METRICS_FILE, TrainedRun, load_run_config, load_trained, read_json
 
 

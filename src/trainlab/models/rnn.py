@@ -34,8 +34,8 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from trainlab import registry
 from trainlab.models.cell_options import CellOptionsConfig, build_recurrent
-from trainlab.models.pretrained_encoder import load_language_model_weights
 from trainlab.models.pooling import Pooling, build_pooling, length_mask
+from trainlab.models.pretrained_encoder import load_language_model_weights
 from trainlab.models.unrolled_recurrent import UnrolledRecurrent
 
 Cell = Literal["rnn", "lstm", "gru"]

@@ -26,12 +26,12 @@ from trainlab.config import Config, TextDataConfig
 from trainlab.data.next_word import NextWordSplits
 from trainlab.data.sequence_batching import PaddedBatches
 from trainlab.data.sources import load_source
-from trainlab.models.pretrained_encoder import fitted_to_language_model
 from trainlab.data.text import EncodedTexts
 from trainlab.data.tokenizers import PAD_ID
 from trainlab.metrics.model_choice import accuracy_and_log_loss, blend, choose_blend
 from trainlab.models import TextSpec
 from trainlab.models.modes import evaluating
+from trainlab.models.pretrained_encoder import fitted_to_language_model
 from trainlab.models.tfidf import TfidfLogisticRegression
 from trainlab.pipelines.classification import ClassificationPipeline
 
