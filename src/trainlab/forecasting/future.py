@@ -25,8 +25,8 @@ def forecast_future(run_dir: str | os.PathLike, horizon: int | None = None, sour
 
     The forecaster is the one the run chose on validation (metrics.json's `chosen_model`): the
     network, or a baseline fitted on the whole series. A horizon longer than the network's is
-    forecast recursively: its forecasts become the history
-    of the next call. Future covariates are unknown, so they are held at their last values then.
+    forecast recursively: its forecasts become the history of the next call. Future covariates are
+    unknown, so they are held at their last values then.
     """
     run_dir = Path(run_dir)
     config = load_run_config(run_dir)

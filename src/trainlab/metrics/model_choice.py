@@ -1,8 +1,8 @@
 """Which model a run delivers, chosen on the validation split alone.
 
-Classification: the network, its baseline, or a blend of the two. The candidates are blends `w * network + (1 - w) * baseline` of the two models' class
-probabilities for w = 0, 0.1, ..., 1: w = 1 is the network, w = 0 the baseline, anything between
-an ensemble. The one with the highest validation accuracy wins; equal accuracies go to the lower
+Classification: the network, its baseline, or a blend of the two. The candidates are blends
+`w * network + (1 - w) * baseline` of the two models' class probabilities for w = 0, 0.1, ..., 1:
+w = 1 is the network, w = 0 the baseline, anything between an ensemble. The one with the highest validation accuracy wins; equal accuracies go to the lower
 validation log loss, then to the larger network weight. The test split plays no part in the
 choice: it is scored once per candidate afterwards, to report.
 
