@@ -174,7 +174,7 @@ def test_melbourne_temperatures_train_with_defaults(trainlab, shared_data, tmp_p
 def test_the_summary_says_how_the_test_part_is_backtested(tmp_path):
     csv = write_monthly_csv(tmp_path)
     config = build_config({"task": "forecast", "data": {"source": str(csv), "time_column": "month", "horizon": 6}})
-    backtest_line = build_pipeline(config).summary().splitlines()[1]
+    backtest_line = next(line for line in build_pipeline(config).summary().splitlines() if line.startswith("backtest"))
     # 120 months: the test part is the last 24, forecast from origins 96, 102, 108 and 114.
     assert backtest_line == ("backtest: 4 origins 6 steps apart over the test part; ets and arima are fitted once "
                              "on the 96 steps before the first, then run on over each origin's new steps with "

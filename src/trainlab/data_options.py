@@ -185,6 +185,8 @@ class SeriesDataConfig(DataConfig):
     time_column: str | list[str] | None = None
     target: str | list[str] | None = None  # None: the only numeric column
     covariates: list[str] = Field(default_factory=list)
+    # calendar inputs (data/calendar.py): auto picks them from the step; none; or e.g. [hour,dayofweek]
+    calendar: str | list[str] = "auto"
     missing: Literal["error", "interpolate", "ffill"] = "error"
     scaler: Literal["standard", "minmax", "none"] = "standard"  # fitted on the training part only
     # input length; auto: at least one full detected season plus the horizon (see pipelines/forecast.py)

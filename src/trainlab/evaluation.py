@@ -33,6 +33,7 @@ import torch
 
 from trainlab import registry, runs
 from trainlab.data.batching import TensorBatches, TransformedBatches
+from trainlab.data.calendar import with_calendar
 from trainlab.data.corpus import LanguageModelBatches
 from trainlab.data.image_folder import class_names, is_split_layout, read_image_split
 from trainlab.data.sequence_batching import PackedSequences, PaddedBatches
@@ -226,6 +227,7 @@ def score_series(trained: TrainedRun, source: str) -> dict[str, Any]:
         )
     series = load_series_csv(path, data.time_column, info["targets"], info["covariates"], data.missing,
                              data.encoding)
+    series = with_calendar(series, info.get("calendar") or [])
     window, horizon = info["window"], info["horizon"]
     if len(series) < window + horizon:
         raise TrainlabError(

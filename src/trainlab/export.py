@@ -30,6 +30,7 @@ import torch
 from torch import nn
 
 from trainlab import rundir, runs
+from trainlab.data.calendar import input_covariates
 from trainlab.errors import TrainlabError
 
 FORMATS = ("onnx", "torchscript")
@@ -100,11 +101,15 @@ def _signature(task: str, trained: rundir.TrainedRun, run_dir: Path) -> tuple[di
             "preprocessing": "the tokenizer file's tokens, ids right-padded with 0",
         }
     if task == "forecast":
-        features = len(info["targets"]) + len(info.get("covariates") or [])
+        covariates = input_covariates(info)
+        features = len(info["targets"]) + len(covariates)
         return {"window": torch.zeros(2, info["window"], features)}, {
             "inputs": {"window": {"shape": ["N", info["window"], features], "dtype": "float32"}},
             "outputs": {"forecast": {"shape": ["N", info["horizon"], len(info["targets"])], "dtype": "float32"}},
-            "targets": info["targets"], "covariates": info.get("covariates") or [],
+            "targets": info["targets"], "covariates": covariates,
+            "calendar": "covariates named ATTRIBUTE_sin/_cos are sin/cos(2 pi position / cycle) of the step's "
+                        "time: hour of day (cycle 24), day of week (7, Monday 0), day of year (365.25, "
+                        "1 January 0) or month (12, January 0), fractions of the unit included",
             "preprocessing": "each feature (targets, then covariates) as (x - offset) / scale; the "
                              "forecast comes back on the targets' scale: forecast * scale + offset",
             "target_scaler": info["target_scaler"], "covariate_scaler": info.get("covariate_scaler"),

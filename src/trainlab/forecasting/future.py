@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from trainlab import runs
+from trainlab.data.calendar import calendar_features, with_calendar
 from trainlab.data.sources import load_source
 from trainlab.data.windows import scaler_from_state
 from trainlab.errors import TrainlabError
@@ -38,7 +39,8 @@ def forecast_future(run_dir: str | os.PathLike, horizon: int | None = None, sour
     if horizon < 1:
         raise TrainlabError(f"--horizon {horizon}: forecast at least one step")
     data = config.data if source is None else config.data.model_copy(update={"source": source})
-    series = load_source("forecast", data).whole_until_test()
+    attributes = info.get("calendar") or []
+    series = with_calendar(load_source("forecast", data).whole_until_test(), attributes)
     if series.target_names != info["targets"]:
         raise TrainlabError(
             f"--data {source}: its targets {series.target_names} are not the run's {info['targets']}"
@@ -53,18 +55,30 @@ def forecast_future(run_dir: str | os.PathLike, horizon: int | None = None, sour
         return pd.DataFrame(values, columns=info["targets"], index=times)
     forecaster = trained_forecaster(trained)
     covariates = None if series.covariates is None else series.covariates.astype(np.float64)
-    if horizon > info["horizon"] and covariates is not None:
+    if horizon > info["horizon"] and len(info.get("covariates") or []):
         runs.say("note: future covariates are unknown; they are held at their last values")
+    # Enough future times for every step fed back (the last call may forecast past `horizon`).
+    times = _future_times(series.times, info["frequency"], horizon + info["horizon"])
     predicted: list[np.ndarray] = []
-    while sum(len(part) for part in predicted) < horizon:
+    while (done := sum(len(part) for part in predicted)) < horizon:
         step = forecaster(history, covariates)  # (model horizon, targets)
         predicted.append(step)
         history = np.concatenate([history, step])
         if covariates is not None:
-            covariates = np.concatenate([covariates, np.repeat(covariates[-1:], len(step), axis=0)])
+            covariates = np.concatenate([covariates, _next_covariates(covariates, times[done : done + len(step)],
+                                                                      attributes)])
     values = np.concatenate(predicted)[:horizon]
-    times = _future_times(series.times, info["frequency"], horizon)
-    return pd.DataFrame(values, columns=info["targets"], index=times)
+    return pd.DataFrame(values, columns=info["targets"], index=times[:horizon])
+
+
+def _next_covariates(covariates: np.ndarray, times: pd.Index, attributes: list[str]) -> np.ndarray:
+    """The covariates of the future `times`: the data's held at their last values (they are
+    unknown), the calendar features computed from the times (held too when the steps have none)."""
+    held = np.repeat(covariates[-1:], len(times), axis=0)
+    calendar_columns = 2 * len(attributes)
+    if calendar_columns and isinstance(times, pd.DatetimeIndex):
+        held[:, covariates.shape[1] - calendar_columns :] = calendar_features(times, attributes)
+    return held
 
 
 def trained_forecaster(trained: TrainedRun) -> Callable[..., np.ndarray]:

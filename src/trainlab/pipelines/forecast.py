@@ -19,6 +19,7 @@ from torch import nn
 
 from trainlab import registry, rundir, runs
 from trainlab.config import Config, SeriesDataConfig
+from trainlab.data.calendar import input_covariates, resolve_attributes, splits_with_calendar
 from trainlab.data.series import SeriesSplits, TimeSeries
 from trainlab.data.sources import load_source
 from trainlab.data.windows import ForecastWindows, window_splits
@@ -55,10 +56,14 @@ class Forecast(Pipeline):
     def __init__(self, config: Config):
         super().__init__(config)
         data = config.data
-        self.data: SeriesSplits = load_source(config.task, data)
-        train = self.data.train
+        loaded: SeriesSplits = load_source(config.task, data)
+        train = loaded.train
         self.period = data.period or season_period(train)
         self.window, self.window_reason = forecast_window(data.window, self.period, data.horizon, len(train))
+        self.calendar, self.calendar_reason = resolve_attributes(data.calendar, train.times, self.window)
+        self.data = splits_with_calendar(loaded, self.calendar)
+        self.data_summary = loaded.summary()  # the columns of the data, not the calendar inputs
+        train = self.data.train
         self.windows: ForecastWindows = window_splits(
             self.data, self.window, data.horizon, data.stride, data.scaler
         )
@@ -72,9 +77,10 @@ class Forecast(Pipeline):
 
         self.use_tensor_batches(self.windows.train, self.windows.val, self.windows.test)
         self.info = {
-            "summary": self.data.summary(),
+            "summary": self.data_summary,
             "targets": train.target_names,
-            "covariates": train.covariate_names,
+            "covariates": loaded.train.covariate_names,
+            "calendar": self.calendar,
             "frequency": train.frequency,
             "window": self.window,
             "horizon": data.horizon,
@@ -93,12 +99,12 @@ class Forecast(Pipeline):
         horizon, stride = self.config.data.horizon, self.config.data.backtest_stride or self.config.data.horizon
         history = len(self.data.whole_until_test()) - len(self.data.test)
         count = len(origins(history + len(self.data.test), history, horizon, stride))
-        window = f"\n{self.window_reason}" if self.window_reason else ""
+        window = "".join(f"\n{line}" for line in (self.calendar_reason, self.window_reason) if line)
         choice = ""
         if self.data.val is not None:
             choice = ("\nchosen model: the network or a baseline, whichever has the lowest MASE in the same "
                       "backtest over the validation part (baselines fitted on the training part)")
-        return (f"{self.data.summary()}{window}\n"
+        return (f"{self.data_summary}{window}\n"
                 f"backtest: {count} origin{'s' if count > 1 else ''} {stride} step{'s' if stride > 1 else ''} apart "
                 f"over the test part; ets and arima are fitted once on the {history:,} steps before the first, "
                 f"then run on over each origin's new steps with their estimates kept{choice}")
@@ -204,7 +210,7 @@ class Forecast(Pipeline):
     @staticmethod
     def spec_from_info(info: dict[str, Any], encoder: Any) -> SeriesSpec:
         targets = len(info["targets"])
-        return SeriesSpec(targets + len(info.get("covariates") or []), targets, info["window"], info["horizon"])
+        return SeriesSpec(targets + len(input_covariates(info)), targets, info["window"], info["horizon"])
 
     @staticmethod
     def spec_from_shape(input_shape: tuple[int, ...], num_classes: int) -> SeriesSpec:
