@@ -40,6 +40,7 @@ class SeriesSpec:
     target_features: int
     window: int
     horizon: int
+    period: int = 1  # the seasonal period (model.normalization=seasonal forecasts the residual to it)
 
 
 def build_model(config, spec, task: str | None = None) -> nn.Module:

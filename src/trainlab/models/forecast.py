@@ -17,7 +17,11 @@ the start of each epoch, which sets the ratio to `initial ratio * decay ** epoch
 Normalisation per window (targets only; covariates pass unchanged), undone on the outputs:
 "last" subtracts each target's last observed value, so the network learns a correction to the
 naive forecast; "revin" is RevIN (Kim et al. 2022): subtract the window mean, divide by the window
-standard deviation, then a learnable affine map per target.
+standard deviation, then a learnable affine map per target; "seasonal" reads the window relative to
+its last value, like "last", and forecasts the residual to the seasonal naive forecast (the value
+one season before each forecast step), so that an untrained network already forecasts like that
+baseline and training learns what the season does not repeat (direct strategy only: the values fed
+back by the others would be residuals read as levels).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import Field, PositiveInt
+from pydantic import Field, PositiveInt, model_validator
 from torch import nn
 
 from trainlab import registry
@@ -37,7 +41,7 @@ from trainlab.models.modes import evaluating
 
 Strategy = Literal["direct", "recursive", "seq2seq"]
 TeacherForcing = Literal["always", "never", "scheduled"]
-Normalization = Literal["none", "last", "revin"]
+Normalization = Literal["none", "last", "revin", "seasonal"]
 
 
 class RecurrentForecastConfig(CellOptionsConfig):
@@ -52,6 +56,13 @@ class RecurrentForecastConfig(CellOptionsConfig):
     teacher_forcing_ratio: float = Field(1.0, ge=0, le=1)  # scheduled: the ratio at epoch 0
     teacher_forcing_decay: float = Field(0.9, gt=0, le=1)  # scheduled: ratio * decay ** epoch
     normalization: Normalization = "none"
+
+    @model_validator(mode="after")
+    def _seasonal_is_direct(self) -> RecurrentForecastConfig:
+        if self.normalization == "seasonal" and self.strategy != "direct":
+            raise ValueError(f"model.normalization=seasonal forecasts with model.strategy=direct only "
+                             f"(got {self.strategy}): the values the others feed back would be residuals")
+        return self
 
 
 class RNNForecastConfig(RecurrentForecastConfig):
@@ -130,10 +141,37 @@ class RevIN(WindowNormalization):
         return (predictions - self.bias) / (self.weight + self.eps**2) * std + mean
 
 
+class SeasonalResidual(WindowNormalization):
+    """Inputs relative to each target's last value; outputs added to the seasonal naive forecast,
+    the value `period` steps before each forecast step (of the window's last season)."""
+
+    def __init__(self, target_features: int, period: int, horizon: int):
+        super().__init__(target_features)
+        self.period = period
+        # forecast step h (0-based) repeats the window's step -period + h % period
+        self.register_buffer("seasonal_steps", torch.tensor([h % period - period for h in range(horizon)]),
+                             persistent=False)
+
+    def normalize(self, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if inputs.shape[1] < self.period:
+            raise ValueError(f"a window of {inputs.shape[1]} steps holds no full season of {self.period}")
+        k = self.target_features
+        targets = inputs[..., :k]
+        seasonal = targets[:, inputs.shape[1] + self.seasonal_steps]  # (B, H, k)
+        return torch.cat([targets - targets[:, -1:], inputs[..., k:]], dim=-1), seasonal
+
+    def normalize_targets(self, targets: torch.Tensor, seasonal: torch.Tensor) -> torch.Tensor:
+        return targets - seasonal
+
+    def denormalize(self, predictions: torch.Tensor, seasonal: torch.Tensor) -> torch.Tensor:
+        return predictions + seasonal
+
+
 NORMALIZATIONS: dict[str, type[WindowNormalization]] = {
     "none": WindowNormalization,
     "last": LastValueNormalization,
     "revin": RevIN,
+    "seasonal": SeasonalResidual,
 }
 
 
@@ -162,6 +200,7 @@ class RecurrentForecaster(nn.Module):
         teacher_forcing_decay: float = 0.9,
         normalization: Normalization = "none",
         cell_options: dict | None = None,
+        period: int = 1,
     ):
         super().__init__()
         if cell not in FUSED:
@@ -171,7 +210,9 @@ class RecurrentForecaster(nn.Module):
         if teacher_forcing not in ("always", "never", "scheduled"):
             raise ValueError(f"teacher_forcing must be always, never or scheduled (got {teacher_forcing!r})")
         if normalization not in NORMALIZATIONS:
-            raise ValueError(f"normalization must be none, last or revin (got {normalization!r})")
+            raise ValueError(f"normalization must be one of {', '.join(NORMALIZATIONS)} (got {normalization!r})")
+        if normalization == "seasonal" and strategy != "direct":
+            raise ValueError(f"normalization seasonal forecasts with the direct strategy only (got {strategy!r})")
         if not 1 <= target_features <= input_features:
             raise ValueError(
                 f"the inputs carry the targets first, so target_features ({target_features}) must be "
@@ -186,7 +227,8 @@ class RecurrentForecaster(nn.Module):
         self.teacher_forcing_decay = teacher_forcing_decay
         self.teacher_forcing_ratio = teacher_forcing_ratio  # "scheduled": the ratio now (set_epoch)
 
-        self.normalization = NORMALIZATIONS[normalization](target_features)
+        self.normalization = (SeasonalResidual(target_features, period, horizon) if normalization == "seasonal"
+                              else NORMALIZATIONS[normalization](target_features))
         # Dropout between RNN layers only with several (torch warns about it with one).
         self.encoder = build_recurrent(cell, input_features, hidden_size, layers, dropout, **(cell_options or {}))
         if strategy == "seq2seq":
@@ -293,6 +335,7 @@ def _build(cell: str, config: RecurrentForecastConfig, spec) -> RecurrentForecas
         config.teacher_forcing_decay,
         config.normalization,
         config.cell_options(),
+        spec.period,
     )
 
 

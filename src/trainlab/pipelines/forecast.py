@@ -72,7 +72,11 @@ class Forecast(Pipeline):
         except ValueError as error:
             raise TrainlabError(f"{self.data.name}: {error}") from None
         inputs, targets = self.windows.train
-        self.spec = SeriesSpec(inputs.shape[2], targets.shape[2], self.window, data.horizon)
+        self.spec = SeriesSpec(inputs.shape[2], targets.shape[2], self.window, data.horizon, self.period)
+        if getattr(config.model, "normalization", None) == "seasonal" and self.window < self.period:
+            raise TrainlabError(f"model.normalization=seasonal needs a window of at least one season: the "
+                                f"window is {self.window} steps, the season {self.period}; set data.window=auto "
+                                f"or data.window={self.period} or more")
         self.task = ForecastTask(self.windows.target_scaler.inverse_transform, scale)
 
         self.use_tensor_batches(self.windows.train, self.windows.val, self.windows.test)
@@ -210,7 +214,8 @@ class Forecast(Pipeline):
     @staticmethod
     def spec_from_info(info: dict[str, Any], encoder: Any) -> SeriesSpec:
         targets = len(info["targets"])
-        return SeriesSpec(targets + len(input_covariates(info)), targets, info["window"], info["horizon"])
+        return SeriesSpec(targets + len(input_covariates(info)), targets, info["window"], info["horizon"],
+                          info.get("period", 1))
 
     @staticmethod
     def spec_from_shape(input_shape: tuple[int, ...], num_classes: int) -> SeriesSpec:
