@@ -63,6 +63,18 @@ best_config.yaml (trainlab train --config reruns it), plots/ and report.html. Wo
 the same --storage and --study-name share the trials."""
 
 
+TUNE_EXAMPLE = """examples:
+  trainlab tune text-classification --data reviews.csv --budget 10m
+  trainlab tune forecast --data sales.csv --budget 5m data.horizon=12 --out runs/tune-sales
+  trainlab predict runs/tune-sales/best ...        # OUT/best is the best trial's run directory
+
+A sweep with no space file: the task's built-in space (learning rate, width, dropout, window, ...),
+TPE with median pruning, trials compared on the validation metric (train.monitor) and never on
+test. No trial starts that would end past the budget if it took as long as the longest so far.
+OUT/tune.yaml holds the whole search as a sweep config: edit it and continue with
+trainlab sweep --config OUT/tune.yaml --trials 40 --out OUT."""
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (and exit 2) instead of the usage block."""
 
@@ -208,6 +220,18 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("--quiet", action="store_true", help="print only the sweep directory")
     sweep.add_argument("overrides", nargs="*", metavar="key=value", help="overrides for every trial")
 
+    tune = add("tune", "hyperparameter search in a built-in space within a time budget", TUNE_EXAMPLE)
+    tune.add_argument("task", nargs="?", help="image-classification, text-classification, forecast, ...")
+    tune.add_argument("--data", help="builtin dataset name (trainlab list datasets) or a path")
+    tune.add_argument("--model", help="model name (default: the task's)")
+    tune.add_argument("--config", type=Path, help="YAML config to start from")
+    tune.add_argument("--seed", type=int, help="seed for every RNG (run.seed)")
+    tune.add_argument("--budget", default="10m", help="time for the trials: 90s, 10m, 1h (default 10m)")
+    tune.add_argument("--trials", type=int, default=100, help="at most this many trials (default 100)")
+    tune.add_argument("--out", type=Path, help="tune directory (default runs/tune-<task>-<data>-<time>)")
+    tune.add_argument("--quiet", action="store_true", help="print only the best run directory")
+    tune.add_argument("overrides", nargs="*", metavar="key=value", help="options every trial keeps")
+
     lr_find = add("lr-find", "learning-rate range test: loss against an exponentially growing rate, "
                   "and a suggested learning rate", LR_FIND_EXAMPLE)
     lr_find.add_argument("task", nargs="?", help="image-classification, text-classification, ...")
@@ -323,6 +347,7 @@ COMMANDS = {
     "study": cli_commands.command_study,
     "lr-find": cli_commands.command_lr_find,
     "sweep": cli_commands.command_sweep,
+    "tune": cli_commands.command_tune,
     "list": cli_commands.command_list,
     "report": cli_commands.command_report,
     "compare": cli_commands.command_compare,

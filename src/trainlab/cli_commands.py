@@ -11,16 +11,23 @@ from trainlab.errors import TrainlabError
 
 
 def _config_from_args(args: argparse.Namespace):
-    """The config of `train` and `lr-find`: --config, then the task, --data/--model/--seed, then
-    the key=value overrides, each later one winning."""
-    from trainlab.config import apply_overrides, build_config, load_yaml, parse_overrides
+    """The config of `train`, `tune` and `lr-find`: --config, then the task, --data/--model/--seed,
+    then the key=value overrides, each later one winning."""
+    from trainlab.config import build_config
+
+    return build_config(_raw_config_from_args(args))
+
+
+def _raw_config_from_args(args: argparse.Namespace) -> dict:
+    """The plain config data `_config_from_args` validates."""
+    from trainlab.config import apply_overrides, load_yaml, parse_overrides
 
     raw = load_yaml(args.config) if args.config else {}
     if args.task:
         raw["task"] = args.task
     flags = [("data.source", args.data), ("model", args.model), ("run.seed", args.seed)]
     overrides = [(key, value) for key, value in flags if value is not None]
-    return build_config(apply_overrides(raw, overrides + parse_overrides(args.overrides)))
+    return apply_overrides(raw, overrides + parse_overrides(args.overrides))
 
 
 def command_train(args: argparse.Namespace) -> int:
@@ -203,6 +210,45 @@ def command_sweep(args: argparse.Namespace) -> int:
     if not args.quiet:
         runs.say("sweep directory (summary.json, trials.csv, best_config.yaml, one run directory per trial):")
     print(out)
+    return 0
+
+
+def command_tune(args: argparse.Namespace) -> int:
+    from trainlab import runs
+    from trainlab.config import load_yaml
+    from trainlab.sweeps import parse_sweep, run_sweep
+    from trainlab.sweeps.tune import parse_budget, point_to_best, write_tune_config
+
+    budget = parse_budget(args.budget)
+    config = _config_from_args(args)  # the shared options alone must make a valid run
+    base = _raw_config_from_args(args)
+    out = args.out or runs.default_run_dir(f"tune-{config.task}", config.data.source)
+    settings = parse_sweep(load_yaml(write_tune_config(base, out, args.quiet)))
+    if not args.quiet:
+        runs.say(f"tuning {', '.join(parameter.key for parameter in settings.space)} on {settings.metric} "
+                 f"({settings.direction}) for at most {args.budget} or {args.trials} trials; the search: "
+                 f"{out / 'tune.yaml'}")
+    outcome = run_sweep(settings, args.trials, out, study_name="tune", quiet=args.quiet, budget_seconds=budget)
+    best = (outcome.summary or {}).get("best")
+    if not best:
+        count = (outcome.summary or {}).get("trials", 0)
+        raise TrainlabError(f"none of the {count} trials completed within --budget {args.budget} (pruned or "
+                            f"diverged: {out / 'trials.csv'}); give a longer budget or other options")
+    link = point_to_best(out, best["run_dir"])
+    from trainlab.reports.plots import plot_run
+    from trainlab.reports.run_report import write_run_report
+    from trainlab.reports.sweep_report import write_sweep_report
+
+    plot_run(link)
+    write_run_report(link)
+    report = write_sweep_report(out)
+    if not args.quiet:
+        runs.say(f"report: {report}")
+        stopped = "the budget ended the search" if outcome.out_of_budget else f"{args.trials} trials ran"
+        runs.say(f"{outcome.summary['trials']} trials ({stopped}); best: trial {best['number']}, "
+                 f"{settings.metric} {best['value']:.4g} with {best['params']}")
+        runs.say("the best trial's run directory (its test figures are the tuned model's):")
+    print(link)
     return 0
 
 

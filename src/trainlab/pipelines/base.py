@@ -49,6 +49,9 @@ class Pipeline:
     # Training options that come with that recipe (same rule: only where no model is named, and
     # options the config sets win), e.g. early stopping for a model known to overfit.
     default_train_options: ClassVar[dict[str, Any]] = {}
+    # What `trainlab tune` searches (sweep space syntax, sweeps/space.py); keys the config's model
+    # lacks are left out.
+    tuning_space: ClassVar[dict[str, dict[str, Any]]] = {"optim.lr": {"type": "log-float", "low": 1e-4, "high": 1e-2}}
     data_section: ClassVar[type[DataConfig]]  # the options of its kind of data (data_options.py)
     loader: ClassVar[str]  # "module:function" reading `--data` into splits (imported when a run reads data)
     # "module:function" scoring a finished run on other data (`trainlab evaluate RUN --data SOURCE`)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -48,6 +48,13 @@ class EpochForModel(Callback):
 @registry.tasks.register("forecast", "forecast a time series (a builtin series or a CSV)")
 class Forecast(Pipeline):
     default_model = "lstm"
+    tuning_space: ClassVar[dict[str, dict[str, Any]]] = {
+        "optim.lr": {"type": "log-float", "low": 3e-4, "high": 1e-2},
+        "model.hidden_size": {"type": "choice", "values": [32, 64, 128]},
+        "model.dropout": {"type": "float", "low": 0.0, "high": 0.3},
+        "data.window": {"type": "choice", "values": [24, 48, "auto"]},
+        "model.normalization": {"type": "choice", "values": ["none", "last", "revin"]},
+    }
     data_section = SeriesDataConfig
     loader = "trainlab.data.series_sources:load_series_source"
     new_data_scorer = "trainlab.evaluation:score_series"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -38,6 +38,12 @@ MISCLASSIFIED_KEPT = 32  # the most confident mistakes
 @registry.tasks.register("image-classification", "classify images (a builtin dataset or a folder)")
 class ImageClassification(ClassificationPipeline):
     default_model = "simple_cnn"
+    tuning_space: ClassVar[dict[str, dict[str, Any]]] = {
+        "optim.lr": {"type": "log-float", "low": 1e-4, "high": 1e-2},
+        "model.hidden_size": {"type": "choice", "values": [64, 128, 256]},
+        "model.dropout": {"type": "float", "low": 0.0, "high": 0.5},
+        "optim.weight_decay": {"type": "choice", "values": [0.0, 1e-4, 1e-3]},
+    }
     data_section = ImageDataConfig
     loader = "trainlab.data.images:load_image_source"
     new_data_scorer = "trainlab.evaluation:score_images"

@@ -16,7 +16,7 @@ RUN_DIR/samples.json holds text generated at several temperatures for the report
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -35,6 +35,11 @@ from trainlab.training.tasks import LanguageModelTask
 @registry.tasks.register("language-model", "model a text one token at a time (characters or words)")
 class LanguageModel(Pipeline):
     default_model = "lstm"
+    tuning_space: ClassVar[dict[str, dict[str, Any]]] = {
+        "optim.lr": {"type": "log-float", "low": 3e-4, "high": 1e-2},
+        "model.hidden_size": {"type": "choice", "values": [128, 256, 512]},
+        "model.dropout": {"type": "float", "low": 0.0, "high": 0.5},
+    }
     data_section = CorpusDataConfig
     loader = "trainlab.data.corpus:load_corpus_source"
     new_data_scorer = "trainlab.evaluation:score_text_file"

@@ -50,6 +50,12 @@ class TextClassification(ClassificationPipeline):
     # It overfits after a few epochs (IMDB: best at epoch 8 of 20, SST-2 at 3): stop 3 epochs after
     # the best validation loss, whose weights restore_best keeps.
     default_train_options: ClassVar[dict[str, Any]] = {"early_stopping": {"patience": 3}}
+    tuning_space: ClassVar[dict[str, dict[str, Any]]] = {
+        "optim.lr": {"type": "log-float", "low": 3e-4, "high": 1e-2},
+        "model.hidden_size": {"type": "choice", "values": [64, 128, 256]},
+        "model.dropout": {"type": "float", "low": 0.0, "high": 0.5},
+        "model.embedding_dropout": {"type": "float", "low": 0.0, "high": 0.5},
+    }
     data_section = TextDataConfig
 
     @classmethod

@@ -44,6 +44,7 @@ class SweepOutcome:
     ran: list[int] = field(default_factory=list)  # numbers of the trials this worker ran
     summary: dict[str, Any] | None = None  # None while other workers still run trials
     still_running: int = 0
+    out_of_budget: bool = False  # stopped by budget_seconds before `trials` trials
 
 
 def import_optuna() -> Any:
@@ -113,12 +114,15 @@ def run_sweep(
     study_name: str = "sweep",
     quiet: bool = False,
     after_trial: Callable[[Path], None] | None = None,
+    budget_seconds: float | None = None,
 ) -> SweepOutcome:
     """Run trials until the study holds `trials` of them (this worker's and others'), then write
     the summary if no other worker is still running one.
 
     Args:
         after_trial: called with each finished trial's run directory (the CLI draws its report).
+        budget_seconds: this worker starts no trial that would, if it took as long as its longest
+            trial so far, end after this many seconds from now (`trainlab tune --budget`).
     """
     if trials < 0:
         raise TrainlabError(f"--trials must be >= 0, got {trials}")
@@ -151,11 +155,18 @@ def run_sweep(
         outcome.ran.append(trial.number)
         return _run_trial(optuna, trial, settings, out, quiet, after_trial)
 
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    longest = 0.0  # seconds, this worker's longest trial
     while sum(map(counts_toward_total, study.get_trials(deepcopy=False))) < trials:
+        if deadline is not None and time.monotonic() + longest > deadline:
+            outcome.out_of_budget = True
+            break
+        started = time.monotonic()
         try:
             study.optimize(objective, n_trials=1, gc_after_trial=False)
         except _SurplusTrial:
             break
+        longest = max(longest, time.monotonic() - started)
     optuna.storages.fail_stale_trials(study)
     running = [t.number for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,))]
     if running:
