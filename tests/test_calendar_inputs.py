@@ -1,5 +1,5 @@
 """Calendar inputs (data.calendar): the sine and cosine of the hour of day, day of week, day of year
-or month, which `auto` adds where their cycle is longer than the window; a run, its backtest and
+or month, which `auto` adds where the window does not hold their cycle twice; a run, its backtest and
 `trainlab forecast` read the same features, computed from the times."""
 
 from __future__ import annotations
@@ -36,17 +36,17 @@ def test_the_features_are_the_sine_and_cosine_of_the_position_on_each_cycle():
 
 
 @pytest.mark.parametrize(("freq", "window", "expected"), [
-    ("h", 24, ["dayofweek"]),  # a day fits in the window, a week does not
-    ("h", 200, []),
-    ("15min", 24, ["hour", "dayofweek"]),  # a day is 96 steps
-    ("D", 24, ["dayofyear"]),
-    ("D", 5, ["dayofweek", "dayofyear"]),
+    ("h", 24, ["hour", "dayofweek"]),  # a day fits in the window once, a week not at all
+    ("h", 48, ["dayofweek"]),
+    ("h", 400, []),
+    ("D", 24, ["dayofyear"]),  # the window holds three weeks
+    ("D", 13, ["dayofweek", "dayofyear"]),
     ("W-SUN", 24, ["dayofyear"]),
     ("MS", 24, []),
-    ("MS", 6, ["month"]),
+    ("MS", 23, ["month"]),
     ("YS", 2, []),
 ])
-def test_auto_adds_the_cycles_longer_than_the_window(freq, window, expected):
+def test_auto_adds_the_cycles_the_window_does_not_hold_twice(freq, window, expected):
     assert auto_attributes(pd.date_range("2020-01-01", periods=50, freq=freq), window)[0] == expected
 
 
@@ -84,27 +84,27 @@ def hourly_run(tmp_path_factory):
 
 def network(run_dir):
     config = load_run_config(run_dir)
-    model = build_model(config.model, SeriesSpec(3, 1, window=24, horizon=6), "forecast")
-    load_weights(model, scored_checkpoint(run_dir, config))  # fails unless the run reads 3 inputs
+    model = build_model(config.model, SeriesSpec(5, 1, window=24, horizon=6), "forecast")
+    load_weights(model, scored_checkpoint(run_dir, config))  # fails unless the run reads 5 inputs
     return model.eval()
 
 
 def forecast_by_hand(model, info, values, times):
     """The network's forecast from the 24 steps before the end of `values`: the scaled load, then
-    the scaled sine and cosine of the day of week of those steps."""
+    the scaled sine and cosine of the hour of day and the day of week of those steps."""
     targets = scaler_from_state(info["target_scaler"])
     covariates = scaler_from_state(info["covariate_scaler"])
     features = np.concatenate([targets.transform(values[-24:, None]),
-                               covariates.transform(calendar_features(times[-24:], ["dayofweek"]))], axis=1)
+                               covariates.transform(calendar_features(times[-24:], ["hour", "dayofweek"]))], axis=1)
     with torch.no_grad():
         scaled = model(torch.tensor(features, dtype=torch.float32)[None])[0].double().numpy()
     return targets.inverse_transform(scaled)[:, 0]
 
 
-def test_an_hourly_run_reads_the_day_of_week_and_its_backtest_forecasts_with_it(hourly_run):
+def test_an_hourly_run_reads_the_hour_and_day_of_week_and_its_backtest_forecasts_with_them(hourly_run):
     csv, run_dir = hourly_run
     info = rundir.read_json(run_dir / "data.json")
-    assert info["calendar"] == ["dayofweek"] and info["covariates"] == []
+    assert info["calendar"] == ["hour", "dayofweek"] and info["covariates"] == []
     table = pd.read_csv(csv)
     values, times = table["load"].to_numpy(), pd.DatetimeIndex(table["time"])
     backtest = rundir.read_json(run_dir / "backtest.json")
@@ -135,9 +135,9 @@ def test_the_summary_says_which_calendar_inputs_and_why(tmp_path):
 
     config = build_config({"task": "forecast", "data": {"source": str(write_hourly_csv(tmp_path)), "horizon": 6}})
     summary = build_pipeline(config).summary()
-    assert ("calendar inputs: day of week (sine and cosine of each) (hour of day: a cycle of 24 steps, not "
-            "longer than the window 24, day of week: a cycle of 168 steps, longer than the window 24; "
-            "data.calendar=auto)") in summary
+    assert ("calendar inputs: hour of day, day of week (sine and cosine of each) (hour of day: a cycle of 24 "
+            "steps, which the window of 24 does not hold twice, day of week: a cycle of 168 steps, which the "
+            "window of 24 does not hold twice; data.calendar=auto)") in summary
 
 
 @pytest.mark.parametrize(("options", "message"), [
