@@ -4,6 +4,8 @@ or month, which `auto` adds where the window does not hold their cycle twice; a 
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -127,6 +129,21 @@ def test_forecasts_past_the_horizon_read_the_calendar_of_the_future_steps(hourly
     later_times = times.append(pd.date_range(times[-1], periods=7, freq="h")[1:])
     then = forecast_by_hand(model, info, np.concatenate([values, first]), later_times)[:3]
     np.testing.assert_allclose(future["load"].to_numpy(), np.concatenate([first, then]), rtol=1e-5)
+
+
+def test_evaluate_on_new_data_computes_the_calendar_from_its_times(trainlab, hourly_run, tmp_path):
+    csv, run_dir = hourly_run
+    table = pd.read_csv(csv).iloc[-(24 + 60) :]  # the last 84 hours, from 15:00 on a Monday
+    path = tmp_path / "recent.csv"
+    table.to_csv(path, index=False)
+    code, out, err = trainlab("evaluate", run_dir, "--data", path)
+    assert code == 0, err
+    info = rundir.read_json(run_dir / "data.json")
+    values, times = table["load"].to_numpy(np.float32).astype(np.float64), pd.DatetimeIndex(table["time"])
+    model = network(run_dir)
+    errors = [np.abs(forecast_by_hand(model, info, values[:origin], times[:origin]) - values[origin : origin + 6]).mean()
+              for origin in range(24, len(values) - 6 + 1, 6)]
+    assert json.loads(out)["test_mae"] == pytest.approx(np.mean(errors), rel=1e-5)
 
 
 def test_the_summary_says_which_calendar_inputs_and_why(tmp_path):

@@ -88,7 +88,7 @@ def _spec(task: str):
     if task == "sequence-classification":
         return SequenceSpec(input_size=2, output_size=1, kind="regression", tokens=False, length=8)
     return SimpleNamespace(vocab_size=20, num_classes=2, embeddings=None, encoder_weights=None, padding_idx=0,
-                           input_features=1, target_features=1, horizon=2)
+                           input_features=1, target_features=1, horizon=2, period=1)
 
 
 @pytest.mark.parametrize(("model", "message"), [
