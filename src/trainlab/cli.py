@@ -75,6 +75,16 @@ OUT/tune.yaml holds the whole search as a sweep config: edit it and continue wit
 trainlab sweep --config OUT/tune.yaml --trials 40 --out OUT."""
 
 
+def add_config_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments a run's config is built from (cli_commands._config_from_args reads them)."""
+    parser.add_argument("task", nargs="?", help="image-classification, text-classification, forecast, ... "
+                                                "(optional with --config)")
+    parser.add_argument("--data", help="builtin dataset name (trainlab list datasets) or a path")
+    parser.add_argument("--model", help="model name (trainlab list models; default: the task's)")
+    parser.add_argument("--config", type=Path, help="YAML config to start from")
+    parser.add_argument("--seed", type=int, help="seed for every RNG (run.seed)")
+
+
 class OneLineErrorParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line (and exit 2) instead of the usage block."""
 
@@ -102,13 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
         )
 
     train = add("train", "train a model and write a run directory", TRAIN_EXAMPLE)
-    train.add_argument("task", nargs="?", help="image-classification (optional with --config)")
-    train.add_argument("--data", help="builtin dataset name (trainlab list datasets) or a path")
-    train.add_argument("--model", help="model name (trainlab list models)")
-    train.add_argument("--config", type=Path, help="YAML config to start from")
+    add_config_arguments(train)
     train.add_argument("--out", type=Path, help="run directory (default runs/<task>-<data>-<time>)")
     train.add_argument("--overwrite", action="store_true", help="replace an existing run directory")
-    train.add_argument("--seed", type=int, help="seed for every RNG (run.seed)")
     train.add_argument("--quiet", action="store_true", help="print only the run directory")
     train.add_argument("overrides", nargs="*", metavar="key=value", help="config overrides")
 
@@ -221,11 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
     sweep.add_argument("overrides", nargs="*", metavar="key=value", help="overrides for every trial")
 
     tune = add("tune", "hyperparameter search in a built-in space within a time budget", TUNE_EXAMPLE)
-    tune.add_argument("task", nargs="?", help="image-classification, text-classification, forecast, ...")
-    tune.add_argument("--data", help="builtin dataset name (trainlab list datasets) or a path")
-    tune.add_argument("--model", help="model name (default: the task's)")
-    tune.add_argument("--config", type=Path, help="YAML config to start from")
-    tune.add_argument("--seed", type=int, help="seed for every RNG (run.seed)")
+    add_config_arguments(tune)
     tune.add_argument("--budget", default="10m", help="time for the trials: 90s, 10m, 1h (default 10m)")
     tune.add_argument("--trials", type=int, default=100, help="at most this many trials (default 100)")
     tune.add_argument("--out", type=Path, help="tune directory (default runs/tune-<task>-<data>-<time>)")
@@ -234,13 +236,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     lr_find = add("lr-find", "learning-rate range test: loss against an exponentially growing rate, "
                   "and a suggested learning rate", LR_FIND_EXAMPLE)
-    lr_find.add_argument("task", nargs="?", help="image-classification, text-classification, ...")
-    lr_find.add_argument("--data", help="builtin dataset name (trainlab list datasets) or a path")
-    lr_find.add_argument("--model", help="model name (trainlab list models)")
-    lr_find.add_argument("--config", type=Path, help="YAML config to start from")
+    add_config_arguments(lr_find)
     lr_find.add_argument("--out", type=Path, help="folder for lr_find.json and lr_find.png "
                          "(default runs/lr-find-<task>-<data>-<time>)")
-    lr_find.add_argument("--seed", type=int, help="seed for every RNG (run.seed)")
     lr_find.add_argument("--steps", type=int, default=100, help="optimizer steps in the sweep (default 100)")
     lr_find.add_argument("--start-lr", type=float, default=1e-7, help="first learning rate (default 1e-7)")
     lr_find.add_argument("--end-lr", type=float, default=10.0, help="last learning rate (default 10)")

@@ -220,8 +220,10 @@ def command_tune(args: argparse.Namespace) -> int:
     from trainlab.sweeps.tune import parse_budget, point_to_best, write_tune_config
 
     budget = parse_budget(args.budget)
-    config = _config_from_args(args)  # the shared options alone must make a valid run
+    from trainlab.config import build_config
+
     base = _raw_config_from_args(args)
+    config = build_config(base)  # the shared options alone must make a valid run
     out = args.out or runs.default_run_dir(f"tune-{config.task}", config.data.source)
     settings = parse_sweep(load_yaml(write_tune_config(base, out, args.quiet)))
     if not args.quiet:
