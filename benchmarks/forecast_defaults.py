@@ -2,13 +2,15 @@
 the model the run chose on validation, each by its test MASE (issue 24's series targets).
 
     python benchmarks/forecast_defaults.py [--series airline sunspots ...] [-- data.window=auto ...]
-    python benchmarks/forecast_defaults.py --series co2 nile       # the generality check
+    python benchmarks/forecast_defaults.py --series co2 nile seattle-daily seattle-hourly taylor
+                                                                  # the generality check
 
 Each run is `trainlab train forecast --data CSV` with only the options that say what the data is
 (time column, target, horizon); anything after `--` is added to every run, to compare a changed
 default. It prints one row per series: wall time, the network's test MASE, the best baseline and its
 test MASE, the chosen model with its validation and test MASE, and whether the targets hold.
-Needs ../shared/data (the series are not in the repository).
+Needs ../shared/data (the series are not in the repository); the Seattle and Taylor series are
+built from packages on the registries by benchmarks/generality_data.py.
 """
 
 from __future__ import annotations
@@ -32,6 +34,11 @@ SERIES = {
     # The generality check: real series no default was chosen on (statsmodels' builtins, offline).
     "co2": ("co2", ["data.horizon=12"]),
     "nile": ("nile", ["data.horizon=5"]),
+    # ... and from packages on the registries (benchmarks/generality_data.py): daily, hourly and
+    # half-hourly series, none of which the calendar rule was set on.
+    "seattle-daily": ("generality:seattle-daily", ["data.target=temp_max", "data.horizon=7"]),
+    "seattle-hourly": ("generality:seattle-hourly", ["data.horizon=24"]),
+    "taylor": ("generality:taylor", ["data.horizon=48"]),
 }
 TARGETS = ("airline", "sunspots", "melbourne", "etth1")
 
@@ -39,7 +46,12 @@ TARGETS = ("airline", "sunspots", "melbourne", "etth1")
 def run(name: str, extra: list[str], work_dir: Path) -> dict:
     csv, options = SERIES[name]
     run_dir = work_dir / name
-    source = str(DATA / csv) if "/" in csv else csv  # a path under ../shared/data, or a builtin's name
+    if csv.startswith("generality:"):
+        from generality_data import build_all, cache_dir  # beside this script
+
+        source = str(build_all(cache_dir() / "generality" / "data")[csv.removeprefix("generality:")])
+    else:  # a path under ../shared/data, or a builtin's name
+        source = str(DATA / csv) if "/" in csv else csv
     command = [sys.executable, "-m", "trainlab", "train", "forecast", "--data", source,
                "--out", str(run_dir), "--quiet", *options, *extra]
     started = time.perf_counter()
@@ -67,7 +79,7 @@ def row(name: str, result: dict) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--series", nargs="+", choices=list(SERIES), default=list(TARGETS),
-                        help="default: the issue's four; co2 and nile are the generality check")
+                        help="default: the issue's four; the others are the generality check")
     parser.add_argument("extra", nargs="*", help="options added to every run (after --)")
     args = parser.parse_args()
     if not DATA.is_dir():

@@ -2,6 +2,8 @@
 
 Around a base (unidirectional LSTM, random embeddings, no dropout, mean pooling) each arm changes
 one thing: bidirectional; embedding and head dropout; GloVe-initialised embeddings (fine-tuned);
+an embedding and LSTM pretrained as a language model on the training reviews (ULMFiT, fine-tuned:
+the arm `lm-pretrain` trains that language model, the arm `lm` starts from it with the same seed);
 pooling by the last token, the max or attention. Every run also scores the TF-IDF + logistic
 regression baseline on the same tokens; it is the same for every arm (same data, same vocabulary),
 so the summary shows it once, as a row of its own. The report adds the best arm's test confusion
@@ -10,7 +12,8 @@ matrix and its most confidently wrong test reviews.
 Data: at quick scale the IMDB reviews of ../shared/data (or the trainlab cache) when they are on
 this machine, cut to a few thousand short reviews; otherwise a generated review corpus
 (data/synthetic_reviews.py). The GloVe arm runs only when a GloVe file is available offline
-(../shared/data/glove_6B_50d_top2446); the data note says what ran.
+(../shared/data/glove_6B_50d_top2446), the language-model arms only when the reviews are a CSV
+file (a language model reads a corpus, not the generated reviews); the data note says what ran.
 """
 
 from __future__ import annotations
@@ -32,6 +35,12 @@ GLOVE_FILE = Path("glove_6B_50d_top2446") / "glove.6B.50d.top2446.txt"
 BASELINE_ARM = "baseline:tfidf"
 CLASSIFICATION_SCORES = ("accuracy", "macro_precision", "macro_recall", "macro_f1")
 REPO_ROOT = Path(__file__).resolve().parents[3]
+LANGUAGE_MODEL_ARM = "lm-pretrain"
+LANGUAGE_MODEL_RUN = "{study_dir}/lm-pretrain/seed-{seed}"  # the same seed's language model
+# The language model reads the first 300,000 words of the training file (IMDB at quick scale: the
+# first ~1,300 of its 10,000 reviews, whole) for 2 epochs, with a 10,000-word vocabulary: about a
+# minute per seed on 2 cores.
+LANGUAGE_MODEL_DATA = {"tokenizer": "word", "min_freq": 2, "max_vocab": 10_000, "limit": 300_000, "batch_size": 32}
 
 # (arm name, label, model options that differ from the base, whether it needs GloVe)
 ABLATIONS = (
@@ -116,7 +125,31 @@ def full_setting() -> tuple[dict[str, Any], str]:
     return config, note
 
 
-@registry.studies.register("sentiment", "LSTM vs BiLSTM, dropout, GloVe, pooling; TF-IDF baseline")
+def language_model_arms(base: dict[str, Any]) -> tuple[list[Arm], str]:
+    """ULMFiT as two arms, and a note: a word language model on the classifier's training file
+    (same embedding and LSTM sizes), then the base classifier starting from it. None where the
+    reviews are not a CSV file."""
+    source = str(base["data"]["source"])
+    if not source.endswith(".csv"):
+        return [], "; the reviews are not a CSV file a language model can read: the language-model arms were left out"
+    language_model = {
+        "task": "language-model",
+        "data": {"source": source, "text_column": "text", **LANGUAGE_MODEL_DATA},
+        "model": {"name": "lstm", "embedding_dim": base["model"]["embedding_dim"],
+                  "hidden_size": base["model"]["hidden_size"], "layers": 1},
+        "optim": copy.deepcopy(base["optim"]),
+        "train": {"epochs": 2, "grad_clip_norm": 5.0},
+    }
+    classifier = copy.deepcopy(base)
+    classifier["model"]["pretrained_encoder"] = LANGUAGE_MODEL_RUN
+    arms = [Arm(LANGUAGE_MODEL_ARM, language_model,
+                label="language model for `lm` (its scores are of the next word)"),
+            Arm("lm", classifier, label="LM-pretrained embedding and LSTM (ULMFiT, fine-tuned)")]
+    return arms, (f"; language model: a word LSTM on the first {LANGUAGE_MODEL_DATA['limit']:,} words of the "
+                  f"training file, {LANGUAGE_MODEL_DATA['max_vocab']:,}-word vocabulary, 2 epochs")
+
+
+@registry.studies.register("sentiment", "LSTM vs BiLSTM, dropout, GloVe, LM pretraining, pooling; TF-IDF baseline")
 def sentiment(scale: str) -> StudyPlan:
     base, note = quick_setting() if scale == "quick" else full_setting()
     glove = glove_path()
@@ -131,17 +164,21 @@ def sentiment(scale: str) -> StudyPlan:
         arms.append(Arm(name, config, label=label))
     note += (f"; GloVe: {glove}, the 2,446 most frequent words of glove.6B.50d" if glove is not None
              else "; no GloVe file offline (../shared/data/glove_6B_50d_top2446): the GloVe arm was left out")
+    pretraining, pretraining_note = language_model_arms(base)
+    arms += pretraining
+    note += pretraining_note
     return StudyPlan(
         name="sentiment",
         question=("On movie reviews, what does each choice of a recurrent classifier buy over a base LSTM "
-                  "(reading both directions, dropout, pretrained embeddings, how the outputs are pooled), "
+                  "(reading both directions, dropout, pretrained embeddings, a pretrained language model, "
+                  "how the outputs are pooled), "
                   "and does any beat TF-IDF + logistic regression?"),
         data_note=note,
         arms=arms,
         metrics=[f"test_{score}" for score in CLASSIFICATION_SCORES] + ["test_loss"]
         + [f"baseline_tfidf_{score}" for score in CLASSIFICATION_SCORES],
         seeds=2 if scale == "quick" else 3,
-        comparisons=[(arm.name, "base") for arm in arms[1:]],
+        comparisons=[(arm.name, "base") for arm in arms[1:] if arm.name != LANGUAGE_MODEL_ARM],
         finding=finding,
         figures=figures,
     )
@@ -173,7 +210,8 @@ def finding(summary: dict[str, Any]) -> str:
     tfidf_as_row(summary)
     metric = summary["headline_metric"]
     rows = {row["arm"]: row for row in summary["rows"]}
-    networks = [row for row in summary["rows"] if row["arm"] != BASELINE_ARM and row.get(metric)]
+    networks = [row for row in summary["rows"]
+                if row["arm"] not in (BASELINE_ARM, LANGUAGE_MODEL_ARM) and row.get(metric)]
     if not networks or rows["base"].get(metric) is None:
         return f"No {metric} to compare."
     best = max(networks, key=lambda row: row[metric]["mean"])
