@@ -28,8 +28,8 @@ def loaded_by(*command: str) -> str:
 
 
 def test_listing_models_loads_nothing_heavy():
-    # Counting parameters builds every model on the meta device: random initialisation there
-    # would import torch._dynamo (seconds), so it is skipped; the counts are shapes only.
+    # The listing reads the table written from the registry (models/catalogue.py; no torch at
+    # all, tests/test_model_catalogue.py).
     assert loaded_by("list", "models") == "none"
 
 

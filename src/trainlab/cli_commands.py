@@ -345,12 +345,21 @@ def command_lr_find(args: argparse.Namespace) -> int:
 
 
 def command_list(args: argparse.Namespace) -> int:
+    if args.kind == "models":
+        # A table written from the registry (models/catalogue.py): listing it imports no torch.
+        from trainlab.model_catalogue import MODELS, REFERENCE_NOTE
+
+        name_width, task_width = (max(len(row[column] or "") for row in MODELS) for column in (0, 1))
+        for name, task, count, summary in MODELS:
+            size = _millions(count) if count is not None else ""
+            print(f"{name:<{name_width}}  {task or '':<{task_width}}  {size:>7}  {summary}")
+        print(REFERENCE_NOTE)
+        return 0
     from trainlab import registry
 
-    table = {"models": registry.models, "datasets": registry.datasets,
-             "tasks": registry.tasks, "studies": registry.studies}[args.kind]
+    table = {"datasets": registry.datasets, "tasks": registry.tasks, "studies": registry.studies}[args.kind]
     entries = table.entries()
-    if args.kind in ("models", "datasets"):
+    if args.kind == "datasets":
         # A dataset made for no task `train` has (polynomial, sampled by the studies for their own
         # fits) cannot be trained on: listing it would only lead to an "unknown task" error.
         tasks = registry.tasks.names()
@@ -359,21 +368,9 @@ def command_list(args: argparse.Namespace) -> int:
         print(f"no {args.kind} yet")
     width = max((len(entry.name) for entry in entries), default=0)
     task_width = max((len(entry.task or "") for entry in entries), default=0)
-    sizes = {}
-    if args.kind == "models":
-        from trainlab.models import reference_parameter_count
-
-        sizes = {(e.name, e.task): reference_parameter_count(e.name, e.task) for e in entries}
     for entry in entries:
         task = f"{entry.task or '':<{task_width}}  " if task_width else ""
-        size = ""
-        if sizes:
-            count = sizes[entry.name, entry.task]
-            size = f"{_millions(count) if count is not None else '':>7}  "
-        print(f"{entry.name:<{width}}  {task}{size}{entry.summary}")
-    if sizes:
-        print("parameters (M) for 3x32x32 images with 10 classes, texts with a 20,000-word vocabulary "
-              "and 2 classes, one series of 24-step windows, language models over 67 characters")
+        print(f"{entry.name:<{width}}  {task}{entry.summary}")
     return 0
 
 
