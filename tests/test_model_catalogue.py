@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from trainlab import model_catalogue
 from trainlab.models.catalogue import module_text, registry_rows
@@ -15,7 +16,7 @@ def test_the_written_table_is_the_registrys():
     assert model_catalogue.MODELS == rows, "the model table is stale: run python -m trainlab.models.catalogue"
     assert ("lstm", "text-classification") in {(name, task) for name, task, _, _ in rows}
     # The module written is the one imported (a hand edit would show here too).
-    assert open(model_catalogue.__file__, encoding="utf-8").read() == module_text(rows)
+    assert Path(model_catalogue.__file__).read_text(encoding="utf-8") == module_text(rows)
 
 
 def test_listing_models_imports_no_torch():
