@@ -47,9 +47,9 @@ def run(name: str, extra: list[str], work_dir: Path) -> dict:
     csv, options = SERIES[name]
     run_dir = work_dir / name
     if csv.startswith("generality:"):
-        from generality_data import build_all, cache_dir  # beside this script
+        from generality_data import build  # beside this script
 
-        source = str(build_all(cache_dir() / "generality" / "data")[csv.removeprefix("generality:")])
+        source = str(build(csv.removeprefix("generality:")))
     else:  # a path under ../shared/data, or a builtin's name
         source = str(DATA / csv) if "/" in csv else csv
     command = [sys.executable, "-m", "trainlab", "train", "forecast", "--data", source,

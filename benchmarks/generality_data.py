@@ -130,35 +130,33 @@ def taylor(downloads: Path, into: Path) -> Path:
     return into / "taylor.csv"
 
 
-def build_all(into: Path) -> dict[str, Path]:
-    """Every set, built (once) under `into`: name -> the path a run gives as --data."""
-    downloads = cache_dir() / "generality" / "downloads"
-    built = {
-        "fortunes": into / "fortunes" / "train.csv",
-        "bolcom": into / "bolcom" / "train.csv",
-        "seattle-daily": into / "seattle-daily.csv",
-        "seattle-hourly": into / "seattle-hourly.csv",
-        "taylor": into / "taylor.csv",
-    }
-    makers = {
-        "fortunes": lambda: fortunes(downloads, into),
-        "bolcom": lambda: bolcom(downloads, into),
-        "seattle-daily": lambda: seattle(downloads, into, "seattle-weather.csv", "seattle-daily.csv"),
-        "seattle-hourly": lambda: seattle(downloads, into, "seattle-temps.csv", "seattle-hourly.csv"),
-        "taylor": lambda: taylor(downloads, into),
-    }
-    for name, path in built.items():
-        if not path.is_file():
-            makers[name]()
-    return built
+DEFAULT_INTO = cache_dir() / "generality" / "data"
+# name -> (the path a run gives as --data, relative to the folder the sets are built in, its maker)
+MAKERS = {
+    "fortunes": ("fortunes/train.csv", fortunes),
+    "bolcom": ("bolcom/train.csv", bolcom),
+    "seattle-daily": ("seattle-daily.csv",
+                      lambda downloads, into: seattle(downloads, into, "seattle-weather.csv", "seattle-daily.csv")),
+    "seattle-hourly": ("seattle-hourly.csv",
+                       lambda downloads, into: seattle(downloads, into, "seattle-temps.csv", "seattle-hourly.csv")),
+    "taylor": ("taylor.csv", taylor),
+}
+
+
+def build(name: str, into: Path = DEFAULT_INTO) -> Path:
+    """Set `name`, built under `into` unless it is there already: the path a run gives as --data."""
+    relative, maker = MAKERS[name]
+    if not (into / relative).is_file():
+        maker(cache_dir() / "generality" / "downloads", into)
+    return into / relative
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--into", type=Path, default=cache_dir() / "generality" / "data")
+    parser.add_argument("--into", type=Path, default=DEFAULT_INTO)
     args = parser.parse_args()
-    for name, path in build_all(args.into).items():
-        print(f"{name}: {path}")
+    for name in MAKERS:
+        print(f"{name}: {build(name, args.into)}")
 
 
 if __name__ == "__main__":

@@ -37,9 +37,9 @@ GENERALITY = ("fortunes", "bolcom")
 def files(name: str) -> tuple[Path, Path]:
     train, test, _ = SETS[name]
     if isinstance(train, str):
-        from generality_data import build_all, cache_dir  # beside this script
+        from generality_data import build  # beside this script
 
-        train = build_all(cache_dir() / "generality" / "data")[train.removeprefix("generality:")]
+        train = build(train.removeprefix("generality:"))
         test = train.with_name("test.csv")
     return Path(train), Path(test)
 
