@@ -43,3 +43,11 @@ def test_predicting_loads_nothing_heavy(tmp_path, trainlab):
 
     Image.new("L", (8, 8), 128).save(image)
     assert loaded_by("predict", str(run_dir), str(image), str(image)) == "none"
+
+
+def test_training_on_images_loads_no_table_library(tmp_path):
+    # Looking a dataset up registers every builtin, the series among them; those import pandas
+    # (0.2 s) and statsmodels only when a series is loaded, so an image run pays for neither.
+    loaded = loaded_by("train", "image-classification", "--data", "digits", "--out", str(tmp_path / "run"),
+                       "train.epochs=1", "data.limit=60", "--quiet").split()
+    assert "pandas" not in loaded and "statsmodels" not in loaded, loaded

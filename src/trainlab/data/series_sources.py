@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from trainlab import registry
 from trainlab.config import DataConfig
 from trainlab.data.download import fetch, resources_of
 from trainlab.data.series import SeriesSplits, TimeSeries, assemble_series_splits
-from trainlab.data.series_csv import MissingPolicy, load_series_csv, series_from_frame
 from trainlab.data.sources import builtin_splits
+
+# Every dataset lookup registers these builtins, an image run's too, so pandas (which the CSV reader
+# needs) is imported only where a series is read.
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from trainlab.data.series_csv import MissingPolicy
 
 
 def load_series_source(data: DataConfig) -> SeriesSplits:
     """A builtin forecasting dataset by name, or `data.source` as a CSV (with data.val / data.test)."""
+    from trainlab.data.series_csv import load_series_csv
+
     builtin = builtin_splits("forecast", data, f"CSV files; {data.source} is split in time order")
     if builtin is not None:
         return builtin
@@ -35,6 +42,8 @@ def load_series_source(data: DataConfig) -> SeriesSplits:
 def _builtin(
     frame: pd.DataFrame, name: str, data: DataConfig, missing: MissingPolicy | None = None
 ) -> SeriesSplits:
+    from trainlab.data.series_csv import series_from_frame
+
     series = series_from_frame(
         frame, name, name, frame.columns[0], data.target, data.covariates, missing or data.missing,
         fill=False,
@@ -44,6 +53,8 @@ def _builtin(
 
 def _yearly(frame: pd.DataFrame, year_column: str) -> pd.DataFrame:
     """statsmodels stores years as floats (1700.0); make them dates."""
+    import pandas as pd
+
     years = frame[year_column].astype(int).astype(str)
     return frame.assign(**{year_column: pd.to_datetime(years, format="%Y")})
 
@@ -96,6 +107,8 @@ def co2(data: DataConfig) -> SeriesSplits:
     task="forecast",
 )
 def airline_passengers(data: DataConfig) -> SeriesSplits:
+    from trainlab.data.series_csv import load_series_csv
+
     path = fetch(resources_of("airline-passengers")[0])
     series = load_series_csv(
         path, "Month", data.target, data.covariates, data.missing, data.encoding, fill=False

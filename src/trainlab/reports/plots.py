@@ -39,7 +39,7 @@ def _task_figures(run_dir: Path) -> list[Path]:
     # Each task's figures are drawn from the files its pipeline writes when a run ends; imported here
     # because the CNN figures rebuild the network, which this module's other figures never need.
     # Diagnostics can come with any task, so every kind of figure the run's files allow is drawn.
-    from trainlab.reports.forecast_plots import plot_forecast_run
+    # The forecast figures import pandas: only for a run with a backtest.
     from trainlab.reports.lm_plots import plot_lm_run
 
     written = []
@@ -48,6 +48,8 @@ def _task_figures(run_dir: Path) -> list[Path]:
 
         written += plot_cnn_run(run_dir)
     if (run_dir / rundir.BACKTEST_FILE).is_file():
+        from trainlab.reports.forecast_plots import plot_forecast_run
+
         written += plot_forecast_run(run_dir)
     if (run_dir / rundir.DIAGNOSTICS_DIR).is_dir():
         from trainlab.reports.diagnostics_plots import plot_diagnostics_run
