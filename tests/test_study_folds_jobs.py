@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import time
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,7 +17,7 @@ from trainlab.data.sources import load_source
 from trainlab.errors import TrainlabError
 from trainlab.metrics.statistics import estimate, stratified_folds
 from trainlab.studies import Arm, StudyPlan
-from trainlab.studies.runner import run_study
+from trainlab.studies.runner import run_study, runs_started_from
 
 TINY = {"task": "image-classification", "data": {"source": "digits", "limit": 120, "batch_size": 32},
         "model": {"name": "mlp", "hidden_sizes": [16]}, "train": {"epochs": 1}}
@@ -91,3 +93,38 @@ def test_parallel_training_runs_match_sequential_ones_exactly(tmp_path):
     assert one["rows"] == two["rows"]
     assert Counter(path.parent.parent.name for path in (tmp_path / "two").glob("*/seed-*/metrics.json")) == {
         "mlp": 2, "wide": 2}
+
+
+def _pretrain_or_fine_tune(config, seed, run_dir):
+    """A study arm without training: the pretraining takes a second; a fine-tuning run says
+    whether the run it starts from had finished when it started."""
+    if "starts_from" not in config:
+        time.sleep(1.0)
+        return {"started_after_its_pretraining": 1.0}
+    return {"started_after_its_pretraining": float(rundir.is_complete(Path(config["starts_from"])))}
+
+
+PRETRAIN_THEN_FINE_TUNE = StudyPlan(
+    name="tiny-transfer", question="?", data_note="none", metrics=["started_after_its_pretraining"],
+    arms=[Arm("pretrain", {}), Arm("fine-tune", {"starts_from": "{study_dir}/pretrain/seed-{seed}"})],
+    run_arm=_pretrain_or_fine_tune)
+
+
+def test_parallel_jobs_start_a_run_only_after_the_run_it_starts_from(tmp_path):
+    # With two workers and two runs, both used to start at once: the fine-tuning run then read a
+    # pretraining run that had not finished (the sentiment study's `lm` arm, transfer's fine-tuning).
+    summary = run_study(PRETRAIN_THEN_FINE_TUNE, tmp_path / "study", "quick", seeds=1, quiet=True, jobs=2)
+    fine_tune = rundir.read_json(tmp_path / "study" / "fine-tune" / "seed-0" / rundir.METRICS_FILE)
+    assert fine_tune == {"started_after_its_pretraining": 1.0}, summary
+
+
+def test_a_run_depends_on_the_runs_its_config_names():
+    study_dir = Path("/studies/s")
+    pending = {study_dir / "pretrain" / "seed-0": 0, study_dir / "pretrain" / "seed-1": 1,
+               study_dir / "pretrain-long" / "seed-0": 2}
+    fine_tune = PRETRAIN_THEN_FINE_TUNE.arms[1]
+    assert runs_started_from(fine_tune, 1, study_dir, pending) == {1}
+    assert runs_started_from(fine_tune, 0, study_dir, pending) == {0}  # not pretrain-long, a longer name
+    checkpoint = Arm("ft", {"model": {"load_pretrained": "{study_dir}/pretrain/seed-{seed}/checkpoints/best"}})
+    assert runs_started_from(checkpoint, 0, study_dir, pending) == {0}
+    assert runs_started_from(PRETRAIN_THEN_FINE_TUNE.arms[0], 0, study_dir, pending) == set()

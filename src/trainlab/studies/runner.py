@@ -13,7 +13,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 from typing import Any
 
@@ -89,7 +89,12 @@ def run_study(
             for (index, arm_name, seed, _), item in zip(pending, work):
                 report(index, arm_name, seed, *_run_one(*item))
     else:
-        _run_in_processes(pending, work, jobs, report)
+        run_dirs = {study_dir / arm_name / f"{replicate}-{seed}": position
+                    for position, (_, arm_name, seed, _) in enumerate(pending)}
+        arms = {arm.name: arm for arm in plan.arms}
+        needs = [runs_started_from(arms[arm_name], seed if folds is None else 0, study_dir, run_dirs)
+                 for _, arm_name, seed, _ in pending]
+        _run_in_processes(pending, work, needs, jobs, report)
     summary = summarize(plan, study_dir, seeds, scale, replicate)
     runs.write_json(study_dir / SUMMARY_FILE, summary)
     return summary
@@ -175,16 +180,43 @@ def use_fold(pipeline: Any, fold: int, folds: int) -> None:
                      "fold": fold, "folds": folds}
 
 
-def _run_in_processes(pending: list, work: list, jobs: int, report: Callable) -> None:
+def runs_started_from(arm: Arm, seed: int, study_dir: Path, run_dirs: dict[Path, int]) -> set[int]:
+    """The runs of `run_dirs` (directory -> position) that `arm`'s run with `seed` starts from: those
+    whose directory its config names (`{study_dir}/pretrain/seed-{seed}/checkpoints/best`)."""
+    texts = _strings(_fill(arm.config, {"study_dir": str(study_dir), "seed": str(seed)}))
+    return {position for run_dir, position in run_dirs.items()
+            if any(text == str(run_dir) or text.startswith(f"{run_dir}{os.sep}") for text in texts)}
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, list) else []
+    return [text for item in items for text in _strings(item)]
+
+
+def _run_in_processes(pending: list, work: list, needs: list[set[int]], jobs: int, report: Callable) -> None:
+    """Run `work` in `jobs` processes; run i starts once the runs `needs[i]` (positions) are done.
+    One run after another keeps the plan's order, in which an arm comes after the arms it starts from."""
     # Spawned, not forked: a forked child inherits torch's thread pools in an undefined state.
     threads = max(1, (os.cpu_count() or 1) // jobs)
     context = multiprocessing.get_context("spawn")
+    waiting, done, running = set(range(len(work))), set(), {}
     with ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
                              initargs=(threads,)) as pool:
-        futures = {pool.submit(_run_one, *item): entry for entry, item in zip(pending, work)}
-        for future in as_completed(futures):
-            index, arm_name, seed, _ = futures[future]
-            report(index, arm_name, seed, *future.result())
+        while waiting or running:
+            for position in sorted(position for position in waiting if needs[position] <= done):
+                running[pool.submit(_run_one, *work[position])] = position
+                waiting.discard(position)
+            if not running:
+                names = ", ".join(f"{pending[position][1]} {pending[position][2]}" for position in sorted(waiting))
+                raise TrainlabError(f"study: the runs {names} start from one another; no order can run them")
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                position = running.pop(future)
+                index, arm_name, seed, _ = pending[position]
+                report(index, arm_name, seed, *future.result())
+                done.add(position)
 
 
 def _start_worker(threads: int) -> None:
