@@ -51,3 +51,12 @@ def test_training_on_images_loads_no_table_library(tmp_path):
     loaded = loaded_by("train", "image-classification", "--data", "digits", "--out", str(tmp_path / "run"),
                        "train.epochs=1", "data.limit=60", "--quiet").split()
     assert "pandas" not in loaded and "statsmodels" not in loaded, loaded
+
+
+def test_training_loads_no_compiler(tmp_path):
+    # torch's optimizers import torch._dynamo (about 1 s here, as long as torch itself) on their
+    # first step and param group, only to mark those as not to be compiled; trainlab compiles
+    # nothing, so its optimizers skip that (training/optim.py).
+    loaded = loaded_by("train", "image-classification", "--data", "digits", "--out", str(tmp_path / "run"),
+                       "train.epochs=1", "data.limit=60", "--quiet").split()
+    assert "torch._dynamo" not in loaded, loaded

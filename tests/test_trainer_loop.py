@@ -152,7 +152,7 @@ def test_each_optimizer_is_torchs_with_the_configured_settings(name, expected):
     net = model()
     settings = {"nesterov": True} if name == "sgd" else {}
     optimizer = build_optimizer(net, OptimConfig(name=name, lr=0.05, **settings))
-    assert type(optimizer) is expected
+    assert isinstance(optimizer, expected)
     group = optimizer.param_groups[0]
     assert group["lr"] == 0.05
     if name == "sgd":
@@ -174,3 +174,42 @@ def test_optimizers_with_a_fused_kernel_use_it_unless_told_not_to(name, fused):
     net = model()
     assert build_optimizer(net, OptimConfig(name=name)).defaults.get("fused") == fused
     assert not build_optimizer(net, OptimConfig(name=name, fused=False)).defaults.get("fused")
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop"])
+def test_optimizers_without_the_compiler_wrappers_step_and_save_as_torchs_do(name):
+    # trainlab's optimizers call torch's methods under their torch.compile wrappers (no
+    # torch._dynamo import): the same steps, bit for bit, the same state_dict, checkpoints that load
+    # either way, and step hooks (which the LR schedulers count on) still called.
+    from trainlab.training import optim
+
+    settings = {"lr": 0.05, "weight_decay": 0.01, **({"momentum": 0.9} if name in ("SGD", "RMSprop") else {})}
+    ours, theirs = model(), model()
+    mine = getattr(optim, name)(ours.parameters(), **settings)
+    reference = getattr(torch.optim, name)(theirs.parameters(), **settings)
+    stepped = []
+    mine.register_step_post_hook(lambda *_: stepped.append(1))
+    scheduler = torch.optim.lr_scheduler.StepLR(mine, step_size=1, gamma=0.5)
+    reference_scheduler = torch.optim.lr_scheduler.StepLR(reference, step_size=1, gamma=0.5)
+    for network, opt, schedule in ((ours, mine, scheduler), (theirs, reference, reference_scheduler)):
+        for _ in range(3):
+            opt.zero_grad()
+            network(blobs(8)[0]).pow(2).sum().backward()
+            opt.step()
+            schedule.step()
+        assert all(parameter.grad is not None for parameter in network.parameters())
+        opt.zero_grad()
+        assert all(parameter.grad is None for parameter in network.parameters())
+    assert len(stepped) == 3 and mine.param_groups[0]["lr"] == reference.param_groups[0]["lr"] == 0.05 / 8
+    for a, b in zip(ours.parameters(), theirs.parameters()):
+        assert torch.equal(a, b)
+    state, reference_state = mine.state_dict(), reference.state_dict()
+    assert state["param_groups"] == reference_state["param_groups"]
+    for index, slots in reference_state["state"].items():
+        for slot, value in slots.items():
+            assert torch.equal(torch.as_tensor(state["state"][index][slot]), torch.as_tensor(value))
+    crossed = getattr(optim, name)(model().parameters(), **settings)
+    crossed.load_state_dict(reference_state)  # a checkpoint written by torch's own class
+    assert crossed.state_dict()["param_groups"] == reference_state["param_groups"]
+    with pytest.raises(ValueError, match="different number of parameter groups"):
+        crossed.load_state_dict({"state": {}, "param_groups": []})

@@ -50,6 +50,7 @@ from trainlab.pipelines.classification import curve_areas, positive_class_scores
 from trainlab.predict import stacked_images
 from trainlab.rundir import TrainedRun, eval_transform, load_run_config, load_trained
 from trainlab.training.denormals import flush_denormals_to_zero
+from trainlab.training.optim import SGD
 from trainlab.training.precision import unsupported_reason
 from trainlab.training.tasks import ClassificationTask, LanguageModelTask
 from trainlab.training.trainer import Trainer, resolve_device
@@ -84,7 +85,7 @@ def _scores(trained: TrainedRun, task: Any, batches: Any) -> dict[str, Any]:
     model = trained.model
     trainer = Trainer(
         model, task,
-        torch.optim.SGD(model.parameters(), lr=0.0),  # the Trainer wants one; evaluation never steps it
+        SGD(model.parameters(), lr=0.0),  # the Trainer wants one; evaluation never steps it
         max_epochs=1, device=device, precision=train.precision if unsupported_reason(train.precision, device) is None else "32",
         channels_last=train.channels_last,
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import inspect
+
 import torch
 from torch import nn
 
@@ -48,15 +50,13 @@ def build_optimizer(
     groups = parameter_groups(model, config.weight_decay, config.decay_bias_and_norm, config.lr, lr_scales)
     fused = True if config.fused and _can_fuse(groups) else None  # None: torch's own choice
     if config.name == "sgd":
-        return torch.optim.SGD(
-            groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov, fused=fused
-        )
+        return SGD(groups, lr=config.lr, momentum=config.momentum, nesterov=config.nesterov, fused=fused)
     if config.name == "adam":
-        return torch.optim.Adam(groups, lr=config.lr, betas=config.betas, eps=config.eps, fused=fused)
+        return Adam(groups, lr=config.lr, betas=config.betas, eps=config.eps, fused=fused)
     if config.name == "adamw":
-        return torch.optim.AdamW(groups, lr=config.lr, betas=config.betas, eps=config.eps, fused=fused)
+        return AdamW(groups, lr=config.lr, betas=config.betas, eps=config.eps, fused=fused)
     if config.name == "rmsprop":
-        return torch.optim.RMSprop(groups, lr=config.lr, momentum=config.momentum, eps=config.eps)
+        return RMSprop(groups, lr=config.lr, momentum=config.momentum, eps=config.eps)
     raise ValueError(f"unknown optimizer '{config.name}'")  # config validation lists the choices
 
 
@@ -67,3 +67,45 @@ def _can_fuse(groups: list[dict]) -> bool:
         parameter.is_floating_point() and parameter.device.type in FUSED_DEVICES
         for group in groups for parameter in group["params"]
     )
+
+
+class _Uncompiled:
+    """torch's optimizers wrap `step`, `zero_grad`, `add_param_group`, `state_dict` and
+    `load_state_dict` so that torch.compile leaves them alone, and those wrappers import
+    torch._dynamo on first use: about 1 s on a 2-core machine, as long as `import torch` itself,
+    paid by every training command. trainlab compiles nothing, so these call the methods under the
+    wrappers (`__wrapped__`, set by functools.wraps). Should torch stop setting it, `inspect.unwrap`
+    returns the wrapper and only the import comes back (tests/test_command_imports.py)."""
+
+    def step(self, closure=None):
+        # What torch's wrapper does besides marking the step for the compiler.
+        with torch.set_grad_enabled(self.defaults["differentiable"]):
+            return inspect.unwrap(super().step.__func__)(self, closure)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        inspect.unwrap(torch.optim.Optimizer.zero_grad)(self, set_to_none)
+
+    def add_param_group(self, param_group: dict) -> None:
+        inspect.unwrap(torch.optim.Optimizer.add_param_group)(self, param_group)
+
+    def state_dict(self) -> dict:
+        return inspect.unwrap(torch.optim.Optimizer.state_dict)(self)
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        inspect.unwrap(torch.optim.Optimizer.load_state_dict)(self, state_dict)
+
+
+class SGD(_Uncompiled, torch.optim.SGD):
+    """torch.optim.SGD, without importing torch._dynamo."""
+
+
+class Adam(_Uncompiled, torch.optim.Adam):
+    """torch.optim.Adam, without importing torch._dynamo."""
+
+
+class AdamW(_Uncompiled, torch.optim.AdamW):
+    """torch.optim.AdamW, without importing torch._dynamo."""
+
+
+class RMSprop(_Uncompiled, torch.optim.RMSprop):
+    """torch.optim.RMSprop, without importing torch._dynamo."""
