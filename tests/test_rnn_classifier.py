@@ -24,7 +24,7 @@ from trainlab.models.rnn import (
 
 VOCAB = 23
 CELLS = [("rnn", "tanh"), ("rnn", "relu"), ("lstm", "tanh"), ("gru", "tanh")]
-POOLINGS = ["last", "mean", "max", "attention"]
+POOLINGS = ["last", "mean", "max", "attention", "concat"]
 TORCH_CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
@@ -204,6 +204,11 @@ def test_poolings_against_hand_computed_values():
     # last: forward half at the true last step, backward half at step 0.
     model = tiny_model("gru", hidden_size=1, bidirectional=True, pooling="last")
     torch.testing.assert_close(model.pooling(outputs, lengths), torch.tensor([[3.0, -2.0], [2.0, 0.5]]))
+    # concat (ULMFiT's): last, max and mean side by side, and a head that reads all three.
+    model = tiny_model("gru", hidden_size=1, bidirectional=True, pooling="concat")
+    torch.testing.assert_close(model.pooling(outputs, lengths), torch.tensor(
+        [[3.0, -2.0, 3.0, 4.0, 2.0, 1.0], [2.0, 0.5, 7.0, 8.0, 8 / 3, 5.5 / 3]]))
+    assert model.head[-1].in_features == 6
     attention = AttentionPooling(2, 3)
     weights = attention.weights(outputs, lengths)
     scores = attention.score(torch.tanh(attention.projection(outputs))).squeeze(-1)

@@ -11,7 +11,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-Pooling = Literal["last", "mean", "max", "attention"]
+Pooling = Literal["last", "mean", "max", "attention", "concat"]
 
 
 def length_mask(lengths: torch.Tensor, max_length: int) -> torch.Tensor:
@@ -62,6 +62,20 @@ class MaxPooling(nn.Module):
         return outputs.masked_fill(~mask, float("-inf")).amax(dim=1)
 
 
+class ConcatPooling(nn.Module):
+    """The last, max and mean poolings side by side (ULMFiT's "concat pooling", Howard & Ruder
+    2018): a head on a pretrained language model's states gets its final state, which has read the
+    whole text, with the strongest and the average signal of every feature."""
+
+    def __init__(self, hidden_size: int, bidirectional: bool):
+        super().__init__()
+        self.parts = nn.ModuleList([LastPooling(hidden_size, bidirectional), MaxPooling(), MeanPooling()])
+
+    def forward(self, outputs: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """outputs (B, L, F) -> (B, 3 * F)."""
+        return torch.cat([part(outputs, lengths) for part in self.parts], dim=1)
+
+
 class AttentionPooling(nn.Module):
     """Additive attention (Bahdanau et al. 2015): score_t = v^T tanh(W h_t + b), a softmax over
     the real tokens, and the weighted sum of the outputs. Padding gets a weight of exactly zero.
@@ -90,6 +104,11 @@ class AttentionPooling(nn.Module):
         return (weights.unsqueeze(-1) * torch.where(mask, outputs, 0.0)).sum(dim=1)
 
 
+def pooled_size(pooling: Pooling, output_size: int) -> int:
+    """The size of the pooled vector for step outputs of `output_size` features."""
+    return 3 * output_size if pooling == "concat" else output_size
+
+
 def build_pooling(
     pooling: Pooling, hidden_size: int, bidirectional: bool, attention_size: int | None = None
 ) -> nn.Module:
@@ -103,4 +122,6 @@ def build_pooling(
         return MaxPooling()
     if pooling == "attention":
         return AttentionPooling(output_size, attention_size or hidden_size)
-    raise ValueError(f"model.pooling must be one of last, mean, max, attention (got '{pooling}')")
+    if pooling == "concat":
+        return ConcatPooling(hidden_size, bidirectional)
+    raise ValueError(f"model.pooling must be one of last, mean, max, attention, concat (got '{pooling}')")

@@ -34,7 +34,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from trainlab import registry
 from trainlab.models.cell_options import CellOptionsConfig, build_recurrent
-from trainlab.models.pooling import Pooling, build_pooling, length_mask
+from trainlab.models.pooling import Pooling, build_pooling, length_mask, pooled_size
 from trainlab.models.pretrained_encoder import load_language_model_weights
 from trainlab.models.unrolled_recurrent import UnrolledRecurrent
 
@@ -216,7 +216,8 @@ class RecurrentClassifier(nn.Module):
             cell, embedding_dim, hidden_size, layers, bidirectional, dropout, nonlinearity, packing, cell_options
         )
         self.pooling = build_pooling(pooling, hidden_size, bidirectional, attention_size)
-        self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(self.encoder.output_size, num_classes))
+        pooled = pooled_size(pooling, self.encoder.output_size)
+        self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(pooled, num_classes))
 
     def forward_sequence(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """(B, L) ids -> (B, L, D * H) outputs of the last layer, zero at padded steps."""
