@@ -17,7 +17,7 @@ from trainlab.data.sources import load_source
 from trainlab.errors import TrainlabError
 from trainlab.metrics.statistics import estimate, stratified_folds
 from trainlab.studies import Arm, StudyPlan
-from trainlab.studies.runner import run_study, runs_started_from
+from trainlab.studies.runner import _run_in_processes, run_study, runs_started_from
 
 TINY = {"task": "image-classification", "data": {"source": "digits", "limit": 120, "batch_size": 32},
         "model": {"name": "mlp", "hidden_sizes": [16]}, "train": {"epochs": 1}}
@@ -128,3 +128,14 @@ def test_a_run_depends_on_the_runs_its_config_names():
     checkpoint = Arm("ft", {"model": {"load_pretrained": "{study_dir}/pretrain/seed-{seed}/checkpoints/best"}})
     assert runs_started_from(checkpoint, 0, study_dir, pending) == {0}
     assert runs_started_from(PRETRAIN_THEN_FINE_TUNE.arms[0], 0, study_dir, pending) == set()
+
+
+def test_runs_that_start_from_one_another_are_refused_with_what_to_do():
+    pending = [(0, "a", 0, None), (1, "b", 0, None), (2, "c", 0, None)]
+    reported = []
+    with pytest.raises(TrainlabError) as refused:
+        _run_in_processes(pending, [(), (), ()], [{1}, {0}, {0}], 2, lambda *result: reported.append(result))
+    message = str(refused.value)
+    assert "a seed 0, b seed 0" in message and "c seed 0" not in message, message  # c only waits
+    assert "make one of their arms start from" in message, message
+    assert reported == []

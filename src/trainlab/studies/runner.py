@@ -209,14 +209,25 @@ def _run_in_processes(pending: list, work: list, needs: list[set[int]], jobs: in
                 running[pool.submit(_run_one, *work[position])] = position
                 waiting.discard(position)
             if not running:
-                names = ", ".join(f"{pending[position][1]} {pending[position][2]}" for position in sorted(waiting))
-                raise TrainlabError(f"study: the runs {names} start from one another; no order can run them")
+                names = ", ".join(f"{pending[position][1]} seed {pending[position][2]}"
+                                  for position in sorted(_in_cycles(waiting, needs)))
+                raise TrainlabError(f"study: the runs {names} start from one another, so none can run first; "
+                                    "make one of their arms start from a run outside them")
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             for future in finished:
                 position = running.pop(future)
                 index, arm_name, seed, _ = pending[position]
                 report(index, arm_name, seed, *future.result())
                 done.add(position)
+
+
+def _in_cycles(waiting: set[int], needs: list[set[int]]) -> set[int]:
+    """The runs of `waiting` that start, through others, from themselves: what is left after
+    dropping, again and again, the runs no other waiting run starts from."""
+    left = set(waiting)
+    while unneeded := {position for position in left if not any(position in needs[other] for other in left)}:
+        left -= unneeded
+    return left
 
 
 def _start_worker(threads: int) -> None:
