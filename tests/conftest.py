@@ -6,8 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+import torch  # noqa: F401  (loaded first, as in a notebook: see below)
 
 from trainlab.cli import main
+
+# With torch loaded, the in-process `trainlab` below never sets OMP_WAIT_POLICY (busy_cpus.py), so
+# what a command prints does not depend on how busy the machine is while the tests run.
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,6 +9,7 @@ from typing import NoReturn
 
 import trainlab
 from trainlab import cli_commands
+from trainlab.busy_cpus import wait_passively_if_busy
 from trainlab.errors import TrainlabError
 
 TRAIN_EXAMPLE = """example:
@@ -321,6 +322,12 @@ def main(argv: list[str] | None = None) -> int:
             args.overrides.append(argument)
     elif leftover:
         parser.error(f"unrecognized arguments: {' '.join(leftover)}")
+    # Before torch is imported, which reads the policy once; once it is (main called from Python
+    # that imported it), a policy set now would change nothing.
+    if args.command in TRAINING_COMMANDS and "torch" not in sys.modules:
+        note = wait_passively_if_busy()
+        if note and not getattr(args, "quiet", False):
+            print(note, file=sys.stderr)
     try:
         return COMMANDS[args.command](args)
     except TrainlabError as error:
@@ -332,6 +339,9 @@ def main(argv: list[str] | None = None) -> int:
         print("trainlab: interrupted; `trainlab resume RUN_DIR` continues a training run", file=sys.stderr)
         return 130
 
+
+# Commands that train, for minutes or hours: worth 40 ms to look at how busy the CPUs are.
+TRAINING_COMMANDS = ("train", "resume", "study", "sweep", "tune", "tour")
 
 COMMANDS = {
     "data": cli_commands.command_data,
