@@ -8,8 +8,9 @@ ran 120 and 118 samples/s, against about 730-825 alone. With the second one wait
 (`OMP_WAIT_POLICY=PASSIVE`) they ran 522 and 456 (benchmarks/README.md).
 
 Passive waiting costs 12-25% when a process is alone, so it is chosen only when the command starts
-on busy CPUs: the later of two trainings waits passively, the earlier one keeps its pace. It
-changes no result, only how idle threads wait. libgomp reads the policy once, when torch is
+on busy CPUs: the later of two trainings waits passively. Two `trainlab train` runs started 8 s
+apart then finished in about 100 s instead of 170; the earlier one, still spinning, lost about a
+sixth. It changes no result, only how idle threads wait. libgomp reads the policy once, when torch is
 imported, so cli.py calls this before that; a user's own `OMP_WAIT_POLICY` is left as it is.
 """
 
