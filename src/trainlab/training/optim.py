@@ -73,26 +73,24 @@ class _Uncompiled:
     """torch's optimizers wrap `step`, `zero_grad`, `add_param_group`, `state_dict` and
     `load_state_dict` so that torch.compile leaves them alone, and those wrappers import
     torch._dynamo on first use: about 1 s on a 2-core machine, as long as `import torch` itself,
-    paid by every training command. trainlab compiles nothing, so these call the methods under the
-    wrappers (`__wrapped__`, set by functools.wraps). Should torch stop setting it, `inspect.unwrap`
-    returns the wrapper and only the import comes back (tests/test_command_imports.py)."""
+    paid by every training command. trainlab compiles nothing, so these are the functions under the
+    wrappers (`__wrapped__`, set by functools.wraps), looked up once, not on every step. Should torch
+    stop setting it, `inspect.unwrap` returns the wrapper and only the import comes back
+    (tests/test_command_imports.py)."""
+
+    zero_grad = inspect.unwrap(torch.optim.Optimizer.zero_grad)
+    add_param_group = inspect.unwrap(torch.optim.Optimizer.add_param_group)
+    state_dict = inspect.unwrap(torch.optim.Optimizer.state_dict)
+    load_state_dict = inspect.unwrap(torch.optim.Optimizer.load_state_dict)
+
+    def __init_subclass__(cls, **options):
+        super().__init_subclass__(**options)
+        cls._torch_step = inspect.unwrap(super().step)  # the torch class's own
 
     def step(self, closure=None):
         # What torch's wrapper does besides marking the step for the compiler.
         with torch.set_grad_enabled(self.defaults["differentiable"]):
-            return inspect.unwrap(super().step.__func__)(self, closure)
-
-    def zero_grad(self, set_to_none: bool = True) -> None:
-        inspect.unwrap(torch.optim.Optimizer.zero_grad)(self, set_to_none)
-
-    def add_param_group(self, param_group: dict) -> None:
-        inspect.unwrap(torch.optim.Optimizer.add_param_group)(self, param_group)
-
-    def state_dict(self) -> dict:
-        return inspect.unwrap(torch.optim.Optimizer.state_dict)(self)
-
-    def load_state_dict(self, state_dict: dict) -> None:
-        inspect.unwrap(torch.optim.Optimizer.load_state_dict)(self, state_dict)
+            return self._torch_step(closure)
 
 
 class SGD(_Uncompiled, torch.optim.SGD):
